@@ -1,0 +1,104 @@
+//! The JSON API on the UI port: what the viewer and scripts read.
+//!
+//! - `GET /api/traces?service=&operation=&errors=true&min_duration_ms=&limit=`
+//! - `GET /api/traces/{trace_id}`
+//! - `GET /api/services`, `GET /api/services/{service}/operations`
+//! - `GET /api/stats`
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::store::{Store, TraceQuery};
+
+/// Query string of the trace list; unknown or malformed parameters are a 400.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    service: Option<String>,
+    operation: Option<String>,
+    errors: Option<bool>,
+    min_duration_ms: Option<f64>,
+    limit: Option<usize>,
+}
+
+pub(crate) fn router(store: Store) -> Router {
+    Router::new()
+        .route("/api/traces", get(list))
+        .route("/api/traces/{trace_id}", get(one))
+        .route("/api/services", get(services))
+        .route("/api/services/{service}/operations", get(operations))
+        .route("/api/stats", get(stats))
+        .with_state(store)
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        Json(json!({ "code": status.as_u16(), "msg": message })),
+    )
+        .into_response()
+}
+
+async fn list(
+    State(store): State<Store>,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(p) = match params {
+        Ok(p) => p,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("bad query: {}", e.body_text()),
+            );
+        }
+    };
+    let min = p.min_duration_ms.filter(|m| m.is_finite() && *m >= 0.0);
+    let query = TraceQuery {
+        service: p.service.filter(|s| !s.is_empty()),
+        operation: p.operation.filter(|s| !s.is_empty()),
+        errors_only: p.errors.unwrap_or(false),
+        min_duration_nanos: min.map(|m| (m * 1e6) as u64),
+        limit: Some(p.limit.unwrap_or(100).min(1000)),
+    };
+    Json(json!({ "data": store.traces(&query) })).into_response()
+}
+
+async fn one(State(store): State<Store>, Path(trace_id): Path<String>) -> Response {
+    let valid = trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit());
+    if !valid {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{}` is not a trace id: expected 32 hex digits",
+                trace_id.chars().take(64).collect::<String>()
+            ),
+        );
+    }
+    match store.trace(&trace_id) {
+        Some(trace) => {
+            let logs = store.logs_for_trace(&trace_id);
+            Json(json!({ "data": trace, "logs": logs })).into_response()
+        }
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("trace {trace_id} is not in the store (never received, or evicted)"),
+        ),
+    }
+}
+
+async fn services(State(store): State<Store>) -> Response {
+    Json(json!({ "data": store.services() })).into_response()
+}
+
+async fn operations(State(store): State<Store>, Path(service): Path<String>) -> Response {
+    Json(json!({ "data": store.operations(&service) })).into_response()
+}
+
+async fn stats(State(store): State<Store>) -> Response {
+    Json(json!({ "data": store.stats(), "metrics": store.metrics() })).into_response()
+}

@@ -1,0 +1,66 @@
+//! Where the collector listens and how much it keeps.
+
+use std::net::SocketAddr;
+
+/// Ports and limits of a [`crate::Collector`]. `None` leaves a listener off.
+#[derive(Clone, Debug)]
+pub struct CollectorConfig {
+    /// OTLP/gRPC (default `0.0.0.0:4317`).
+    pub otlp_grpc: Option<SocketAddr>,
+    /// OTLP/HTTP, protobuf and JSON (default `0.0.0.0:4318`).
+    pub otlp_http: Option<SocketAddr>,
+    /// The JSON API (and, later, the viewer) (default `127.0.0.1:16686`, Jaeger's UI port).
+    pub ui: Option<SocketAddr>,
+    /// What the store keeps.
+    pub limits: StoreLimits,
+    /// Largest accepted request body, after decompression (default 16 MiB).
+    pub max_body_bytes: usize,
+}
+
+/// Bounds of the in-memory store: whatever is sent, memory stays within these.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreLimits {
+    /// Spans kept in all (default 100,000); the oldest traces go first.
+    pub max_spans: usize,
+    /// Traces kept (default 10,000).
+    pub max_traces: usize,
+    /// Spans kept per trace (default 10,000); later ones are rejected and counted.
+    pub max_spans_per_trace: usize,
+    /// Log records kept (default 20,000).
+    pub max_logs: usize,
+    /// Distinct metric names kept (default 2,000).
+    pub max_metrics: usize,
+    /// Attributes kept per span, event, resource or log record (default 128).
+    pub max_attributes: usize,
+    /// Events kept per span (default 128).
+    pub max_events: usize,
+    /// Longest string kept, in bytes; longer ones are cut (default 4 KiB).
+    pub max_value_bytes: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        StoreLimits {
+            max_spans: 100_000,
+            max_traces: 10_000,
+            max_spans_per_trace: 10_000,
+            max_logs: 20_000,
+            max_metrics: 2_000,
+            max_attributes: 128,
+            max_events: 128,
+            max_value_bytes: 4096,
+        }
+    }
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        CollectorConfig {
+            otlp_grpc: Some(SocketAddr::from(([0, 0, 0, 0], 4317))),
+            otlp_http: Some(SocketAddr::from(([0, 0, 0, 0], 4318))),
+            ui: Some(SocketAddr::from(([127, 0, 0, 1], 16686))),
+            limits: StoreLimits::default(),
+            max_body_bytes: 16 << 20,
+        }
+    }
+}

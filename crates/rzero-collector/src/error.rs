@@ -1,0 +1,18 @@
+//! Errors of starting the collector.
+
+use std::net::SocketAddr;
+
+/// The collector could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectorError {
+    /// A port is taken or not ours to bind.
+    #[error("collector: cannot listen on {addr} for {what}: {source} (is the port taken?)")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// `OTLP/gRPC`, `OTLP/HTTP` or `the API`.
+        what: &'static str,
+        /// The socket error.
+        source: std::io::Error,
+    },
+}

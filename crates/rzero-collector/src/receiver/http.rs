@@ -1,0 +1,193 @@
+//! OTLP/HTTP: `POST /v1/traces|metrics|logs` with protobuf or JSON bodies, gzip or not,
+//! answered in the request's encoding as the OTLP specification says (200 with an export
+//! response, 400 with a `google.rpc.Status` for a payload that does not decode, 413 for
+//! a body over the limit, 415 for an unsupported content type or encoding).
+
+use std::io::Read;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::grpc::trace_response;
+use crate::store::Store;
+
+#[derive(Clone)]
+struct Http {
+    store: Store,
+    max_body_bytes: usize,
+}
+
+/// `google.rpc.Status`, the error body of OTLP/HTTP (details left out).
+#[derive(Clone, PartialEq, Message, Serialize)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+pub(crate) fn router(store: Store, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/v1/traces", post(traces))
+        .route("/v1/metrics", post(metrics))
+        .route("/v1/logs", post(logs))
+        // The wire limit; the decompressed size is checked again in `decode`.
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(Http {
+            store,
+            max_body_bytes,
+        })
+}
+
+async fn traces(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
+    match decode::<ExportTraceServiceRequest>(&headers, &body, http.max_body_bytes) {
+        Ok((req, enc)) => {
+            let rejected = http.store.ingest_traces(&req);
+            encode(enc, StatusCode::OK, &trace_response(rejected))
+        }
+        Err(reject) => reject.into_response(),
+    }
+}
+
+async fn metrics(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
+    match decode::<ExportMetricsServiceRequest>(&headers, &body, http.max_body_bytes) {
+        Ok((req, enc)) => {
+            http.store.ingest_metrics(&req);
+            let ok = ExportMetricsServiceResponse {
+                partial_success: None,
+            };
+            encode(enc, StatusCode::OK, &ok)
+        }
+        Err(reject) => reject.into_response(),
+    }
+}
+
+async fn logs(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
+    match decode::<ExportLogsServiceRequest>(&headers, &body, http.max_body_bytes) {
+        Ok((req, enc)) => {
+            http.store.ingest_logs(&req);
+            encode(
+                enc,
+                StatusCode::OK,
+                &ExportLogsServiceResponse {
+                    partial_success: None,
+                },
+            )
+        }
+        Err(reject) => reject.into_response(),
+    }
+}
+
+fn encode<M: Message + Serialize>(enc: Encoding, status: StatusCode, msg: &M) -> Response {
+    let (ctype, body) = match enc {
+        Encoding::Protobuf => ("application/x-protobuf", msg.encode_to_vec()),
+        Encoding::Json => (
+            "application/json",
+            serde_json::to_vec(msg).unwrap_or_else(|_| b"{}".to_vec()),
+        ),
+    };
+    let mut resp = (status, body).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    resp
+}
+
+/// A refused request: the HTTP status, the encoding to answer in (plain text when the
+/// request's own was not understood) and why.
+struct Reject(StatusCode, Option<Encoding>, String);
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        let Reject(http, enc, message) = self;
+        match enc {
+            // gRPC code INVALID_ARGUMENT (3) for bad data, as the specification's examples do.
+            Some(enc) => encode(enc, http, &RpcStatus { code: 3, message }),
+            None => (http, message).into_response(),
+        }
+    }
+}
+
+fn decode<M: Message + Default + DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+    max: usize,
+) -> Result<(M, Encoding), Reject> {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let enc = match ctype.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
+        "application/json" => Encoding::Json,
+        other => {
+            let msg = format!(
+                "unsupported content type `{other}`: send application/x-protobuf or application/json"
+            );
+            return Err(Reject(StatusCode::UNSUPPORTED_MEDIA_TYPE, None, msg));
+        }
+    };
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .trim()
+        .to_ascii_lowercase();
+    let inflated;
+    let raw: &[u8] = match encoding.as_str() {
+        "identity" | "" => body,
+        "gzip" => {
+            let mut out = Vec::new();
+            let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+            let read = flate2::read::GzDecoder::new(body)
+                .take(limit)
+                .read_to_end(&mut out);
+            if let Err(e) = read {
+                let msg = format!("bad gzip body: {e}");
+                return Err(Reject(StatusCode::BAD_REQUEST, Some(enc), msg));
+            }
+            if out.len() > max {
+                let msg = format!("the body is larger than {max} bytes once decompressed");
+                return Err(Reject(StatusCode::PAYLOAD_TOO_LARGE, Some(enc), msg));
+            }
+            inflated = out;
+            &inflated
+        }
+        other => {
+            let msg = format!("unsupported content encoding `{other}`: send gzip or none");
+            return Err(Reject(StatusCode::UNSUPPORTED_MEDIA_TYPE, Some(enc), msg));
+        }
+    };
+    let parsed = match enc {
+        Encoding::Protobuf => M::decode(raw).map_err(|e| e.to_string()),
+        Encoding::Json => serde_json::from_slice(raw).map_err(|e| e.to_string()),
+    };
+    parsed.map(|m| (m, enc)).map_err(|e| {
+        let msg = format!("the payload does not decode: {e}");
+        Reject(StatusCode::BAD_REQUEST, Some(enc), msg)
+    })
+}

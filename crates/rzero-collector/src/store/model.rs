@@ -1,0 +1,178 @@
+//! What the store keeps and answers with: plain, serializable values with hex ids.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Attributes as a map of key to JSON value (strings, numbers, booleans, arrays, maps).
+pub type Attributes = BTreeMap<String, Value>;
+
+/// One span as received.
+#[derive(Clone, Debug, Serialize)]
+pub struct StoredSpan {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// 16 hex digits.
+    pub span_id: String,
+    /// 16 hex digits, or `None` for a root.
+    pub parent_span_id: Option<String>,
+    /// The operation name.
+    pub name: String,
+    /// `Server`, `Client`, `Internal`, `Producer`, `Consumer` or `Unspecified`.
+    pub kind: String,
+    /// Start, Unix nanoseconds.
+    pub start_unix_nanos: u64,
+    /// End, Unix nanoseconds.
+    pub end_unix_nanos: u64,
+    /// The span's attributes.
+    pub attributes: Attributes,
+    /// The span's events.
+    pub events: Vec<SpanEvent>,
+    /// `Unset`, `Ok` or `Error`.
+    pub status_code: String,
+    /// The status description (set with `Error`).
+    pub status_message: String,
+    /// The resource of the sender (shared by the spans of one export).
+    pub resource: Arc<Attributes>,
+    /// The instrumentation scope's name.
+    pub scope: String,
+    /// `service.name` of the resource.
+    pub service: String,
+}
+
+impl StoredSpan {
+    /// Duration in nanoseconds (0 if the clock went backwards).
+    pub fn duration_nanos(&self) -> u64 {
+        self.end_unix_nanos.saturating_sub(self.start_unix_nanos)
+    }
+
+    /// Whether the span failed.
+    pub fn is_error(&self) -> bool {
+        self.status_code == "Error"
+    }
+
+    pub(crate) fn approx_bytes(&self) -> usize {
+        let attrs = |a: &Attributes| {
+            a.iter()
+                .map(|(k, v)| k.len() + value_bytes(v) + 48)
+                .sum::<usize>()
+        };
+        std::mem::size_of::<Self>()
+            + self.name.len()
+            + self.status_message.len()
+            + self.scope.len()
+            + self.service.len()
+            + attrs(&self.attributes)
+            + self
+                .events
+                .iter()
+                .map(|e| e.name.len() + attrs(&e.attributes) + 64)
+                .sum::<usize>()
+    }
+}
+
+pub(crate) fn value_bytes(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len() + 24,
+        Value::Array(a) => a.iter().map(value_bytes).sum::<usize>() + 24,
+        Value::Object(o) => {
+            o.iter()
+                .map(|(k, v)| k.len() + value_bytes(v))
+                .sum::<usize>()
+                + 48
+        }
+        _ => 16,
+    }
+}
+
+/// An event on a span.
+#[derive(Clone, Debug, Serialize)]
+pub struct SpanEvent {
+    /// Event name, e.g. `exception`.
+    pub name: String,
+    /// When, Unix nanoseconds.
+    pub time_unix_nanos: u64,
+    /// The event's attributes.
+    pub attributes: Attributes,
+}
+
+/// All stored spans of one trace.
+#[derive(Clone, Debug, Serialize)]
+pub struct Trace {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// The spans, parents before children where the parent is known, then by start.
+    pub spans: Vec<StoredSpan>,
+}
+
+/// One line of the trace list.
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceSummary {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// Service of the root span (or of the earliest span while the root is missing).
+    pub root_service: String,
+    /// Name of that span.
+    pub root_operation: String,
+    /// Earliest start, Unix nanoseconds.
+    pub start_unix_nanos: u64,
+    /// Latest end minus earliest start.
+    pub duration_nanos: u64,
+    /// Number of spans stored.
+    pub span_count: usize,
+    /// Whether any span has status Error.
+    pub error: bool,
+    /// The services taking part.
+    pub services: Vec<String>,
+}
+
+/// Filters of the trace list.
+#[derive(Clone, Debug, Default)]
+pub struct TraceQuery {
+    /// Only traces with a span of this service.
+    pub service: Option<String>,
+    /// Only traces with a span of this name.
+    pub operation: Option<String>,
+    /// Only traces with an error.
+    pub errors_only: bool,
+    /// Only traces at least this long.
+    pub min_duration_nanos: Option<u64>,
+    /// At most this many, newest first (default 100).
+    pub limit: Option<usize>,
+}
+
+/// A log record as received.
+#[derive(Clone, Debug, Serialize)]
+pub struct LogRecord {
+    /// When, Unix nanoseconds (observed time if the record had none).
+    pub time_unix_nanos: u64,
+    /// `INFO`, `ERROR`, ... as sent, or derived from the number.
+    pub severity: String,
+    /// The body, as text.
+    pub body: String,
+    /// 32 hex digits, empty when outside a trace.
+    pub trace_id: String,
+    /// 16 hex digits, empty when outside a span.
+    pub span_id: String,
+    /// The record's attributes.
+    pub attributes: Attributes,
+    /// `service.name` of the resource.
+    pub service: String,
+}
+
+/// What is known of a metric.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetricInfo {
+    /// Instrument name.
+    pub name: String,
+    /// `sum`, `gauge`, `histogram`, `exponential_histogram` or `summary`.
+    pub kind: String,
+    /// Unit, as sent.
+    pub unit: String,
+    /// Services that sent it.
+    pub services: Vec<String>,
+    /// Data points received in all.
+    pub points: u64,
+}

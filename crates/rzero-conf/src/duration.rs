@@ -1,0 +1,125 @@
+//! Durations in config files, as go-zero writes them and as people write them.
+//!
+//! go-zero's `Timeout: 3000` is milliseconds; `"500ms"`, `"5s"`, `"1m"`, `"2h"` and
+//! `"1.5s"` are accepted too. Values are written back as milliseconds. Use with
+//! `#[serde(with = "rzero_conf::duration")]` (or `rzero_conf::duration::option` for an
+//! `Option<Duration>`).
+
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serializer};
+
+/// Writes a duration as whole milliseconds.
+pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Reads milliseconds (`3000`) or a string with a unit (`"3s"`).
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    d.deserialize_any(DurationVisitor)
+}
+
+/// The same for `Option<Duration>`; `null` or an absent key is `None` (with `default`).
+pub mod option {
+    use super::*;
+
+    /// Writes `None` as null and `Some` as milliseconds.
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads null, milliseconds or a string with a unit.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrap(#[serde(deserialize_with = "super::deserialize")] Duration);
+        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+struct DurationVisitor;
+
+impl Visitor<'_> for DurationVisitor {
+    type Value = Duration;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a duration: milliseconds (3000) or a number with a unit (500ms, 5s, 1m, 2h)")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+        Ok(Duration::from_millis(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+        u64::try_from(v).map(Duration::from_millis).map_err(|_| {
+            E::custom(format!(
+                "expected a duration that is not negative, found {v}"
+            ))
+        })
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+        if v.is_finite() && v >= 0.0 {
+            Ok(Duration::from_secs_f64(v / 1000.0))
+        } else {
+            Err(E::custom(format!(
+                "expected a duration that is not negative, found {v}"
+            )))
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+        parse(v).map_err(E::custom)
+    }
+}
+
+/// Parses `"250ms"`, `"5s"`, `"1.5m"`, `"2h"` or a bare number of milliseconds.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let expected =
+        || format!("expected a duration such as 3000 (ms), 500ms, 5s, 1m or 2h, found {text:?}");
+    let n: f64 = number.parse().map_err(|_| expected())?;
+    let millis = match unit.trim() {
+        "" | "ms" => n,
+        "s" => n * 1_000.0,
+        "m" => n * 60_000.0,
+        "h" => n * 3_600_000.0,
+        _ => return Err(expected()),
+    };
+    // A year is far more than any timeout; beyond it a typo is likelier than intent.
+    if !millis.is_finite() || millis > 365.0 * 24.0 * 3_600_000.0 {
+        return Err(format!(
+            "{text:?} is longer than a year: expected a timeout or interval"
+        ));
+    }
+    Ok(Duration::from_secs_f64(millis / 1000.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_bare_milliseconds() {
+        assert_eq!(parse("3000"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse(" 2m "), Ok(Duration::from_secs(120)));
+        assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_duration() {
+        for bad in ["", "s", "5 days", "-1s", "1e400", "5sec", "NaN"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert!(parse("9999h").unwrap_err().contains("longer than a year"));
+    }
+}

@@ -1,0 +1,199 @@
+//! The guard that owns the providers and flushes them on the way out.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+
+use crate::metrics::PrometheusHandle;
+
+/// How long shutdown waits for buffered telemetry by default.
+pub const DEFAULT_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Keeps telemetry running; flushes and stops it on [`shutdown`](Self::shutdown) or drop.
+///
+/// Hold it in `main` for the life of the process. In async code prefer
+/// `guard.shutdown().await`: the blocking flush then runs off the runtime's threads, which
+/// a gRPC exporter needs to make progress.
+#[derive(Debug)]
+pub struct TelemetryGuard {
+    pub(crate) tracer_provider: Option<SdkTracerProvider>,
+    pub(crate) meter_provider: Option<SdkMeterProvider>,
+    pub(crate) logger_provider: Option<SdkLoggerProvider>,
+    pub(crate) prometheus: PrometheusHandle,
+    pub(crate) service_name: String,
+    pub(crate) deadline: Duration,
+    pub(crate) done: AtomicBool,
+}
+
+/// What a shutdown did not manage within its deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("telemetry shutdown: {0}")]
+pub struct ShutdownError(String);
+
+// === impl TelemetryGuard ===
+
+impl TelemetryGuard {
+    /// A tracer of this guard's provider: the zero-allocation hot path that rzero's own
+    /// layers use (the global tracer boxes every span).
+    pub fn tracer(&self, scope: &'static str) -> SdkTracer {
+        use opentelemetry::trace::TracerProvider as _;
+        match &self.tracer_provider {
+            Some(p) => p.tracer(scope),
+            None => SdkTracerProvider::builder().build().tracer(scope),
+        }
+    }
+
+    /// The Prometheus text renderer of this guard's meter provider.
+    pub fn prometheus(&self) -> PrometheusHandle {
+        self.prometheus.clone()
+    }
+
+    /// `service.name` as resolved from config and environment.
+    pub fn service_name(&self) -> &str {
+        &self.service_name
+    }
+
+    /// Changes how long [`shutdown`](Self::shutdown) and drop wait.
+    pub fn set_shutdown_deadline(&mut self, deadline: Duration) {
+        self.deadline = deadline;
+    }
+
+    /// Exports everything buffered now, without stopping (bounded by the deadline).
+    pub async fn flush(&self) -> Result<(), ShutdownError> {
+        let (t, m, l) = self.providers();
+        run_bounded(self.deadline, move || {
+            let mut errors = Vec::new();
+            if let Some(t) = t {
+                note(&mut errors, "traces", t.force_flush());
+            }
+            if let Some(m) = m {
+                note(&mut errors, "metrics", m.force_flush());
+            }
+            if let Some(l) = l {
+                note(&mut errors, "logs", l.force_flush());
+            }
+            errors
+        })
+        .await
+    }
+
+    /// Flushes and stops all signals within the deadline. Telemetry is off afterwards.
+    pub async fn shutdown(self) -> Result<(), ShutdownError> {
+        if self.done.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let (t, m, l) = self.providers();
+        let deadline = self.deadline;
+        run_bounded(deadline, move || shutdown_all(t, m, l, deadline)).await
+    }
+
+    fn providers(
+        &self,
+    ) -> (
+        Option<SdkTracerProvider>,
+        Option<SdkMeterProvider>,
+        Option<SdkLoggerProvider>,
+    ) {
+        (
+            self.tracer_provider.clone(),
+            self.meter_provider.clone(),
+            self.logger_provider.clone(),
+        )
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if self.done.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (t, m, l) = self.providers();
+        let deadline = self.deadline;
+        let (tx, rx) = mpsc::channel();
+        // A thread of its own: a provider stuck on a dead collector must not hold the
+        // process past the deadline.
+        let spawned = std::thread::Builder::new()
+            .name("rzero-telemetry-shutdown".into())
+            .spawn(move || {
+                let _ = tx.send(shutdown_all(t, m, l, deadline));
+            });
+        if spawned.is_ok() {
+            let _ = rx.recv_timeout(deadline + Duration::from_millis(100));
+        }
+    }
+}
+
+fn shutdown_all(
+    t: Option<SdkTracerProvider>,
+    m: Option<SdkMeterProvider>,
+    l: Option<SdkLoggerProvider>,
+    deadline: Duration,
+) -> Vec<String> {
+    let start = Instant::now();
+    let left = || {
+        deadline
+            .saturating_sub(start.elapsed())
+            .max(Duration::from_millis(1))
+    };
+    let mut errors = Vec::new();
+    // Traces first: they are what a person looks for after an incident.
+    if let Some(t) = t {
+        note(&mut errors, "traces", t.shutdown_with_timeout(left()));
+    }
+    if let Some(l) = l {
+        note(&mut errors, "logs", l.shutdown_with_timeout(left()));
+    }
+    if let Some(m) = m {
+        note(&mut errors, "metrics", m.shutdown_with_timeout(left()));
+    }
+    errors
+}
+
+fn note(errors: &mut Vec<String>, signal: &str, result: opentelemetry_sdk::error::OTelSdkResult) {
+    if let Err(e) = result {
+        errors.push(format!("{signal}: {e}"));
+    }
+}
+
+/// Runs blocking provider calls on a blocking thread, waiting at most `deadline`.
+async fn run_bounded(
+    deadline: Duration,
+    work: impl FnOnce() -> Vec<String> + Send + 'static,
+) -> Result<(), ShutdownError> {
+    let task = tokio::task::spawn_blocking(work);
+    match tokio::time::timeout(deadline + Duration::from_millis(100), task).await {
+        Ok(Ok(errors)) if errors.is_empty() => Ok(()),
+        Ok(Ok(errors)) => Err(ShutdownError(errors.join("; "))),
+        Ok(Err(join)) => Err(ShutdownError(format!("the flush task failed: {join}"))),
+        Err(_) => Err(ShutdownError(format!(
+            "not finished after {deadline:?}; is the collector reachable?"
+        ))),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C): what servers await before draining.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

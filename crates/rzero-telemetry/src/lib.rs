@@ -1,0 +1,215 @@
+//! rzero-telemetry: one call from a service's config to OpenTelemetry traces, metrics and
+//! logs, exported over OTLP (gRPC or HTTP/protobuf), with W3C TraceContext + Baggage
+//! propagation, a resource built once, go-zero's and the guide's samplers, the guide's
+//! batch defaults and a guard that flushes on shutdown.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use rzero_telemetry::{LogConf, Telemetry, TelemetryConf};
+//!
+//! let conf = TelemetryConf { endpoint: "localhost:4317".into(), ..Default::default() };
+//! let guard = Telemetry::new("order-api", env!("CARGO_PKG_VERSION"))
+//!     .conf(&conf)
+//!     .log(&LogConf::default())
+//!     .init()?;
+//! tracing::info!("up");           // a log line with trace ids when inside a span
+//! guard.shutdown().await?;        // flushes within the deadline
+//! # Ok(()) }
+//! ```
+//!
+//! Map of the crate:
+//! - [`config`]: the YAML section (`OpenTelemetry:` / `Telemetry:`, `Log:`, `Prometheus:`);
+//! - [`settings`]: how the `OTEL_*` environment variables override it;
+//! - [`sampler`]: the rule-based sampler (the guide's DynamicSampler);
+//! - [`metrics`]: the OTLP + Prometheus meter provider;
+//! - `logs`: stdout lines and OTLP log records with trace ids;
+//! - [`guard`]: shutdown and signals.
+//!
+//! Spans made with the `opentelemetry` API and with `tracing` (`#[instrument]`) land in the
+//! same trace: the `tracing` bridge activates the OpenTelemetry context of an entered span
+//! and parents new spans on the current OpenTelemetry context. rzero's own layers use the
+//! SDK tracer directly ([`TelemetryGuard::tracer`]), which costs a fraction of the bridge.
+#![warn(missing_docs)]
+
+pub mod config;
+mod error;
+mod exporter;
+pub mod guard;
+mod logs;
+pub mod metrics;
+mod resource;
+pub mod sampler;
+pub mod settings;
+
+use std::sync::atomic::AtomicBool;
+
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+pub use config::{LogConf, LogEncoding, PrometheusConf, Protocol, SampleRule, TelemetryConf};
+pub use error::TelemetryError;
+pub use guard::{ShutdownError, TelemetryGuard, shutdown_signal};
+pub use logs::current_trace_ids;
+pub use metrics::PrometheusHandle;
+pub use settings::Settings;
+
+/// The instrumentation scope of rzero's own spans and metrics.
+pub const SCOPE: &str = "rzero";
+
+/// Builder for the one call that starts telemetry. See the crate docs.
+#[derive(Debug)]
+pub struct Telemetry {
+    service_name: String,
+    version: String,
+    conf: TelemetryConf,
+    log: LogConf,
+    env: Option<std::collections::HashMap<String, String>>,
+    install_subscriber: bool,
+}
+
+impl Telemetry {
+    /// Telemetry for the service `name` (go-zero's `Name`) at `version`
+    /// (`env!("CARGO_PKG_VERSION")` of the binary).
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        Telemetry {
+            service_name: name.into(),
+            version: version.into(),
+            conf: TelemetryConf::default(),
+            log: LogConf::default(),
+            env: None,
+            install_subscriber: true,
+        }
+    }
+
+    /// The `OpenTelemetry:` / `Telemetry:` section.
+    pub fn conf(mut self, conf: &TelemetryConf) -> Self {
+        self.conf = conf.clone();
+        self
+    }
+
+    /// The `Log:` section.
+    pub fn log(mut self, log: &LogConf) -> Self {
+        self.log = log.clone();
+        self
+    }
+
+    /// Reads `OTEL_*` and `RUST_LOG` from this map instead of the process environment.
+    pub fn env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.env = Some(vars.into_iter().collect());
+        self
+    }
+
+    /// Skips installing the global `tracing` subscriber (for tests that install their own,
+    /// or applications that compose their own from [`Telemetry::layers`]-like parts).
+    pub fn without_subscriber(mut self) -> Self {
+        self.install_subscriber = false;
+        self
+    }
+
+    /// Starts everything and installs the global tracer provider, meter provider,
+    /// propagator and `tracing` subscriber. Call once, in `main`, inside a Tokio runtime
+    /// (the gRPC exporter needs one).
+    pub fn init(self) -> Result<TelemetryGuard, TelemetryError> {
+        let lookup = |k: &str| match &self.env {
+            Some(map) => map.get(k).cloned(),
+            None => std::env::var(k).ok(),
+        };
+        let settings = Settings::resolve(&self.conf, &self.service_name, lookup)?;
+        opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(BaggagePropagator::new()),
+        ]));
+        // Some exporters speak TLS; pick the crypto provider once for the process. An
+        // application that already chose one keeps its choice.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+
+        let resource = resource::build(&settings, &self.version);
+        let (meter_provider, prometheus) = metrics::provider(&settings, resource.clone())?;
+        let meter_provider = (!settings.disabled).then_some(meter_provider);
+        if let Some(m) = &meter_provider {
+            // Before the tracer provider: its batch processor counts dropped spans on the
+            // global meter it finds at construction.
+            opentelemetry::global::set_meter_provider(m.clone());
+        }
+
+        let tracer_provider = if settings.disabled {
+            None
+        } else {
+            let mut builder = SdkTracerProvider::builder()
+                .with_resource(resource.clone())
+                .with_sampler(sampler::build(&settings.sampler));
+            if let Some(target) = &settings.traces {
+                let b = &settings.batch;
+                let config = BatchConfigBuilder::default()
+                    .with_max_queue_size(b.max_queue_size)
+                    .with_max_export_batch_size(b.max_export_batch_size)
+                    .with_scheduled_delay(std::time::Duration::from_millis(b.schedule_delay))
+                    .build();
+                // The SDK's threaded batch processor bounds an export by the exporter's
+                // own timeout, so the batch `ExportTimeout` caps that.
+                let mut target = target.clone();
+                let batch_timeout = std::time::Duration::from_millis(b.export_timeout.max(1));
+                target.timeout = target.timeout.min(batch_timeout);
+                let processor = BatchSpanProcessor::new(exporter::spans(&target)?, config);
+                builder = builder.with_span_processor(processor);
+            }
+            let provider = builder.build();
+            opentelemetry::global::set_tracer_provider(provider.clone());
+            Some(provider)
+        };
+
+        let logger_provider = match (&settings.logs, settings.disabled) {
+            (Some(target), false) => Some(
+                SdkLoggerProvider::builder()
+                    .with_resource(resource)
+                    .with_batch_exporter(exporter::logs(target)?)
+                    .build(),
+            ),
+            _ => None,
+        };
+
+        if self.install_subscriber {
+            let rust_log = lookup("RUST_LOG").filter(|v| !v.trim().is_empty());
+            let stdout = self
+                .log
+                .stdout
+                .then(|| logs::StdoutLayer::new(self.log.encoding));
+            let otlp_logs = logger_provider.as_ref().map(|p| {
+                OpenTelemetryTracingBridge::new(p)
+                    .with_filter(EnvFilter::new(logs::EXPORT_LOOP_FILTER))
+            });
+            let bridge = tracer_provider.as_ref().map(|p| {
+                tracing_opentelemetry::layer()
+                    .with_tracer(p.tracer(SCOPE))
+                    .with_context_activation(true)
+            });
+            tracing_subscriber::registry()
+                .with(logs::filter(&self.log, rust_log))
+                .with(stdout)
+                .with(otlp_logs)
+                .with(bridge)
+                .try_init()
+                .map_err(|_| TelemetryError::SubscriberInstalled)?;
+        }
+        for warning in &settings.warnings {
+            tracing::warn!(target: "rzero_telemetry", "{warning}");
+        }
+
+        Ok(TelemetryGuard {
+            tracer_provider,
+            meter_provider,
+            logger_provider,
+            prometheus,
+            service_name: settings.service_name,
+            deadline: guard::DEFAULT_SHUTDOWN_DEADLINE,
+            done: AtomicBool::new(false),
+        })
+    }
+}

@@ -1,0 +1,240 @@
+//! Logs: the `tracing` crate's events, written to stdout (JSON or plain) and, when an
+//! endpoint is configured, exported as OTLP log records. Both carry the `trace_id` and
+//! `span_id` of the span that is current when the event fires, whether that span was made
+//! with the `opentelemetry` API or with `tracing`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use opentelemetry::trace::TraceContextExt;
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::config::{LogConf, LogEncoding};
+
+/// Crates whose own logs must not be exported over OTLP: they are the exporter, and
+/// exporting their logs would log the export of the logs, forever.
+/// Everything else passes (`trace`): the global level filter has already decided.
+pub(crate) const EXPORT_LOOP_FILTER: &str = "trace,opentelemetry=off,opentelemetry_sdk=off,\
+     opentelemetry_otlp=off,tonic=off,h2=off,hyper=off,hyper_util=off,reqwest=off,tower=off";
+
+/// The level filter: `RUST_LOG` when set, else the config's `Level`.
+pub(crate) fn filter(conf: &LogConf, rust_log: Option<String>) -> EnvFilter {
+    let wanted = rust_log.unwrap_or_else(|| conf.level.clone());
+    // Our own dependencies are chatty at debug; keep them at warn unless asked for by name.
+    let directives = format!("warn,{wanted},h2=warn,hyper=warn,tower=warn");
+    EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Writes one line per event to stdout.
+pub(crate) struct StdoutLayer {
+    encoding: LogEncoding,
+}
+
+impl StdoutLayer {
+    pub(crate) fn new(encoding: LogEncoding) -> Self {
+        StdoutLayer { encoding }
+    }
+}
+
+impl<S> Layer<S> for StdoutLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let line = format_event(self.encoding, event);
+        // One write per line, so concurrent lines never interleave; a closed stdout is not
+        // a reason to fail a request.
+        let _ = std::io::stdout().lock().write_all(line.as_bytes());
+    }
+}
+
+/// The ids of the current OpenTelemetry span, if there is a valid one.
+pub fn current_trace_ids() -> Option<(String, String)> {
+    opentelemetry::Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        sc.is_valid()
+            .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    })
+}
+
+pub(crate) fn format_event(encoding: LogEncoding, event: &Event<'_>) -> String {
+    let meta = event.metadata();
+    let mut time = String::new();
+    let _ = SystemTime.format_time(&mut Writer::new(&mut time));
+    let mut fields = FieldMap::default();
+    event.record(&mut fields);
+    let ids = current_trace_ids();
+    match encoding {
+        LogEncoding::Json => {
+            let mut obj = Map::new();
+            obj.insert("@timestamp".into(), Value::String(time));
+            obj.insert(
+                "level".into(),
+                Value::String(meta.level().as_str().to_lowercase()),
+            );
+            obj.insert("target".into(), Value::String(meta.target().to_owned()));
+            obj.insert("content".into(), Value::String(fields.message));
+            for (k, v) in fields.values {
+                obj.insert(k, v);
+            }
+            if let Some((trace_id, span_id)) = ids {
+                obj.insert("trace_id".into(), Value::String(trace_id));
+                obj.insert("span_id".into(), Value::String(span_id));
+            }
+            let mut line = Value::Object(obj).to_string();
+            line.push('\n');
+            line
+        }
+        LogEncoding::Plain => {
+            let mut line = format!(
+                "{time} {:>5} {}: {}",
+                meta.level(),
+                meta.target(),
+                fields.message
+            );
+            for (k, v) in fields.values {
+                let _ = write!(line, " {k}={v}");
+            }
+            if let Some((trace_id, span_id)) = ids {
+                let _ = write!(line, " trace_id={trace_id} span_id={span_id}");
+            }
+            line.push('\n');
+            line
+        }
+    }
+}
+
+/// The fields of one event: `message` apart, the rest as JSON values.
+#[derive(Default)]
+struct FieldMap {
+    message: String,
+    values: Vec<(String, Value)>,
+}
+
+impl Visit for FieldMap {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, Value::String(value.to_owned()));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, Value::from(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, Value::from(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, Value::from(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, Value::Bool(value));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, Value::String(value.to_string()));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.put(field, Value::String(format!("{value:?}")));
+    }
+}
+
+impl FieldMap {
+    fn put(&mut self, field: &Field, value: Value) {
+        if field.name() == "message" {
+            self.message = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+        } else {
+            self.values.push((field.name().to_owned(), value));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    /// Formats events like [`StdoutLayer`] but keeps the lines.
+    struct Capture(LogEncoding, Arc<Mutex<Vec<String>>>);
+
+    impl<S: Subscriber> Layer<S> for Capture {
+        fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+            if let Ok(mut lines) = self.1.lock() {
+                lines.push(format_event(self.0, event));
+            }
+        }
+    }
+
+    fn capture(encoding: LogEncoding, f: impl FnOnce()) -> Vec<String> {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry().with(Capture(encoding, lines.clone()));
+        tracing::subscriber::with_default(subscriber, f);
+        lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn in_span(f: impl FnOnce()) {
+        let sc = SpanContext::new(
+            TraceId::from(0x4bf92f3577b34da6a3ce929d0e0e4736_u128),
+            SpanId::from(0x00f067aa0ba902b7_u64),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        );
+        let _guard = opentelemetry::Context::new()
+            .with_remote_span_context(sc)
+            .attach();
+        f();
+    }
+
+    #[test]
+    fn json_lines_carry_trace_and_span_ids_inside_a_span() {
+        let lines = capture(LogEncoding::Json, || {
+            in_span(|| tracing::info!(order_id = 42, "created"));
+            tracing::warn!("outside");
+        });
+        let inside: Value = serde_json::from_str(&lines[0]).expect("json");
+        assert_eq!(inside["content"], "created");
+        assert_eq!(inside["level"], "info");
+        assert_eq!(inside["order_id"], 42);
+        assert_eq!(inside["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(inside["span_id"], "00f067aa0ba902b7");
+        let outside: Value = serde_json::from_str(&lines[1]).expect("json");
+        assert!(outside.get("trace_id").is_none());
+    }
+
+    #[test]
+    fn plain_lines_end_with_the_ids() {
+        let lines = capture(LogEncoding::Plain, || {
+            in_span(|| tracing::error!(code = 7, "failed"))
+        });
+        assert!(lines[0].contains("ERROR"), "{}", lines[0]);
+        assert!(
+            lines[0].ends_with(
+                "failed code=7 trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7\n"
+            ),
+            "{}",
+            lines[0]
+        );
+    }
+
+    #[test]
+    fn a_bad_level_falls_back_instead_of_failing() {
+        let conf = LogConf {
+            level: "info,[[[".into(),
+            ..LogConf::default()
+        };
+        // Must not panic; an unparsable filter is not a reason to run without logs.
+        let _ = filter(&conf, None);
+    }
+}

@@ -1,0 +1,139 @@
+//! rzero's task runner, so that the README, CI and a developer run the same steps.
+//!
+//! ```text
+//! cargo xtask test    # what CI runs: services, fmt, clippy, every test
+//! cargo xtask lint    # fmt --check and clippy -D warnings
+//! cargo xtask bench   # criterion benchmarks
+//! cargo xtask run     # the main job
+//! ```
+
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let rest = args.get(1..).unwrap_or_default();
+    let outcome = match task {
+        "test" => test(rest),
+        "lint" => lint(),
+        "bench" => cargo(&[&["bench", "--workspace"], &strs(rest)[..]].concat()),
+        "run" => cargo(
+            &[
+                &["run", "--release", "-p", "hello-telemetry", "--"],
+                &strs(rest)[..],
+            ]
+            .concat(),
+        ),
+        _ => {
+            eprintln!("usage: cargo xtask <test|lint|bench|run> [args]");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {task}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Everything CI checks, in the order that fails fastest.
+fn test(extra: &[String]) -> Result {
+    ensure_services()?;
+    lint()?;
+    cargo(&[&["test", "--workspace", "--no-fail-fast"], &strs(extra)[..]].concat())
+}
+
+fn lint() -> Result {
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])
+}
+
+fn cargo(args: &[&str]) -> Result {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    run(&cargo, args)
+}
+
+fn run(program: &str, args: &[&str]) -> Result {
+    eprintln!("+ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn listening(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
+}
+
+/// Starts what the tests need that a fresh machine may lack: MariaDB and Redis (installed
+/// on our machines, maybe stopped). etcd and Chromium join this list with the tests that
+/// need them (rpc discovery, the viewer's browser test).
+fn ensure_services() -> Result {
+    if !listening(3306) {
+        run(
+            "start-stop-daemon",
+            &[
+                "--start",
+                "--oknodo",
+                "--background",
+                "--exec",
+                "/usr/sbin/mariadbd",
+            ],
+        )?;
+        wait_for(3306, "MariaDB")?;
+    }
+    if !listening(6379) {
+        run(
+            "redis-server",
+            &[
+                "--daemonize",
+                "yes",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "6379",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+        )?;
+        wait_for(6379, "Redis")?;
+    }
+    Ok(())
+}
+
+fn wait_for(port: u16, what: &str) -> Result {
+    for _ in 0..60 {
+        if listening(port) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Err(format!(
+        "{what} is not listening on 127.0.0.1:{port} after 30 s"
+    ))
+}
