@@ -89,8 +89,8 @@ fn listening(port: u16) -> bool {
 }
 
 /// Starts what the tests need that a fresh machine may lack: MariaDB and Redis (installed
-/// on our machines, maybe stopped). etcd and Chromium join this list with the tests that
-/// need them (rpc discovery, the viewer's browser test).
+/// on our machines, maybe stopped) and Debian's Chromium for the viewer's browser test.
+/// etcd joins this list with the tests that need it (rpc discovery).
 fn ensure_services() -> Result {
     if !listening(3306) {
         run(
@@ -123,6 +123,9 @@ fn ensure_services() -> Result {
         )?;
         wait_for(6379, "Redis")?;
     }
+    if !std::path::Path::new("/usr/bin/chromium").exists() {
+        apt_install(&["chromium"])?;
+    }
     Ok(())
 }
 
@@ -136,4 +139,9 @@ fn wait_for(port: u16, what: &str) -> Result {
     Err(format!(
         "{what} is not listening on 127.0.0.1:{port} after 30 s"
     ))
+}
+
+fn apt_install(packages: &[&str]) -> Result {
+    run("apt-get", &["update", "-qq"])?;
+    run("apt-get", &[&["install", "-y", "-qq"], packages].concat())
 }

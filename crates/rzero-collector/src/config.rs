@@ -9,7 +9,7 @@ pub struct CollectorConfig {
     pub otlp_grpc: Option<SocketAddr>,
     /// OTLP/HTTP, protobuf and JSON (default `0.0.0.0:4318`).
     pub otlp_http: Option<SocketAddr>,
-    /// The JSON API (and, later, the viewer) (default `127.0.0.1:16686`, Jaeger's UI port).
+    /// The JSON API and the trace viewer (default `127.0.0.1:16686`, Jaeger's UI port).
     pub ui: Option<SocketAddr>,
     /// What the store keeps.
     pub limits: StoreLimits,

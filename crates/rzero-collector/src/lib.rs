@@ -5,9 +5,10 @@
 //! - `receiver`: OTLP/gRPC (`grpc.rs`) and OTLP/HTTP with protobuf or JSON (`http.rs`);
 //! - [`store`]: the bounded in-memory store, its model and queries;
 //! - `api`: the JSON API on the UI port;
+//! - `ui`: the trace viewer (list with filters, waterfall, span details, logs);
 //! - [`config`]: ports and limits.
 //!
-//! Not built yet: the browser viewer on 16686 and forwarding to an upstream collector.
+//! Not built yet: forwarding to an upstream collector.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,6 +25,7 @@ pub mod config;
 mod error;
 mod receiver;
 pub mod store;
+mod ui;
 
 use std::net::SocketAddr;
 
@@ -101,11 +103,8 @@ impl Collector {
         if let Some(addr) = config.ui {
             let listener = bind(addr, "the API").await?;
             ui = Some(local(&listener, addr, "the API")?);
-            tasks.push(tokio::spawn(serve(
-                listener,
-                api::router(store.clone()),
-                signal(),
-            )));
+            let app = api::router(store.clone()).merge(ui::router());
+            tasks.push(tokio::spawn(serve(listener, app, signal())));
         }
         Ok(RunningCollector {
             grpc,

@@ -1,0 +1,243 @@
+// rzero trace viewer: a list of recent traces with filters, and a waterfall per trace.
+// Plain DOM, no build step, no CDN. All text goes through textContent: span names and
+// attributes come from whoever sends OTLP and are never interpreted as HTML.
+"use strict";
+
+const app = document.getElementById("app");
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v;
+    else if (k === "style") node.setAttribute("style", v);
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null) node.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+async function api(path) {
+  const res = await fetch(path);
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.msg || `${res.status} ${res.statusText}`);
+  return body;
+}
+
+function fmtDuration(nanos) {
+  const ms = nanos / 1e6;
+  if (nanos < 999_500) return `${(nanos / 1e3).toFixed(0)} µs`;
+  if (ms < 1000) return `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+function fmtTime(nanos) {
+  const d = new Date(nanos / 1e6);
+  return d.toLocaleTimeString([], { hour12: false }) + "." + String(d.getMilliseconds()).padStart(3, "0");
+}
+
+// A stable colour per service name.
+function colour(service) {
+  let h = 0;
+  for (const ch of service) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `hsl(${h % 360}, 62%, 52%)`;
+}
+
+function fmtValue(v) {
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+function kvTable(obj) {
+  const keys = Object.keys(obj || {}).sort();
+  if (keys.length === 0) return el("p", { class: "muted" }, "none");
+  return el("table", { class: "kv" }, keys.map((k) => el("tr", {}, el("td", {}, k), el("td", {}, fmtValue(obj[k])))));
+}
+
+// === the list ===
+
+async function showList(params) {
+  const q = new URLSearchParams(params);
+  const form = el("form", { class: "filters", id: "filters" });
+  const service = el("select", { name: "service", id: "f-service" }, el("option", { value: "" }, "all services"));
+  const operation = el("select", { name: "operation", id: "f-operation" }, el("option", { value: "" }, "all operations"));
+  const errors = el("input", { type: "checkbox", name: "errors", id: "f-errors" });
+  const minDur = el("input", { type: "number", name: "min_duration_ms", min: "0", step: "any", placeholder: "ms", id: "f-min" });
+  errors.checked = q.get("errors") === "true";
+  minDur.value = q.get("min_duration_ms") || "";
+  form.append(
+    el("label", {}, "Service", service),
+    el("label", {}, "Operation", operation),
+    el("label", {}, "Min duration (ms)", minDur),
+    el("label", { class: "check" }, errors, "errors only"),
+    el("button", { type: "submit" }, "Find traces"),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const p = new URLSearchParams();
+    if (service.value) p.set("service", service.value);
+    if (operation.value) p.set("operation", operation.value);
+    if (errors.checked) p.set("errors", "true");
+    if (minDur.value) p.set("min_duration_ms", minDur.value);
+    location.hash = "#/?" + p.toString();
+  });
+  async function loadOperations(svc, selected) {
+    operation.replaceChildren(el("option", { value: "" }, "all operations"));
+    if (!svc) return;
+    const ops = await api(`/api/services/${encodeURIComponent(svc)}/operations`);
+    for (const op of ops.data) operation.append(el("option", { value: op, selected: op === selected ? "" : null }, op));
+  }
+  service.addEventListener("change", () => loadOperations(service.value, ""));
+
+  const results = el("div", { id: "results" }, el("p", { class: "muted" }, "Loading…"));
+  app.replaceChildren(form, results);
+
+  try {
+    const services = await api("/api/services");
+    for (const s of services.data) service.append(el("option", { value: s, selected: s === q.get("service") ? "" : null }, s));
+    await loadOperations(q.get("service") || "", q.get("operation") || "");
+    const list = await api("/api/traces?" + q.toString());
+    if (list.data.length === 0) {
+      results.replaceChildren(el("div", { class: "empty" }, "No traces yet. Point an OTLP exporter at this collector (gRPC :4317, HTTP :4318)."));
+      return;
+    }
+    const rows = list.data.map((t) =>
+      el("tr", { class: "trace-row", "data-trace-id": t.trace_id, onclick: () => (location.hash = `#/trace/${t.trace_id}`) },
+        el("td", {}, el("span", { class: "dot", style: `background:${colour(t.root_service)}` }), t.root_service),
+        el("td", {}, el("a", { href: `#/trace/${t.trace_id}` }, t.root_operation)),
+        el("td", {}, fmtTime(t.start_unix_nanos)),
+        el("td", {}, fmtDuration(t.duration_nanos)),
+        el("td", {}, String(t.span_count)),
+        el("td", {}, t.error ? el("span", { class: "err-mark", title: "has errors" }, "● error") : ""),
+        el("td", { class: "muted" }, t.trace_id),
+      ));
+    results.replaceChildren(el("table", { id: "trace-list" },
+      el("tr", {}, ["Service", "Operation", "Start", "Duration", "Spans", "", "Trace id"].map((h) => el("th", {}, h))),
+      rows));
+  } catch (e) {
+    results.replaceChildren(el("div", { class: "empty" }, "Could not load traces: " + e.message));
+  }
+}
+
+// === one trace ===
+
+function depths(spans) {
+  const byId = new Map(spans.map((s) => [s.span_id, s]));
+  const memo = new Map();
+  const depth = (s, guard = 0) => {
+    if (memo.has(s.span_id)) return memo.get(s.span_id);
+    const parent = s.parent_span_id && byId.get(s.parent_span_id);
+    const d = parent && guard < 256 ? depth(parent, guard + 1) + 1 : 0;
+    memo.set(s.span_id, d);
+    return d;
+  };
+  return spans.map((s) => depth(s));
+}
+
+function details(span) {
+  return el("div", { class: "details", id: "span-details", "data-span-id": span.span_id },
+    el("h2", {}, `${span.service}: ${span.name}`),
+    el("p", { class: "muted" }, `${span.kind} · ${fmtDuration(span.end_unix_nanos - span.start_unix_nanos)} · status ${span.status_code}${span.status_message ? ": " + span.status_message : ""} · span ${span.span_id}`),
+    el("h3", {}, "Attributes"), kvTable(span.attributes),
+    el("h3", {}, "Events"),
+    span.events.length === 0 ? el("p", { class: "muted" }, "none") :
+      el("table", { class: "kv" }, span.events.map((ev) => el("tr", {}, el("td", {}, `${ev.name} (+${fmtDuration(Math.max(0, ev.time_unix_nanos - span.start_unix_nanos))})`), el("td", {}, kvTable(ev.attributes))))),
+    el("h3", {}, "Resource"), kvTable(span.resource),
+  );
+}
+
+async function showTrace(id, selectedSpan) {
+  app.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+  let body;
+  try {
+    body = await api(`/api/traces/${encodeURIComponent(id)}`);
+  } catch (e) {
+    app.replaceChildren(el("div", { class: "empty" }, e.message), el("p", {}, el("a", { href: "#/" }, "← all traces")));
+    return;
+  }
+  const spans = body.data.spans;
+  const start = Math.min(...spans.map((s) => s.start_unix_nanos));
+  const end = Math.max(...spans.map((s) => s.end_unix_nanos));
+  const total = Math.max(1, end - start);
+  const ds = depths(spans);
+  const services = [...new Set(spans.map((s) => s.service))];
+  const errors = spans.filter((s) => s.status_code === "Error").length;
+
+  const ticks = el("div", { class: "ticks" }, [0, 0.25, 0.5, 0.75, 1].map((f) =>
+    el("span", { class: "tick" + (f === 0 ? " first" : f === 1 ? " last" : ""), style: `left:${f * 100}%` }, fmtDuration(f * total))));
+  const panel = el("div", { id: "panel" });
+  const rows = spans.map((s, i) => {
+    const left = ((s.start_unix_nanos - start) / total) * 100;
+    const width = Math.max(0.2, ((s.end_unix_nanos - s.start_unix_nanos) / total) * 100);
+    const row = el("div", {
+        class: "span-row" + (s.status_code === "Error" ? " error" : ""),
+        "data-span-id": s.span_id, "data-parent-id": s.parent_span_id || "", "data-depth": String(ds[i]),
+        "data-service": s.service, title: `${s.service}: ${s.name}`,
+      },
+      el("div", { class: "span-label", style: `padding-left:${8 + ds[i] * 16}px` },
+        el("span", { class: "dot", style: `background:${colour(s.service)}` }),
+        el("span", { class: "svc" }, s.service), el("span", { class: "name" }, s.name),
+        s.status_code === "Error" ? el("span", { class: "err-mark", title: "error" }, " !") : null),
+      el("div", { class: "span-track" },
+        el("div", { class: "span-bar", style: `left:${left}%;width:${width}%;background:${colour(s.service)}` }),
+        // The duration sits after the bar, or before it when the bar ends near the edge.
+        left + width > 85 && width > 30
+          ? el("span", { class: "span-dur inside", style: `right:${100 - left - width}%` }, fmtDuration(s.end_unix_nanos - s.start_unix_nanos))
+          : left + width > 85
+          ? el("span", { class: "span-dur before", style: `right:${100 - left}%` }, fmtDuration(s.end_unix_nanos - s.start_unix_nanos))
+          : el("span", { class: "span-dur", style: `left:${left + width}%` }, fmtDuration(s.end_unix_nanos - s.start_unix_nanos))));
+    row.addEventListener("click", () => {
+      // The selection is part of the address, so a link can point at one span.
+      history.replaceState(null, "", `#/trace/${body.data.trace_id}/${s.span_id}`);
+      select(s);
+    });
+    return row;
+  });
+
+  const logs = body.logs || [];
+  const spanName = new Map(spans.map((s) => [s.span_id, s.name]));
+  const logTable = logs.length === 0 ? el("p", { class: "muted" }, "No logs carry this trace id.") :
+    el("table", { id: "trace-logs" }, el("tr", {}, ["Time", "Service", "Level", "Span", "Message"].map((h) => el("th", {}, h))),
+      logs.map((l) => el("tr", {}, el("td", {}, fmtTime(l.time_unix_nanos)), el("td", {}, l.service),
+        el("td", { class: "sev-" + l.severity }, l.severity), el("td", {}, spanName.get(l.span_id) || l.span_id), el("td", {}, l.body))));
+
+  app.replaceChildren(
+    el("div", { class: "trace-head" },
+      el("p", {}, el("a", { href: "#/" }, "← all traces")),
+      el("h1", { id: "trace-title" }, `${spans[0].service}: ${spans[0].name}`),
+      el("div", { class: "meta" }, `trace ${body.data.trace_id} · ${fmtDuration(total)} · ${spans.length} spans · ${services.length} services` + (errors ? ` · ${errors} error${errors === 1 ? "" : "s"}` : ""))),
+    el("div", { class: "waterfall", id: "waterfall" },
+      el("div", { class: "axis" }, el("div", { class: "span-label" }, "Service: operation"), ticks),
+      rows),
+    panel,
+    el("div", { class: "logs" }, el("h3", {}, "Logs"), logTable),
+  );
+  function select(span) {
+    for (const r of document.querySelectorAll(".span-row.selected")) r.classList.remove("selected");
+    const row = document.querySelector(`.span-row[data-span-id="${span.span_id}"]`);
+    if (row) row.classList.add("selected");
+    panel.replaceChildren(details(span));
+  }
+  const chosen = spans.find((s) => s.span_id === selectedSpan) || spans[0];
+  if (chosen) select(chosen);
+}
+
+async function stats() {
+  try {
+    const s = await api("/api/stats");
+    document.getElementById("stats").textContent = `${s.data.traces} traces · ${s.data.spans} spans stored`;
+  } catch (_) { /* the header is decoration */ }
+}
+
+function route() {
+  const hash = location.hash || "#/";
+  const m = hash.match(/^#\/trace\/([0-9a-fA-F]{1,64})(?:\/([0-9a-f]{16}))?/);
+  stats();
+  if (m) showTrace(m[1], m[2]);
+  else showList(hash.includes("?") ? hash.slice(hash.indexOf("?") + 1) : "");
+}
+
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,251 @@
+//! The viewer in a real browser (Debian's headless Chromium): the list shows a known
+//! trace, its page shows one waterfall bar per span in parent order, and a screenshot is
+//! kept under `target/artifacts/` for a person to look at.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use rzero_collector::{Collector, CollectorConfig};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const TRACE: [u8; 16] = [
+    0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36,
+];
+
+fn kv(key: &str, v: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Span id byte, parent, service, name, start ms, end ms, error.
+type TestSpan = (u8, Option<u8>, &'static str, &'static str, u64, u64, bool);
+
+const SPANS: [TestSpan; 5] = [
+    (1, None, "order-api", "POST /api/v1/orders", 0, 40, false),
+    (
+        2,
+        Some(1),
+        "order-api",
+        "order.Order/CreateOrder",
+        2,
+        38,
+        false,
+    ),
+    (
+        3,
+        Some(2),
+        "order-rpc",
+        "order.Order/CreateOrder",
+        4,
+        36,
+        false,
+    ),
+    (4, Some(3), "order-rpc", "INSERT orders", 10, 20, false),
+    (5, Some(1), "order-api", "SET order:42", 38, 39, true),
+];
+
+fn request() -> ExportTraceServiceRequest {
+    let base = 1_764_000_000_000_000_000u64;
+    let resource_spans = ["order-api", "order-rpc"]
+        .iter()
+        .map(|service| ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", service)],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans: SPANS
+                    .iter()
+                    .filter(|s| s.2 == *service)
+                    .map(|&(id, parent, _, name, start, end, error)| Span {
+                        trace_id: TRACE.to_vec(),
+                        span_id: vec![id; 8],
+                        parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+                        name: name.into(),
+                        kind: 2,
+                        start_time_unix_nano: base + start * 1_000_000,
+                        end_time_unix_nano: base + end * 1_000_000,
+                        // Hostile text must show as text, never run.
+                        attributes: vec![kv("note", "<img src=x onerror=alert(1)>")],
+                        status: error.then(|| Status {
+                            code: 2,
+                            message: "redis down".into(),
+                        }),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .collect();
+    ExportTraceServiceRequest { resource_spans }
+}
+
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+/// Runs headless Chromium on `url`; returns the DOM after the page's scripts ran.
+fn chromium(url: &str, screenshot: Option<&Path>) -> String {
+    let profile = tempdir();
+    let mut cmd = Command::new(CHROMIUM);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--virtual-time-budget=5000",
+        "--window-size=1400,900",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    match screenshot {
+        Some(path) => cmd.arg(format!("--screenshot={}", path.display())),
+        None => cmd.arg("--dump-dom"),
+    };
+    let out = cmd.arg(url).output().expect("run chromium");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "rzero-chromium-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).expect("profile dir");
+    dir
+}
+
+/// Values of `attr="..."` in document order.
+fn attr_values(dom: &str, attr: &str) -> Vec<String> {
+    let needle = format!("{attr}=\"");
+    dom.match_indices(&needle)
+        .filter_map(|(i, _)| {
+            let rest = &dom[i + needle.len()..];
+            rest.find('"').map(|end| rest[..end].to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_lists_the_trace_and_draws_its_waterfall() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("SKIPPED: {CHROMIUM} is missing; `cargo xtask test` installs Debian's chromium");
+        return;
+    }
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let collector = Collector::start(CollectorConfig {
+        otlp_grpc: None,
+        otlp_http: None,
+        ui: Some(any),
+        ..CollectorConfig::default()
+    })
+    .await
+    .expect("start");
+    collector.store().ingest_traces(&request());
+    let base = format!("http://{}", collector.ui_addr().expect("ui"));
+    let trace_id: String = TRACE.iter().map(|b| format!("{b:02x}")).collect();
+
+    let (list_url, trace_url) = (format!("{base}/#/"), format!("{base}/#/trace/{trace_id}"));
+    let span_url = format!("{trace_url}/{}", "05".repeat(8));
+    let dir = artifacts();
+    let (list, page, selected, shot) = tokio::task::spawn_blocking(move || {
+        let list = chromium(&list_url, None);
+        let page = chromium(&trace_url, None);
+        let selected = chromium(&span_url, None);
+        let shot = dir.join("viewer-trace.png");
+        chromium(&trace_url, Some(&shot));
+        chromium(&list_url, Some(&dir.join("viewer-list.png")));
+        (list, page, selected, shot)
+    })
+    .await
+    .expect("join");
+
+    assert_eq!(
+        attr_values(&list, "data-trace-id"),
+        std::slice::from_ref(&trace_id),
+        "the list shows the trace"
+    );
+    assert!(
+        list.contains("POST /api/v1/orders"),
+        "root operation in the list"
+    );
+    assert!(list.contains("● error"), "error mark in the list");
+
+    let ids = attr_values(&page, "data-span-id");
+    let bars = ids;
+    let hex = |b: u8| format!("{b:02x}").repeat(8);
+    // Depth-first, children by start: root, its client, the server, the insert, the cache.
+    let expected: Vec<String> = [1, 2, 3, 4, 5].iter().map(|b| hex(*b)).collect();
+    // The details panel repeats the selected span's id last; the bars come first.
+    assert_eq!(
+        &bars[..5],
+        &expected[..],
+        "one bar per span, in parent order: {bars:?}"
+    );
+    assert_eq!(
+        page.matches("class=\"span-bar\"").count(),
+        5,
+        "one bar per span"
+    );
+    let depths = attr_values(&page, "data-depth");
+    assert_eq!(&depths[..5], ["0", "1", "2", "3", "1"]);
+    let parents = attr_values(&page, "data-parent-id");
+    assert_eq!(
+        &parents[..5],
+        ["".to_owned(), hex(1), hex(2), hex(3), hex(1)]
+    );
+    assert!(page.contains("span-row error"), "the failed span is marked");
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "attributes are text, not markup"
+    );
+    // A span picked by address (what a click does) shows its status and attributes.
+    let details = selected
+        .split("id=\"span-details\"")
+        .nth(1)
+        .expect("details panel");
+    assert!(
+        details.contains("SET order:42") && details.contains("status Error: redis down"),
+        "{details}"
+    );
+    assert!(
+        details.contains("service.name") && details.contains("order-api"),
+        "resource shown"
+    );
+    assert!(
+        selected.contains("class=\"span-row error selected\""),
+        "the row is highlighted"
+    );
+    assert!(
+        std::fs::metadata(&shot)
+            .map(|m| m.len() > 10_000)
+            .unwrap_or(false),
+        "screenshot saved"
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(10), collector.shutdown()).await;
+}
