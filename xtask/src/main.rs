@@ -4,7 +4,7 @@
 //! cargo xtask test    # what CI runs: services, fmt, clippy, every test
 //! cargo xtask lint    # fmt --check and clippy -D warnings
 //! cargo xtask bench   # criterion benchmarks
-//! cargo xtask run     # the main job
+//! cargo xtask run     # the main job: the collector + viewer, and the telemetry example
 //! ```
 
 use std::net::{SocketAddr, TcpStream};
@@ -21,13 +21,7 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "lint" => lint(),
         "bench" => cargo(&[&["bench", "--workspace"], &strs(rest)[..]].concat()),
-        "run" => cargo(
-            &[
-                &["run", "--release", "-p", "hello-telemetry", "--"],
-                &strs(rest)[..],
-            ]
-            .concat(),
-        ),
+        "run" => demo(rest),
         _ => {
             eprintln!("usage: cargo xtask <test|lint|bench|run> [args]");
             return ExitCode::from(2);
@@ -51,6 +45,52 @@ fn test(extra: &[String]) -> Result {
     ensure_services()?;
     lint()?;
     cargo(&[&["test", "--workspace", "--no-fail-fast"], &strs(extra)[..]].concat())
+}
+
+/// The main job until the order system lands: the embedded collector and viewer, and the
+/// telemetry example sending its trace there. With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the
+/// example goes to that collector instead and no embedded one starts.
+fn demo(extra: &[String]) -> Result {
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "rzero-collector",
+        "-p",
+        "hello-telemetry",
+    ])?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = |name: &str| target.join("release").join(name);
+    let example = bin("hello-telemetry").to_string_lossy().into_owned();
+    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+        return run(&example, &strs(extra));
+    }
+    if listening(4317) {
+        return Err("port 4317 is taken: stop the collector there, or set \
+                    OTEL_EXPORTER_OTLP_ENDPOINT to use it"
+            .to_owned());
+    }
+    let mut collector = Command::new(bin("rzero-collector"))
+        .spawn()
+        .map_err(|e| format!("cannot start rzero-collector: {e}"))?;
+    if let Err(e) = wait_for(4317, "rzero-collector") {
+        let _ = collector.kill();
+        return Err(e);
+    }
+    let sent = Command::new(&example)
+        .args(extra)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+        .status();
+    match sent {
+        Ok(status) if status.success() => {}
+        other => eprintln!("hello-telemetry did not finish cleanly: {other:?}"),
+    }
+    println!("\nOpen http://127.0.0.1:16686/ to see the trace. Ctrl-C stops the collector.");
+    let _ = collector.wait();
+    Ok(())
 }
 
 fn lint() -> Result {
