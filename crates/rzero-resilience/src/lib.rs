@@ -1,0 +1,27 @@
+//! rzero-resilience: the math that keeps a service standing when its neighbours fall,
+//! apart from any transport, plus the tower layers rest and rpc put it in.
+//!
+//! - [`breaker`]: go-zero's adaptive (Google SRE) circuit breaker and its tower layer;
+//! - [`window`]: the rolling window of time buckets it counts in;
+//! - [`clock`]: time as a constructor argument, so tests drive it.
+//!
+//! Still to come here: go-zero's CPU-based adaptive load shedder and the P2C/EWMA
+//! balancer math (the rest and rpc issues).
+//!
+//! ```
+//! use rzero_resilience::breaker::{BreakerConfig, SreBreaker};
+//!
+//! let breaker = SreBreaker::new(BreakerConfig::default());
+//! match breaker.allow() {
+//!     Ok(promise) => {
+//!         let call_went_well = true; // make the call here
+//!         if call_went_well { promise.accept() } else { promise.reject() }
+//!     }
+//!     Err(open) => eprintln!("not calling: {open}"),
+//! }
+//! ```
+#![warn(missing_docs)]
+
+pub mod breaker;
+pub mod clock;
+pub mod window;
