@@ -1,5 +1,6 @@
-//! What asking the breaker costs: `allow` plus reporting the outcome, on a healthy target
-//! and on a failing one (where most calls are refused).
+//! What asking costs: the breaker's `allow` plus reporting the outcome, on a healthy
+//! target and on a failing one (where most calls are refused), and the shedder's `allow`
+//! plus `pass` on a cool CPU (the common case: the window is read only when hot).
 //!
 //! `cargo bench -p rzero-resilience --bench breaker`
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rzero_resilience::breaker::{BreakerConfig, Outcome, SreBreaker};
+use rzero_resilience::shedder::{AdaptiveShedder, FixedCpu, ShedderConfig};
 
 fn bench(c: &mut Criterion) {
     let healthy = SreBreaker::new(BreakerConfig::default());
@@ -26,6 +28,22 @@ fn bench(c: &mut Criterion) {
         b.iter(|| match black_box(&failing).allow() {
             Ok(p) => p.reject(),
             Err(e) => drop(black_box(e)),
+        })
+    });
+    let cool = AdaptiveShedder::new(ShedderConfig::default(), FixedCpu::new(200));
+    c.bench_function("shedder/allow_pass_cool_cpu", |b| {
+        b.iter(|| {
+            if let Ok(p) = black_box(&cool).allow() {
+                p.pass();
+            }
+        })
+    });
+    let hot = AdaptiveShedder::new(ShedderConfig::default(), FixedCpu::new(950));
+    c.bench_function("shedder/allow_pass_hot_cpu", |b| {
+        b.iter(|| {
+            if let Ok(p) = black_box(&hot).allow() {
+                p.pass();
+            }
         })
     });
 }

@@ -2,11 +2,12 @@
 //! apart from any transport, plus the tower layers rest and rpc put it in.
 //!
 //! - [`breaker`]: go-zero's adaptive (Google SRE) circuit breaker and its tower layer;
+//! - [`shedder`]: go-zero's CPU-based adaptive load shedder, its CPU sampler and layer;
+//! - [`classify`]: which results count as failures (HTTP 5xx, go-zero's gRPC codes);
 //! - [`window`]: the rolling window of time buckets it counts in;
 //! - [`clock`]: time as a constructor argument, so tests drive it.
 //!
-//! Still to come here: go-zero's CPU-based adaptive load shedder and the P2C/EWMA
-//! balancer math (the rest and rpc issues).
+//! Still to come here: the P2C/EWMA balancer math (the rpc issue).
 //!
 //! ```
 //! use rzero_resilience::breaker::{BreakerConfig, SreBreaker};
@@ -23,5 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod breaker;
+pub mod classify;
 pub mod clock;
+pub mod shedder;
 pub mod window;

@@ -24,6 +24,7 @@ pub struct RollingWindow<B> {
     interval: Duration,
     offset: usize,
     last: Duration,
+    ignore_current: bool,
 }
 
 impl<B: Bucket> RollingWindow<B> {
@@ -36,7 +37,15 @@ impl<B: Bucket> RollingWindow<B> {
             interval: interval.max(Duration::from_millis(1)),
             offset: 0,
             last: now,
+            ignore_current: false,
         }
+    }
+
+    /// Leaves the bucket still being filled out of [`reduce`](Self::reduce), as go-zero's
+    /// `IgnoreCurrentBucket` does: a partial bucket would read as a drop in traffic.
+    pub fn ignoring_current(mut self) -> Self {
+        self.ignore_current = true;
+        self
     }
 
     /// How many buckets time has moved past since the current one started.
@@ -70,7 +79,11 @@ impl<B: Bucket> RollingWindow<B> {
     pub fn reduce(&self, now: Duration, mut f: impl FnMut(&B)) {
         let size = self.buckets.len();
         let span = self.span(now);
-        let count = size - span;
+        let count = if span == 0 && self.ignore_current {
+            size - 1
+        } else {
+            size - span
+        };
         let start = (self.offset + span + 1) % size;
         for i in 0..count {
             f(&self.buckets[(start + i) % size]);

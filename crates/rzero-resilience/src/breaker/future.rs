@@ -7,9 +7,9 @@ use std::task::{Context, Poll, ready};
 use pin_project_lite::pin_project;
 use tower::BoxError;
 
-use super::classify::Classify;
 use super::error::BreakerOpen;
 use super::sre::Promise;
+use crate::classify::Classify;
 
 pin_project! {
     /// The future of a call through [`super::Breaker`].

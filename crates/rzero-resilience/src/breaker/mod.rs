@@ -5,7 +5,6 @@
 //! A refused call fails at once with [`BreakerOpen`] (boxed, as tower errors are), which
 //! the servers' error table maps to HTTP 503 and gRPC UNAVAILABLE.
 
-mod classify;
 mod config;
 mod error;
 mod future;
@@ -18,7 +17,7 @@ use std::task::{Context, Poll};
 
 use tower::{BoxError, Service};
 
-pub use classify::{Classify, ErrorsAreFailures, HttpServerErrors, grpc_code_is_failure};
+pub use crate::classify::{Classify, ErrorsAreFailures, HttpServerErrors, grpc_code_is_failure};
 pub use config::BreakerConfig;
 pub use error::BreakerOpen;
 pub use future::ResponseFuture;

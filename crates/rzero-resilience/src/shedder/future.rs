@@ -1,0 +1,66 @@
+//! The response future: reports pass or fail to the shedder when the call completes.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use pin_project_lite::pin_project;
+use tower::BoxError;
+
+use super::adaptive::ShedPromise;
+use super::error::Overloaded;
+use crate::classify::Classify;
+
+pin_project! {
+    /// The future of a call through [`super::LoadShed`].
+    pub struct ResponseFuture<F, C> {
+        // `None` when the request was shed.
+        #[pin]
+        inner: Option<F>,
+        promise: Option<ShedPromise>,
+        classify: C,
+    }
+}
+
+impl<F, C> ResponseFuture<F, C> {
+    pub(super) fn called(inner: F, promise: ShedPromise, classify: C) -> Self {
+        ResponseFuture {
+            inner: Some(inner),
+            promise: Some(promise),
+            classify,
+        }
+    }
+
+    pub(super) fn shed(classify: C) -> Self {
+        ResponseFuture {
+            inner: None,
+            promise: None,
+            classify,
+        }
+    }
+}
+
+impl<F, C, Res, E> Future for ResponseFuture<F, C>
+where
+    F: Future<Output = Result<Res, E>>,
+    E: Into<BoxError>,
+    C: Classify<Res, E>,
+{
+    type Output = Result<Res, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(inner) = this.inner.as_pin_mut() else {
+            return Poll::Ready(Err(Overloaded.into()));
+        };
+        let result = ready!(inner.poll(cx));
+        if let Some(promise) = this.promise.take() {
+            if this.classify.is_failure(result.as_ref()) {
+                promise.fail();
+            } else {
+                promise.pass();
+            }
+        }
+        Poll::Ready(result.map_err(Into::into))
+    }
+}
