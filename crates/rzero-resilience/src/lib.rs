@@ -3,11 +3,11 @@
 //!
 //! - [`breaker`]: go-zero's adaptive (Google SRE) circuit breaker and its tower layer;
 //! - [`shedder`]: go-zero's CPU-based adaptive load shedder, its CPU sampler and layer;
+//! - [`p2c`]: go-zero's power-of-two-choices balancer with EWMA latency;
 //! - [`classify`]: which results count as failures (HTTP 5xx, go-zero's gRPC codes);
 //! - [`window`]: the rolling window of time buckets it counts in;
 //! - [`clock`]: time as a constructor argument, so tests drive it.
-//!
-//! Still to come here: the P2C/EWMA balancer math (the rpc issue).
+
 //!
 //! ```
 //! use rzero_resilience::breaker::{BreakerConfig, SreBreaker};
@@ -26,5 +26,6 @@
 pub mod breaker;
 pub mod classify;
 pub mod clock;
+pub mod p2c;
 pub mod shedder;
 pub mod window;
