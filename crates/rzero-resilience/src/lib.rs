@@ -5,6 +5,7 @@
 //! - [`shedder`]: go-zero's CPU-based adaptive load shedder, its CPU sampler and layer;
 //! - [`p2c`]: go-zero's power-of-two-choices balancer with EWMA latency;
 //! - [`classify`]: which results count as failures (HTTP 5xx, go-zero's gRPC codes);
+//! - [`gate`]: the one tower middleware shell both the breaker and the shedder use;
 //! - [`window`]: the rolling window of time buckets it counts in;
 //! - [`clock`]: time as a constructor argument, so tests drive it.
 
@@ -26,6 +27,7 @@
 pub mod breaker;
 pub mod classify;
 pub mod clock;
+pub mod gate;
 pub mod p2c;
 pub mod shedder;
 pub mod window;

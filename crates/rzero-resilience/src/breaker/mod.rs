@@ -7,67 +7,41 @@
 
 mod config;
 mod error;
-mod future;
-mod layer;
 mod sre;
 #[cfg(test)]
 mod tests;
 
-use std::task::{Context, Poll};
-
-use tower::{BoxError, Service};
-
-pub use crate::classify::{Classify, ErrorsAreFailures, HttpServerErrors, grpc_code_is_failure};
 pub use config::BreakerConfig;
 pub use error::BreakerOpen;
-pub use future::ResponseFuture;
-pub use layer::BreakerLayer;
 pub use sre::{Counts, History, Outcome, Promise, SreBreaker};
 
+pub use crate::classify::{Classify, ErrorsAreFailures, HttpServerErrors, grpc_code_is_failure};
+use crate::gate::{Gate, GateLayer, Gated, Permit};
+
 /// A service behind an adaptive breaker.
-#[derive(Clone, Debug)]
-pub struct Breaker<S, C> {
-    inner: S,
-    breaker: SreBreaker,
-    classify: C,
-}
+pub type Breaker<S, C> = Gated<S, SreBreaker, C>;
 
-impl<S, C> Breaker<S, C> {
-    /// `inner` behind `breaker`; `classify` decides which results are failures.
-    pub fn new(inner: S, breaker: SreBreaker, classify: C) -> Self {
-        Breaker {
-            inner,
-            breaker,
-            classify,
-        }
-    }
+/// Wraps services in a breaker shared by all of them (a layer per target).
+pub type BreakerLayer<C> = GateLayer<SreBreaker, C>;
 
-    /// The breaker, e.g. to read its history for metrics.
-    pub fn breaker(&self) -> &SreBreaker {
-        &self.breaker
+/// The future of a call through a [`Breaker`].
+pub type ResponseFuture<F, C> = crate::gate::ResponseFuture<F, SreBreaker, C>;
+
+impl Gate for SreBreaker {
+    type Permit = Promise;
+    type Refusal = BreakerOpen;
+
+    fn admit(&self) -> Result<Promise, BreakerOpen> {
+        self.allow()
     }
 }
 
-impl<S, C, Req> Service<Req> for Breaker<S, C>
-where
-    S: Service<Req>,
-    S::Error: Into<BoxError>,
-    C: Classify<S::Response, S::Error>,
-{
-    type Response = S::Response;
-    type Error = BoxError;
-    type Future = ResponseFuture<S::Future, C>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, req: Req) -> Self::Future {
-        match self.breaker.allow() {
-            Ok(promise) => {
-                ResponseFuture::called(self.inner.call(req), promise, self.classify.clone())
-            }
-            Err(BreakerOpen) => ResponseFuture::refused(self.classify.clone()),
+impl Permit for Promise {
+    fn finish(self, failed: bool) {
+        if failed {
+            self.reject();
+        } else {
+            self.accept();
         }
     }
 }

@@ -7,52 +7,40 @@ mod adaptive;
 mod config;
 mod cpu;
 mod error;
-mod future;
-mod layer;
 #[cfg(test)]
 mod tests;
-
-use std::task::{Context, Poll};
-
-use tower::{BoxError, Service};
 
 pub use adaptive::{AdaptiveShedder, ShedPromise};
 pub use config::ShedderConfig;
 pub use cpu::{CpuSampler, CpuUsage, FixedCpu, SampledCpu};
 pub use error::Overloaded;
-pub use future::ResponseFuture;
-pub use layer::LoadShedLayer;
 
-use crate::classify::Classify;
+use crate::gate::{Gate, GateLayer, Gated, Permit};
 
 /// A service behind an adaptive shedder.
-#[derive(Clone, Debug)]
-pub struct LoadShed<S, C> {
-    inner: S,
-    shedder: AdaptiveShedder,
-    classify: C,
+pub type LoadShed<S, C> = Gated<S, AdaptiveShedder, C>;
+
+/// Puts services behind one shared shedder (one per server: it measures the server).
+pub type LoadShedLayer<C> = GateLayer<AdaptiveShedder, C>;
+
+/// The future of a call through a [`LoadShed`].
+pub type ResponseFuture<F, C> = crate::gate::ResponseFuture<F, AdaptiveShedder, C>;
+
+impl Gate for AdaptiveShedder {
+    type Permit = ShedPromise;
+    type Refusal = Overloaded;
+
+    fn admit(&self) -> Result<ShedPromise, Overloaded> {
+        self.allow()
+    }
 }
 
-impl<S, C, Req> Service<Req> for LoadShed<S, C>
-where
-    S: Service<Req>,
-    S::Error: Into<BoxError>,
-    C: Classify<S::Response, S::Error>,
-{
-    type Response = S::Response;
-    type Error = BoxError;
-    type Future = ResponseFuture<S::Future, C>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, req: Req) -> Self::Future {
-        match self.shedder.allow() {
-            Ok(promise) => {
-                ResponseFuture::called(self.inner.call(req), promise, self.classify.clone())
-            }
-            Err(Overloaded) => ResponseFuture::shed(self.classify.clone()),
+impl Permit for ShedPromise {
+    fn finish(self, failed: bool) {
+        if failed {
+            self.fail();
+        } else {
+            self.pass();
         }
     }
 }
