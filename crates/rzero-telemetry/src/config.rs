@@ -228,3 +228,19 @@ default_from_serde!(
     LogConf,
     PrometheusConf
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Default` goes through serde; a field added without a serde default would make it
+    /// panic, and this test says which struct.
+    #[test]
+    fn every_section_has_a_default() {
+        assert_eq!(TelemetryConf::default().sampler, 1.0);
+        assert_eq!(BatchConf::default().max_queue_size, 2048);
+        assert_eq!(MetricsConf::default().interval, 60_000);
+        assert_eq!(LogConf::default().encoding, LogEncoding::Json);
+        assert_eq!(PrometheusConf::default().port, 9090);
+    }
+}

@@ -13,6 +13,26 @@ use crate::config::Protocol;
 use crate::error::TelemetryError;
 use crate::settings::ExportTarget;
 
+/// Checks every configured header is one HTTP can carry, so a bad one fails at start
+/// instead of failing every export later, silently.
+fn checked_headers(target: &ExportTarget) -> Result<HashMap<String, String>, TelemetryError> {
+    for (k, v) in &target.headers {
+        if http::HeaderName::from_bytes(k.as_bytes()).is_err() {
+            return Err(TelemetryError::config(
+                "OtlpHeaders",
+                format!("`{k}` is not a valid header name (letters, digits, `-`, `_`, `.`)"),
+            ));
+        }
+        if http::HeaderValue::from_str(v).is_err() {
+            return Err(TelemetryError::config(
+                "OtlpHeaders",
+                format!("the value of `{k}` is not a valid header value (visible ASCII only)"),
+            ));
+        }
+    }
+    Ok(target.headers.iter().cloned().collect())
+}
+
 /// gRPC metadata from the configured headers; a header gRPC cannot carry is a config error.
 fn metadata(target: &ExportTarget) -> Result<MetadataMap, TelemetryError> {
     let mut map = MetadataMap::new();
@@ -56,7 +76,7 @@ macro_rules! build_exporter {
                 .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                 .with_endpoint(target.endpoint.clone())
                 .with_timeout(target.timeout)
-                .with_headers(target.headers.iter().cloned().collect::<HashMap<_, _>>())
+                .with_headers(checked_headers(target)?)
                 .build()
                 .map_err(fail),
         }

@@ -175,6 +175,7 @@ impl Telemetry {
             _ => None,
         };
 
+        let mut warnings = settings.warnings.clone();
         if self.install_subscriber {
             let rust_log = lookup("RUST_LOG").filter(|v| !v.trim().is_empty());
             let stdout = self
@@ -190,15 +191,17 @@ impl Telemetry {
                     .with_tracer(p.tracer(SCOPE))
                     .with_context_activation(true)
             });
+            let (filter, warning) = logs::filter(&self.log, rust_log);
+            warnings.extend(warning);
             tracing_subscriber::registry()
-                .with(logs::filter(&self.log, rust_log))
+                .with(filter)
                 .with(stdout)
                 .with(otlp_logs)
                 .with(bridge)
                 .try_init()
                 .map_err(|_| TelemetryError::SubscriberInstalled)?;
         }
-        for warning in &settings.warnings {
+        for warning in &warnings {
             tracing::warn!(target: "rzero_telemetry", "{warning}");
         }
 

@@ -24,12 +24,22 @@ use crate::config::{LogConf, LogEncoding};
 pub(crate) const EXPORT_LOOP_FILTER: &str = "trace,opentelemetry=off,opentelemetry_sdk=off,\
      opentelemetry_otlp=off,tonic=off,h2=off,hyper=off,hyper_util=off,reqwest=off,tower=off";
 
-/// The level filter: `RUST_LOG` when set, else the config's `Level`.
-pub(crate) fn filter(conf: &LogConf, rust_log: Option<String>) -> EnvFilter {
+/// The level filter: `RUST_LOG` when set, else the config's `Level`. A filter that does
+/// not parse falls back to `info` with a warning: bad logging config is no reason to run
+/// blind.
+pub(crate) fn filter(conf: &LogConf, rust_log: Option<String>) -> (EnvFilter, Option<String>) {
     let wanted = rust_log.unwrap_or_else(|| conf.level.clone());
     // Our own dependencies are chatty at debug; keep them at warn unless asked for by name.
     let directives = format!("warn,{wanted},h2=warn,hyper=warn,tower=warn");
-    EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"))
+    match EnvFilter::try_new(&directives) {
+        Ok(filter) => (filter, None),
+        Err(e) => (
+            EnvFilter::new("info"),
+            Some(format!(
+                "log level `{wanted}` ignored ({e}): logging at info"
+            )),
+        ),
+    }
 }
 
 /// Writes one line per event to stdout.
@@ -234,7 +244,10 @@ mod tests {
             level: "info,[[[".into(),
             ..LogConf::default()
         };
-        // Must not panic; an unparsable filter is not a reason to run without logs.
-        let _ = filter(&conf, None);
+        // An unparsable filter is not a reason to run without logs, nor to panic.
+        let (_, warning) = filter(&conf, None);
+        assert!(warning.is_some_and(|w| w.contains("logging at info")));
+        let (_, none) = filter(&LogConf::default(), Some("debug,sqlx=warn".into()));
+        assert!(none.is_none());
     }
 }

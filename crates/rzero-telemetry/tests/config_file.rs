@@ -110,3 +110,26 @@ fn protocol_names_are_the_otel_ones() {
         Some(Protocol::HttpProtobuf)
     );
 }
+
+#[tokio::test]
+async fn headers_http_cannot_carry_fail_at_start() {
+    for (protocol, name, value) in [
+        (Protocol::Grpc, "bad header", "x"),
+        (Protocol::HttpProtobuf, "bad header", "x"),
+        (Protocol::HttpProtobuf, "api-key", "line\nbreak"),
+    ] {
+        let mut conf = TelemetryConf {
+            endpoint: "127.0.0.1:9".into(),
+            protocol: Some(protocol),
+            ..TelemetryConf::default()
+        };
+        conf.otlp_headers.insert(name.into(), value.into());
+        let err = rzero_telemetry::Telemetry::new("svc", "1")
+            .conf(&conf)
+            .env([])
+            .without_subscriber()
+            .init()
+            .expect_err("a header HTTP cannot carry");
+        assert!(err.to_string().starts_with("telemetry config: OtlpHeaders:"), "{err}");
+    }
+}

@@ -6,8 +6,27 @@
 //! |---|---|---|
 //! | [`conf`] | `rzero-conf` | go-zero compatible YAML config loading |
 //! | [`telemetry`] | `rzero-telemetry` | traces, metrics and logs over OTLP from config |
+//! | [`resilience`] | `rzero-resilience` | adaptive breaker, load shedder, P2C balancer |
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize, Serialize)]
+//! #[serde(rename_all = "PascalCase")]
+//! struct Config {
+//!     name: String,
+//!     #[serde(default)]
+//!     open_telemetry: rzero::telemetry::TelemetryConf,
+//! }
+//!
+//! let yaml = "Name: order-api\nOpenTelemetry:\n  Endpoint: localhost:4317\n";
+//! let c: Config = rzero::conf::Loader::new().load_str("order-api.yaml", yaml).unwrap();
+//! assert_eq!(c.open_telemetry.endpoint, "localhost:4317");
+//! ```
 #![warn(missing_docs)]
 
 pub use rzero_conf as conf;
+#[cfg(feature = "resilience")]
+pub use rzero_resilience as resilience;
 #[cfg(feature = "telemetry")]
 pub use rzero_telemetry as telemetry;
