@@ -130,6 +130,10 @@ async fn headers_http_cannot_carry_fail_at_start() {
             .without_subscriber()
             .init()
             .expect_err("a header HTTP cannot carry");
-        assert!(err.to_string().starts_with("telemetry config: OtlpHeaders:"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("telemetry config: OtlpHeaders:"),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,205 @@
+//! One SERVER span per request, with the W3C context of the caller as parent and the
+//! stable HTTP semantic conventions, named `METHOD /route/{template}`.
+//!
+//! The span is made with the SDK tracer directly (no `tracing` bridge on the hot path) and
+//! its context is current while the handler runs, so the handler's own spans, made with
+//! the `opentelemetry` API or with `tracing`, land under it. The attributes a sampler may
+//! look at (method, route, path, and the request headers chosen with
+//! [`TraceLayer::capture_header`]) are set at span start. The response gets an
+//! `X-Trace-Id` header and a `traceparent` header, as go-zero's trace handler answers.
+
+mod future;
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::MatchedPath;
+use http::{HeaderName, Request, Response};
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{KeyValue, global};
+use opentelemetry_http::HeaderExtractor;
+use opentelemetry_sdk::trace::SdkTracer;
+use opentelemetry_semantic_conventions::attribute as semconv;
+use tower::{Layer, Service};
+
+pub use future::ResponseFuture;
+
+/// The response header carrying the trace id, as go-zero sends it.
+pub const TRACE_ID_HEADER: HeaderName = HeaderName::from_static("x-trace-id");
+
+/// Adds [`Trace`] to services.
+#[derive(Clone, Debug)]
+pub struct TraceLayer {
+    tracer: SdkTracer,
+    captured: Arc<[(HeaderName, String)]>,
+}
+
+impl TraceLayer {
+    /// Traces with `tracer` (from `TelemetryGuard::tracer`).
+    pub fn new(tracer: SdkTracer) -> Self {
+        TraceLayer {
+            tracer,
+            captured: Arc::new([]),
+        }
+    }
+
+    /// Records request header `name` as `http.request.header.<name>` at span start, so
+    /// the rule sampler can keep, say, `x-priority: high` traffic at 100%.
+    pub fn capture_header(mut self, name: HeaderName) -> Self {
+        let key = format!("http.request.header.{}", name.as_str());
+        let mut all: Vec<_> = self.captured.iter().cloned().collect();
+        all.push((name, key));
+        self.captured = all.into();
+        self
+    }
+}
+
+impl<S> Layer<S> for TraceLayer {
+    type Service = Trace<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Trace {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// A service whose requests each get a SERVER span.
+#[derive(Clone, Debug)]
+pub struct Trace<S> {
+    inner: S,
+    layer: TraceLayer,
+}
+
+impl<S, B, ResB> Service<Request<B>> for Trace<S>
+where
+    S: Service<Request<B>, Response = Response<ResB>>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let parent =
+            global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
+        let method = req.method().as_str().to_owned();
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned());
+        let name = match &route {
+            Some(route) => format!("{method} {route}"),
+            None => method.clone(),
+        };
+        let mut attributes = Vec::with_capacity(10 + self.layer.captured.len());
+        attributes.push(KeyValue::new(semconv::HTTP_REQUEST_METHOD, method));
+        attributes.push(KeyValue::new(
+            semconv::URL_PATH,
+            req.uri().path().to_owned(),
+        ));
+        attributes.push(KeyValue::new(
+            semconv::URL_SCHEME,
+            req.uri().scheme_str().unwrap_or("http").to_owned(),
+        ));
+        attributes.push(KeyValue::new(
+            semconv::NETWORK_PROTOCOL_VERSION,
+            protocol_version(req.version()),
+        ));
+        if let Some(route) = route {
+            attributes.push(KeyValue::new(semconv::HTTP_ROUTE, route));
+        }
+        if let Some(host) = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+        {
+            let (address, port) = split_host(host);
+            attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.to_owned()));
+            if let Some(port) = port {
+                attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+            }
+        }
+        if let Some(agent) = req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|h| h.to_str().ok())
+        {
+            attributes.push(KeyValue::new(
+                semconv::USER_AGENT_ORIGINAL,
+                agent.to_owned(),
+            ));
+        }
+        if let Some(peer) = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        {
+            attributes.push(KeyValue::new(
+                semconv::CLIENT_ADDRESS,
+                peer.0.ip().to_string(),
+            ));
+        }
+        for (header, key) in self.layer.captured.iter() {
+            if let Some(v) = req.headers().get(header).and_then(|h| h.to_str().ok()) {
+                attributes.push(KeyValue::new(key.clone(), v.to_owned()));
+            }
+        }
+        let tracer = &self.layer.tracer;
+        let builder = tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Server)
+            .with_attributes(attributes);
+        let span = tracer.build_with_context(builder, &parent);
+        let cx = parent.with_span(span);
+        let inner = {
+            // Attached while the handler's future is created, and on every poll by the
+            // response future: code that runs in either sees this span as current.
+            let _guard = cx.clone().attach();
+            self.inner.call(req)
+        };
+        ResponseFuture::new(inner, cx)
+    }
+}
+
+fn protocol_version(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => "1.1",
+    }
+}
+
+/// `host:port`, `[v6]:port` or a bare host.
+fn split_host(host: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = host.strip_prefix('[') {
+        let (addr, tail) = rest.split_once(']').unwrap_or((rest, ""));
+        return (addr, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match host.rsplit_once(':') {
+        Some((addr, port)) => match port.parse() {
+            Ok(port) => (addr, Some(port)),
+            Err(_) => (host, None),
+        },
+        None => (host, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_split_into_address_and_port() {
+        assert_eq!(split_host("example.com:8888"), ("example.com", Some(8888)));
+        assert_eq!(split_host("example.com"), ("example.com", None));
+        assert_eq!(split_host("[::1]:80"), ("::1", Some(80)));
+        assert_eq!(split_host("[::1]"), ("::1", None));
+        assert_eq!(split_host("host:notaport"), ("host:notaport", None));
+    }
+}
