@@ -5,13 +5,16 @@
 //! cargo xtask lint    # fmt --check and clippy -D warnings
 //! cargo xtask bench   # criterion benchmarks
 //! cargo xtask run     # the main job: the collector + viewer, and the telemetry example
+//! cargo xtask load    # HTTP load harness: plain axum against rzero's layers, as ratios
 //! ```
+
+mod load;
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-type Result<T = ()> = std::result::Result<T, String>;
+pub(crate) type Result<T = ()> = std::result::Result<T, String>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,8 +25,9 @@ fn main() -> ExitCode {
         "lint" => lint(),
         "bench" => cargo(&[&["bench", "--workspace"], &strs(rest)[..]].concat()),
         "run" => demo(rest),
+        "load" => load::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <test|lint|bench|run> [args]");
+            eprintln!("usage: cargo xtask <test|lint|bench|run|load> [args]");
             return ExitCode::from(2);
         }
     };
@@ -105,12 +109,12 @@ fn lint() -> Result {
     ])
 }
 
-fn cargo(args: &[&str]) -> Result {
+pub(crate) fn cargo(args: &[&str]) -> Result {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     run(&cargo, args)
 }
 
-fn run(program: &str, args: &[&str]) -> Result {
+pub(crate) fn run(program: &str, args: &[&str]) -> Result {
     eprintln!("+ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
@@ -123,7 +127,7 @@ fn run(program: &str, args: &[&str]) -> Result {
     }
 }
 
-fn listening(port: u16) -> bool {
+pub(crate) fn listening(port: u16) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
 }
@@ -169,7 +173,7 @@ fn ensure_services() -> Result {
     Ok(())
 }
 
-fn wait_for(port: u16, what: &str) -> Result {
+pub(crate) fn wait_for(port: u16, what: &str) -> Result {
     for _ in 0..60 {
         if listening(port) {
             return Ok(());
@@ -181,7 +185,7 @@ fn wait_for(port: u16, what: &str) -> Result {
     ))
 }
 
-fn apt_install(packages: &[&str]) -> Result {
+pub(crate) fn apt_install(packages: &[&str]) -> Result {
     run("apt-get", &["update", "-qq"])?;
     run("apt-get", &[&["install", "-y", "-qq"], packages].concat())
 }
