@@ -52,11 +52,11 @@ fn bench(c: &mut Criterion) {
     let tracer = SdkTracerProvider::builder().build().tracer("bench");
     let meter = SdkMeterProvider::builder().build().meter("bench");
     let mut group = c.benchmark_group("layer");
-    let mut bare = inner.clone();
+    let mut bare = inner;
     group.bench_function("bare", |b| b.iter(|| run(&mut bare)));
-    let mut traced = TraceLayer::new(tracer).layer(inner.clone());
+    let mut traced = TraceLayer::new(tracer).layer(inner);
     group.bench_function("trace", |b| b.iter(|| run(&mut traced)));
-    let mut metered = MetricsLayer::new(&meter).layer(inner.clone());
+    let mut metered = MetricsLayer::new(&meter).layer(inner);
     group.bench_function("metrics", |b| b.iter(|| run(&mut metered)));
     let mut recovered = RecoverLayer.layer(inner);
     group.bench_function("recover", |b| b.iter(|| run(&mut recovered)));
