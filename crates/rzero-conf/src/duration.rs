@@ -1,7 +1,8 @@
 //! Durations in config files, as go-zero writes them and as people write them.
 //!
-//! go-zero's `Timeout: 3000` is milliseconds; `"500ms"`, `"5s"`, `"1m"`, `"2h"` and
-//! `"1.5s"` are accepted too. Values are written back as milliseconds. Use with
+//! go-zero's `Timeout: 3000` is milliseconds; Go's duration strings (`"500ms"`, `"5s"`,
+//! `"1m"`, `"1.5s"`, `"1h30m"`), which go-zero reads for `time.Duration` fields, are
+//! accepted too. Values are written back as milliseconds. Use with
 //! `#[serde(with = "rzero_conf::duration")]` (or `rzero_conf::duration::option` for an
 //! `Option<Duration>`).
 
@@ -76,23 +77,43 @@ impl Visitor<'_> for DurationVisitor {
     }
 }
 
-/// Parses `"250ms"`, `"5s"`, `"1.5m"`, `"2h"` or a bare number of milliseconds.
+/// Parses a bare number of milliseconds (`"3000"`, go-zero's integer form) or Go's
+/// `time.ParseDuration` form, which go-zero accepts for `time.Duration` fields: a number
+/// and a unit, repeated (`"250ms"`, `"5s"`, `"1.5m"`, `"1h30m"`, `"100us"`).
 pub fn parse(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
     let expected =
         || format!("expected a duration such as 3000 (ms), 500ms, 5s, 1m or 2h, found {text:?}");
-    let n: f64 = number.parse().map_err(|_| expected())?;
-    let millis = match unit.trim() {
-        "" | "ms" => n,
-        "s" => n * 1_000.0,
-        "m" => n * 60_000.0,
-        "h" => n * 3_600_000.0,
-        _ => return Err(expected()),
+    let t = text.trim();
+    let number_end = |s: &str| {
+        s.find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len())
     };
+    if t.is_empty() {
+        return Err(expected());
+    }
+    let mut millis = 0.0;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let (number, after) = rest.split_at(number_end(rest));
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let n: f64 = number.parse().map_err(|_| expected())?;
+        let scale = match unit {
+            // Only a bare number has no unit: `3000` is go-zero's milliseconds.
+            "" if rest.len() == t.len() => 1.0,
+            "ms" => 1.0,
+            "s" => 1_000.0,
+            "m" => 60_000.0,
+            "h" => 3_600_000.0,
+            "us" | "µs" | "μs" => 0.001,
+            "ns" => 0.000_001,
+            _ => return Err(expected()),
+        };
+        millis += n * scale;
+        rest = after;
+    }
     // A year is far more than any timeout; beyond it a typo is likelier than intent.
     if !millis.is_finite() || millis > 365.0 * 24.0 * 3_600_000.0 {
         return Err(format!(
@@ -113,11 +134,17 @@ mod tests {
         assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse(" 2m "), Ok(Duration::from_secs(120)));
         assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("1m0.5s"), Ok(Duration::from_millis(60_500)));
+        assert_eq!(parse("100us"), Ok(Duration::from_micros(100)));
+        assert_eq!(parse("0"), Ok(Duration::ZERO));
     }
 
     #[test]
     fn rejects_what_is_not_a_duration() {
-        for bad in ["", "s", "5 days", "-1s", "1e400", "5sec", "NaN"] {
+        for bad in [
+            "", "s", "5 days", "-1s", "1e400", "5sec", "NaN", "1s5", "1..2s", "5 s",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert!(parse("9999h").unwrap_err().contains("longer than a year"));

@@ -1,147 +1,183 @@
 //! `${VAR}` expansion, done on the text before parsing as go-zero's `conf.UseEnv()` does.
 //!
+//! - `${VAR}` is the variable's value; `${VAR:-default}` gives a default when it is unset
+//!   (a variable set to the empty string is set).
+//! - `$$` is a literal `$`; a `$` followed by anything else is left as it is, so passwords
+//!   with a `$` in them survive.
+//! - A malformed reference (`${` not closed on its line, an empty name, a name with a
+//!   character other than letters, digits and `_`) is an error at its line and column.
+//!
 //! One deliberate difference: go-zero (`os.ExpandEnv`) turns an unset variable into an
 //! empty string, which turns a forgotten `MYSQL_PASSWORD` into a confusing failure far
-//! away. Here an unset variable is an error naming it and its line; write `${VAR:-}` when
-//! empty is really meant, or `${VAR:-default}` for a default. `$$` is a literal `$`; a `$`
-//! not followed by `{` or `$` is left as it is (so passwords with `$` in them survive).
+//! away (an "access denied" from the database minutes later, or a service that listens
+//! on the wrong address). Here an unset variable is an error naming it and its line;
+//! write `${VAR:-}` when empty is really meant.
+//!
+//! Lines that are comments (`#` first) are expanded where they can be, but an unset or
+//! malformed reference there is left as written: a commented-out `# Pass: ${REDIS_PASS}`
+//! must not stop the service.
+//!
+//! Expansion changes lengths, so positions found later in the expanded text are mapped
+//! back to the file's with [`Expanded::original`].
 
 use crate::error::{ConfError, ErrorKind};
+
+/// The expanded text and where its replacements came from.
+pub(crate) struct Expanded {
+    pub(crate) text: String,
+    /// One per replacement, in order: (start, end) in the expanded text and (start, end)
+    /// in the file, all as 1-based (line, column), ends exclusive.
+    edits: Vec<Edit>,
+}
+
+#[derive(Clone, Copy)]
+struct Edit {
+    new: ((usize, usize), (usize, usize)),
+    old: ((usize, usize), (usize, usize)),
+}
+
+/// A cursor that counts lines and columns (in characters, as the YAML parsers do).
+#[derive(Clone, Copy)]
+struct Cursor(usize, usize);
+
+impl Cursor {
+    fn advance(&mut self, s: &str) {
+        for c in s.chars() {
+            if c == '\n' {
+                *self = Cursor(self.0 + 1, 1);
+            } else {
+                self.1 += 1;
+            }
+        }
+    }
+}
 
 /// Expands `${VAR}`, `${VAR:-default}` and `$$` in `text`.
 pub(crate) fn expand(
     source: &str,
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, ConfError> {
-    let mut out = String::with_capacity(text.len());
-    let (mut line, mut col) = (1usize, 1usize);
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            if c == '\n' {
-                line += 1;
-                col = 1;
-            } else {
-                col += 1;
+) -> Result<Expanded, ConfError> {
+    let mut out = Expanded {
+        text: String::with_capacity(text.len()),
+        edits: Vec::new(),
+    };
+    let (mut old, mut new) = (Cursor(1, 1), Cursor(1, 1));
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        let (before, at) = rest.split_at(i);
+        out.text.push_str(before);
+        old.advance(before);
+        new.advance(before);
+        let comment = out
+            .text
+            .rsplit('\n')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('#');
+        let (written, replacement) = match reference(at, lookup) {
+            Ok(Some(pair)) => pair,
+            Ok(None) => ("$", "$".to_owned()),
+            // A comment is not config: leave what cannot be expanded as it is.
+            Err(_) if comment => ("$", "$".to_owned()),
+            Err(msg) => {
+                return Err(ConfError::new(source, ErrorKind::Env(msg)).at(old.0, old.1));
             }
-            continue;
+        };
+        let (old_start, new_start) = (old, new);
+        old.advance(written);
+        new.advance(&replacement);
+        if written != replacement {
+            out.edits.push(Edit {
+                new: ((new_start.0, new_start.1), (new.0, new.1)),
+                old: ((old_start.0, old_start.1), (old.0, old.1)),
+            });
         }
-        match chars.peek().map(|&(_, c)| c) {
-            Some('$') => {
-                chars.next();
-                out.push('$');
-                col += 2;
-            }
-            Some('{') => {
-                let rest = &text[i + 2..];
-                let fail =
-                    |msg: String| Err(ConfError::new(source, ErrorKind::Env(msg)).at(line, col));
-                let Some(end) = rest
-                    .find(['}', '\n'])
-                    .filter(|&e| rest.as_bytes()[e] == b'}')
-                else {
-                    return fail("`${` is not closed by `}` on the same line".to_owned());
-                };
-                let inner = &rest[..end];
-                let (name, default) = match inner.split_once(":-") {
-                    Some((n, d)) => (n, Some(d)),
-                    None => (inner, None),
-                };
-                let valid = !name.is_empty()
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    && !name.starts_with(|c: char| c.is_ascii_digit());
-                if !valid {
-                    return fail(format!(
-                        "`${{{inner}}}`: expected a variable name of letters, digits and `_`, \
-                         optionally followed by `:-default`"
-                    ));
-                }
-                match (lookup(name), default) {
-                    (Some(v), _) => out.push_str(&v),
-                    (None, Some(d)) => out.push_str(d),
-                    (None, None) => {
-                        return fail(format!(
-                            "environment variable `{name}` is not set (set it, or write \
-                             `${{{name}:-default}}` to give a default)"
-                        ));
-                    }
-                }
-                // Skip `{`, the inner text and `}`.
-                for _ in 0..inner.chars().count() + 2 {
-                    chars.next();
-                }
-                col += inner.chars().count() + 3;
-            }
-            _ => {
-                out.push('$');
-                col += 1;
-            }
-        }
+        out.text.push_str(&replacement);
+        rest = &at[written.len()..];
     }
+    out.text.push_str(rest);
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The reference at the start of `at` (which starts with `$`): the text it spans and
+/// what replaces it; `None` for a `$` that starts no reference.
+fn reference<'a>(
+    at: &'a str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(&'a str, String)>, String> {
+    if at.starts_with("$$") {
+        return Ok(Some((&at[..2], "$".to_owned())));
+    }
+    let Some(body) = at.strip_prefix("${") else {
+        return Ok(None);
+    };
+    let Some(end) = body
+        .find(['}', '\n'])
+        .filter(|&e| body.as_bytes()[e] == b'}')
+    else {
+        return Err("`${` is not closed by `}` on the same line".to_owned());
+    };
+    let inner = &body[..end];
+    let (name, default) = match inner.split_once(":-") {
+        Some((n, d)) => (n, Some(d)),
+        None => (inner, None),
+    };
+    let valid = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if !valid {
+        return Err(format!(
+            "`${{{inner}}}`: expected a variable name of letters, digits and `_`, \
+             optionally followed by `:-default`"
+        ));
+    }
+    let value = match (lookup(name), default) {
+        (Some(v), _) => v,
+        (None, Some(d)) => d.to_owned(),
+        (None, None) => {
+            return Err(format!(
+                "environment variable `{name}` is not set (set it, or write \
+                 `${{{name}:-default}}` to give a default)"
+            ));
+        }
+    };
+    Ok(Some((&at[..end + 3], value)))
+}
 
-    fn env(k: &str) -> Option<String> {
-        match k {
-            "HOST" => Some("db.local".into()),
-            "EMPTY" => Some(String::new()),
-            _ => None,
+// === impl Expanded ===
+
+impl Expanded {
+    /// The file's position of a position in the expanded text: inside a replacement,
+    /// the start of the `${...}` it came from.
+    pub(crate) fn original(&self, line: usize, col: usize) -> (usize, usize) {
+        let p = (line, col);
+        let Some(edit) = self.edits.iter().rev().find(|e| e.new.0 <= p) else {
+            return p;
+        };
+        let (new_end, old_end) = (edit.new.1, edit.old.1);
+        if p < new_end {
+            edit.old.0
+        } else if line == new_end.0 {
+            (old_end.0, old_end.1 + (col - new_end.1))
+        } else {
+            (old_end.0 + (line - new_end.0), col)
         }
     }
 
-    fn run(text: &str) -> Result<String, ConfError> {
-        expand("t.yaml", text, &env)
-    }
-
-    #[test]
-    fn expands_set_variables_and_defaults() {
-        assert_eq!(run("a: ${HOST}:3306").as_deref(), Ok("a: db.local:3306"));
-        assert_eq!(run("a: ${NOPE:-x y}").as_deref(), Ok("a: x y"));
-        assert_eq!(run("a: ${NOPE:-}").as_deref(), Ok("a: "));
-        assert_eq!(
-            run("a: ${EMPTY:-d}").as_deref(),
-            Ok("a: "),
-            "set but empty is set"
-        );
-    }
-
-    #[test]
-    fn dollars_that_are_not_references_survive() {
-        assert_eq!(run("p: a$b$$c$").as_deref(), Ok("p: a$b$c$"));
-        assert_eq!(run("p: ünï ${HOST} ✓").as_deref(), Ok("p: ünï db.local ✓"));
-    }
-
-    #[test]
-    fn unset_variable_is_an_error_with_its_line() {
-        let err = run("a: 1\nb: x ${MISSING}\n").expect_err("unset");
-        assert_eq!(
-            err.to_string(),
-            "t.yaml:2:6: environment variable `MISSING` is not set (set it, or write \
-             `${MISSING:-default}` to give a default)"
-        );
-    }
-
-    #[test]
-    fn malformed_references_are_errors() {
-        let err = run("a: ${HOST\nb: 1").expect_err("unclosed");
-        assert_eq!(
-            err.to_string(),
-            "t.yaml:1:4: `${` is not closed by `}` on the same line"
-        );
-        let err = run("a: ${}").expect_err("empty");
-        assert!(
-            err.to_string()
-                .starts_with("t.yaml:1:4: `${}`: expected a variable name")
-        );
-        let err = run("a: ${1X}").expect_err("digit");
-        assert!(err.to_string().contains("`${1X}`"));
-        let err = run("a: ${A-B}").expect_err("dash");
-        assert!(err.to_string().contains("`${A-B}`"));
+    /// `err` with its position mapped back to the file's.
+    pub(crate) fn map_error(&self, err: ConfError) -> ConfError {
+        match (err.line, err.column) {
+            (Some(line), Some(col)) => {
+                let (line, col) = self.original(line as usize, col as usize);
+                err.at(line, col)
+            }
+            _ => err,
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "env_tests.rs"]
+mod tests;

@@ -10,10 +10,10 @@ use std::fmt;
 pub struct ConfError {
     /// The file name as given, or the source name given to `load_str`.
     pub source_name: String,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// 1-based column, when known.
-    pub column: Option<usize>,
+    /// 1-based line, when known (a `u32` keeps the error small; files are at most 1 MiB).
+    pub line: Option<u32>,
+    /// 1-based column in characters, when known.
+    pub column: Option<u32>,
     /// The dotted key path at fault, e.g. `Etcd.Hosts[0]`; empty for the whole file.
     pub key: String,
     /// What is wrong and what was expected.
@@ -22,6 +22,7 @@ pub struct ConfError {
 
 /// What went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The file cannot be read (missing, permissions, not UTF-8, too large, empty).
     Read(String),
@@ -31,8 +32,10 @@ pub enum ErrorKind {
     Env(String),
     /// A key the config does not know; `expected` lists the keys it does know.
     UnknownKey {
-        /// Keys valid at that place.
+        /// Keys valid at that place, sorted.
         expected: Vec<String>,
+        /// The expected key it is a likely typo of (`Hostz` for `Hosts`).
+        did_you_mean: Option<String>,
     },
     /// A required key is absent.
     MissingKey,
@@ -59,10 +62,19 @@ impl fmt::Display for ConfError {
             | ErrorKind::Env(m)
             | ErrorKind::Invalid(m) => f.write_str(m),
             ErrorKind::MissingKey => f.write_str("this key is required but missing"),
-            ErrorKind::UnknownKey { expected } if expected.is_empty() => {
+            ErrorKind::UnknownKey { expected, .. } if expected.is_empty() => {
                 f.write_str("unknown key: this section takes no keys")
             }
-            ErrorKind::UnknownKey { expected } => write!(
+            ErrorKind::UnknownKey {
+                expected,
+                did_you_mean: Some(near),
+            } => write!(
+                f,
+                "unknown key: did you mean `{near}`? (keys are case-sensitive; expected one \
+                 of {})",
+                expected.join(", ")
+            ),
+            ErrorKind::UnknownKey { expected, .. } => write!(
                 f,
                 "unknown key (check its spelling and case): expected one of {}",
                 expected.join(", ")
@@ -83,8 +95,8 @@ impl ConfError {
     }
 
     pub(crate) fn at(mut self, line: usize, column: usize) -> Self {
-        self.line = Some(line);
-        self.column = Some(column);
+        self.line = Some(u32::try_from(line).unwrap_or(u32::MAX));
+        self.column = Some(u32::try_from(column).unwrap_or(u32::MAX));
         self
     }
 

@@ -2,138 +2,65 @@
 //!
 //! go-zero configs are composed by embedding (`rest.RestConf` inside the service's
 //! `Config`); in Rust that is `#[serde(flatten)]`, and serde's `deny_unknown_fields` does
-//! not work with flatten. So the check runs after deserializing: the value is serialized
-//! back, and every key of the file that did not come back is unknown. The file's keys come
-//! from a YAML event parser that knows their positions, so the error can point at the line.
+//! not work with flatten (nor does `serde_ignored`: flatten buffers the map and drops
+//! what no part took without telling anyone). So the check runs after deserializing: the
+//! value is serialized back, and every key of the file that did not come back is unknown.
+//! The file's keys come from the position-carrying [`tree`](crate::tree), so the error
+//! points at the line.
 //!
 //! The constraint this puts on config structs: what is read must be written back under
-//! the same name (no `skip_serializing`, no `skip_serializing_if` that drops a key that was
-//! in the file, no `alias`). Map-typed fields are data, and come back with their keys.
+//! the same name. So no `skip_serializing`, no `skip_serializing_if` that drops a key the
+//! file had, no `alias`, and a `deserialize_with` needs a `serialize_with` that writes
+//! the same shape (or a scalar: scalars have no keys to check). Map-typed fields
+//! (`HashMap<String, String>` headers) are data: they come back with their keys, so
+//! their keys are never "unknown".
 
-use saphyr_parser::{Event, Parser, ScanError, Span};
 use serde_json::Value;
 
 use crate::error::{ConfError, ErrorKind};
+use crate::tree::{Kind, Node};
 
-/// Deeper than this is not a config file; refusing it keeps the parser's stack bounded.
-const MAX_DEPTH: usize = 64;
-
-/// A YAML node with the position of each mapping key.
-enum Node {
-    Map(Vec<(String, Span, Node)>),
-    Seq(Vec<Node>),
-    Scalar(String, Span),
-}
-
-/// Reports the first key of `text` that does not appear in `value`, or a syntax error.
-pub(crate) fn check(source: &str, text: &str, value: &Value) -> Result<(), ConfError> {
-    let mut events = Parser::new_from_str(text);
-    let root = loop {
-        match next(source, &mut events)? {
-            Some((Event::StreamStart | Event::DocumentStart(_), _)) => continue,
-            Some((event, span)) => break parse(source, &mut events, event, span, 0)?,
-            None => return Ok(()),
-        }
-    };
-    walk(source, &root, value, &mut String::new())
-}
-
-fn next<'a>(
-    source: &str,
-    events: &mut Parser<'a, saphyr_parser::StrInput<'a>>,
-) -> Result<Option<(Event<'a>, Span)>, ConfError> {
-    match events.next_event() {
-        None => Ok(None),
-        Some(Ok(pair)) => Ok(Some(pair)),
-        Some(Err(e)) => Err(scan_error(source, &e)),
-    }
-}
-
-fn scan_error(source: &str, e: &ScanError) -> ConfError {
-    let m = e.marker();
-    ConfError::new(
-        source,
-        ErrorKind::Syntax(format!("invalid YAML: {}", e.info())),
-    )
-    .at(m.line(), m.col() + 1)
-}
-
-fn parse<'a>(
-    source: &str,
-    events: &mut Parser<'a, saphyr_parser::StrInput<'a>>,
-    event: Event<'a>,
-    span: Span,
-    depth: usize,
-) -> Result<Node, ConfError> {
-    if depth > MAX_DEPTH {
-        let m = span.start;
-        return Err(ConfError::new(
-            source,
-            ErrorKind::Syntax(format!("nested deeper than {MAX_DEPTH} levels")),
-        )
-        .at(m.line(), m.col() + 1));
-    }
-    let unexpected_end = || ConfError::new(source, ErrorKind::Syntax("unexpected end".into()));
-    match event {
-        Event::MappingStart(..) => {
-            let mut entries = Vec::new();
-            loop {
-                let (key_event, key_span) = next(source, events)?.ok_or_else(unexpected_end)?;
-                let key = match key_event {
-                    Event::MappingEnd => break,
-                    Event::Scalar(k, ..) => k.into_owned(),
-                    // A complex key cannot name a field; let the value decide below.
-                    other => {
-                        parse(source, events, other, key_span, depth + 1)?;
-                        String::from("?")
-                    }
-                };
-                let (value_event, value_span) = next(source, events)?.ok_or_else(unexpected_end)?;
-                let value = parse(source, events, value_event, value_span, depth + 1)?;
-                entries.push((key, key_span, value));
-            }
-            Ok(Node::Map(entries))
-        }
-        Event::SequenceStart(..) => {
-            let mut items = Vec::new();
-            loop {
-                let (item_event, item_span) = next(source, events)?.ok_or_else(unexpected_end)?;
-                if matches!(item_event, Event::SequenceEnd) {
-                    break;
-                }
-                items.push(parse(source, events, item_event, item_span, depth + 1)?);
-            }
-            Ok(Node::Seq(items))
-        }
-        Event::Scalar(v, ..) => Ok(Node::Scalar(v.into_owned(), span)),
-        _ => Ok(Node::Scalar(String::new(), span)),
-    }
+/// Reports the first key of the file that does not appear in `value`.
+pub(crate) fn check(source: &str, root: &Node, value: &Value) -> Result<(), ConfError> {
+    walk(source, root, value, &mut String::new())
 }
 
 fn walk(source: &str, node: &Node, value: &Value, path: &mut String) -> Result<(), ConfError> {
-    match (node, value) {
-        (Node::Map(entries), Value::Object(fields)) => {
-            for (key, span, child) in entries {
+    match (&node.kind, value) {
+        (Kind::Map(entries), Value::Object(fields)) => {
+            for entry in entries {
                 let len = path.len();
                 if !path.is_empty() {
                     path.push('.');
                 }
-                path.push_str(key);
-                match fields.get(key) {
-                    Some(v) => walk(source, child, v, path)?,
+                path.push_str(&entry.key);
+                match fields.get(&entry.key) {
+                    Some(v) => walk(source, &entry.value, v, path)?,
                     None => {
                         let mut expected: Vec<String> = fields.keys().cloned().collect();
                         expected.sort();
-                        return Err(ConfError::new(source, ErrorKind::UnknownKey { expected })
-                            .at(span.start.line(), span.start.col() + 1)
-                            .key(path.clone()));
+                        let did_you_mean = expected
+                            .iter()
+                            .filter(|k| !entries.iter().any(|e| &e.key == *k))
+                            .find(|k| close_to(k, &entry.key))
+                            .cloned();
+                        let (line, col) = entry.key_pos;
+                        return Err(ConfError::new(
+                            source,
+                            ErrorKind::UnknownKey {
+                                expected,
+                                did_you_mean,
+                            },
+                        )
+                        .at(line, col)
+                        .key(path.clone()));
                     }
                 }
                 path.truncate(len);
             }
             Ok(())
         }
-        (Node::Seq(items), Value::Array(values)) => {
+        (Kind::Seq(items), Value::Array(values)) => {
             for (i, (item, v)) in items.iter().zip(values).enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
@@ -148,110 +75,54 @@ fn walk(source: &str, node: &Node, value: &Value, path: &mut String) -> Result<(
     }
 }
 
-fn tree(text: &str) -> Option<Node> {
-    let mut events = Parser::new_from_str(text);
-    loop {
-        match events.next_event()?.ok()? {
-            (Event::StreamStart | Event::DocumentStart(_), _) => continue,
-            (event, span) => return parse("", &mut events, event, span, 0).ok(),
+/// A likely typo: equal but for case, or a few edits apart (Damerau-Levenshtein, the
+/// optimal string alignment variant: a swap of two neighbours is one edit).
+pub(crate) fn close_to(a: &str, b: &str) -> bool {
+    if a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > 2 || a.len() > 64 || b.len() > 64 {
+        return false;
+    }
+    // Two edits turn `Name` into `Mode`: short keys get one.
+    let limit = if a.len().min(b.len()) <= 4 { 1 } else { 2 };
+    // d[i][j]: the distance between a[..i] and b[..j].
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
+    d[a.len()][b.len()] <= limit
 }
 
-/// A place in the file: the dotted key path and its 1-based line and column.
-pub(crate) type Place = (String, usize, usize);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The 1-based position of the key at `path` (`A.B[2].C`), for errors from serde that
-/// name the key but not its place.
-pub(crate) fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
-    let root = tree(text)?;
-    let mut node = &root;
-    let mut found = None;
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (name, indexes) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        let Node::Map(entries) = node else { break };
-        let Some((_, span, child)) = entries.iter().find(|(k, ..)| k == name) else {
-            break;
-        };
-        found = Some((span.start.line(), span.start.col() + 1));
-        node = child;
-        for index in indexes
-            .split(['[', ']'])
-            .filter_map(|i| i.parse::<usize>().ok())
-        {
-            match node {
-                Node::Seq(items) if index < items.len() => node = &items[index],
-                _ => return found,
-            }
-        }
-    }
-    found
-}
-
-/// The first place whose key is `name` (`by_key`) or whose scalar value is `name`.
-///
-/// serde loses the key path of errors inside `#[serde(flatten)]` parts (it buffers them);
-/// its messages still quote the offending key or value, and this finds it again.
-pub(crate) fn find(text: &str, name: &str, by_key: bool) -> Option<Place> {
-    fn go(node: &Node, name: &str, by_key: bool, path: &mut String) -> Option<Place> {
-        match node {
-            Node::Map(entries) => {
-                for (key, span, child) in entries {
-                    let len = path.len();
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(key);
-                    if by_key && key == name {
-                        return Some((path.clone(), span.start.line(), span.start.col() + 1));
-                    }
-                    if let Some(hit) = go(child, name, by_key, path) {
-                        return Some(hit);
-                    }
-                    path.truncate(len);
-                }
-                None
-            }
-            Node::Seq(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let len = path.len();
-                    path.push_str(&format!("[{i}]"));
-                    if let Some(hit) = go(item, name, by_key, path) {
-                        return Some(hit);
-                    }
-                    path.truncate(len);
-                }
-                None
-            }
-            Node::Scalar(value, span) if !by_key && value == name => {
-                Some((path.clone(), span.start.line(), span.start.col() + 1))
-            }
-            Node::Scalar(..) => None,
-        }
-    }
-    go(&tree(text)?, name, by_key, &mut String::new())
-}
-
-/// The keys of the mapping at `path` (the root for an empty path).
-pub(crate) fn keys_at(text: &str, path: &str) -> Vec<String> {
-    let Some(root) = tree(text) else {
-        return Vec::new();
-    };
-    let mut node = &root;
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let Node::Map(entries) = node else {
-            return Vec::new();
-        };
-        match entries.iter().find(|(k, ..)| k == part) {
-            Some((_, _, child)) => node = child,
-            None => return Vec::new(),
-        }
-    }
-    match node {
-        Node::Map(entries) => entries.iter().map(|(k, ..)| k.clone()).collect(),
-        _ => Vec::new(),
+    #[test]
+    fn typos_are_close_and_other_keys_are_not() {
+        assert!(close_to("Hostz", "Hosts"));
+        assert!(close_to("host", "Host"));
+        assert!(close_to("ListenOnn", "ListenOn"));
+        assert!(close_to("Endpiont", "Endpoint"));
+        assert!(close_to("Kye", "Key"), "a swap is one edit");
+        assert!(!close_to("ID", "Tls"));
+        assert!(!close_to("Key", "Pass"));
+        assert!(!close_to("Name", "Mode"));
     }
 }

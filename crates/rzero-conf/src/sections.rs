@@ -7,6 +7,7 @@
 //! their line, also where serde cannot (inside `#[serde(flatten)]` parts).
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -54,9 +55,9 @@ pub struct EtcdConf {
     /// The key prefix the service registers under, e.g. `order.rpc`.
     #[serde(rename = "Key")]
     pub key: String,
-    /// A fixed lease id; 0 lets etcd choose (go-zero's `ID`).
+    /// A fixed id to register under (go-zero's `ID`); absent lets the registry pick one.
     #[serde(rename = "ID", default)]
-    pub id: i64,
+    pub id: Option<i64>,
     /// etcd user, when auth is on.
     #[serde(rename = "User", default)]
     pub user: String,
@@ -105,7 +106,7 @@ pub enum RedisType {
 }
 
 /// go-zero's `redis.RedisConf`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RedisConf {
     /// `host:port`; for a cluster, comma-separated seeds.
     #[serde(rename = "Host")]
@@ -113,12 +114,48 @@ pub struct RedisConf {
     /// `node` (default) or `cluster`.
     #[serde(rename = "Type", default)]
     pub kind: RedisType,
+    /// ACL user (Redis 6+), empty for the default user.
+    #[serde(rename = "User", default)]
+    pub user: String,
     /// Password (`AUTH`), empty for none.
     #[serde(rename = "Pass", default)]
     pub pass: Secret,
-    /// Connect with TLS.
+    /// Connect with TLS (default false).
     #[serde(rename = "Tls", default)]
     pub tls: bool,
+    /// Start even when Redis is down at start (default true, as in go-zero): the cache
+    /// is an optimisation, and a Redis outage degrades to the database.
+    #[serde(rename = "NonBlock", default = "non_block")]
+    pub non_block: bool,
+    /// How long the start-up ping may take (default 1s); `1000` or `"1s"`.
+    #[serde(
+        rename = "PingTimeout",
+        with = "crate::duration",
+        default = "ping_timeout"
+    )]
+    pub ping_timeout: Duration,
+}
+
+fn non_block() -> bool {
+    true
+}
+
+fn ping_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+
+impl Default for RedisConf {
+    fn default() -> Self {
+        RedisConf {
+            host: String::new(),
+            kind: RedisType::default(),
+            user: String::new(),
+            pass: Secret::default(),
+            tls: false,
+            non_block: non_block(),
+            ping_timeout: ping_timeout(),
+        }
+    }
 }
 
 /// The `Mysql:` section of the guide: a data source in go-zero's DSN form
@@ -153,7 +190,12 @@ pub fn redact_dsn(dsn: &str) -> String {
     }
 }
 
-/// go-zero's `service.ServiceConf`, the part every service has.
+/// go-zero's `service.ServiceConf`, the part every service has; flatten it into the
+/// service's config.
+///
+/// go-zero's `ServiceConf` also holds `Log`, `Prometheus`, `Telemetry` and `DevServer`:
+/// those sections belong to rzero-telemetry (`LogConf`, `PrometheusConf`,
+/// `TelemetryConf`) and are read beside this one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceConf {
     /// The service name, e.g. `order-api`; telemetry's default `service.name`.

@@ -1,104 +1,25 @@
-//! Every rule of the loader, with the error text a person would read.
+//! Loading: the guide's file, files on disk, `${VAR}` expansion, durations and defaults.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::io::Write;
 use std::time::Duration;
 
-use rzero_conf::{ConfError, EtcdConf, Loader, RedisConf, RedisType, ServiceConf, SqlConf};
-use serde::{Deserialize, Serialize};
-
-/// A go-zero style RPC server config, composed with flatten like go-zero's embedding.
-#[derive(Debug, Deserialize, Serialize)]
-struct RpcServerConf {
-    #[serde(flatten)]
-    service: ServiceConf,
-    #[serde(rename = "ListenOn")]
-    listen_on: String,
-    #[serde(rename = "Etcd", default)]
-    etcd: Option<EtcdConf>,
-    #[serde(
-        rename = "Timeout",
-        with = "rzero_conf::duration",
-        default = "default_timeout"
-    )]
-    timeout: Duration,
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(2)
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-struct OpenTelemetry {
-    #[serde(rename = "Endpoint", default)]
-    endpoint: String,
-    #[serde(rename = "Sampler", default = "one")]
-    sampler: f64,
-    #[serde(rename = "Headers", default)]
-    headers: BTreeMap<String, String>,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-struct OrderConfig {
-    #[serde(flatten)]
-    rpc: RpcServerConf,
-    #[serde(rename = "OpenTelemetry", default)]
-    open_telemetry: Option<OpenTelemetry>,
-    #[serde(rename = "Mysql")]
-    mysql: SqlConf,
-    #[serde(rename = "Redis")]
-    redis: RedisConf,
-}
-
-const GUIDE: &str = r#"Name: order.rpc
-ListenOn: 0.0.0.0:8080
-
-Etcd:
-  Hosts:
-    - localhost:2379
-  Key: order.rpc
-
-# OpenTelemetry
-OpenTelemetry:
-  Endpoint: localhost:4317
-  Sampler: 1.0
-  Headers:
-    X-Anything: goes
-
-Mysql:
-  DataSource: root:${MYSQL_PASS:-}@tcp(localhost:3306)/order_db?charset=utf8mb4&parseTime=true
-
-Redis:
-  Host: localhost:6379
-  Type: node
-"#;
-
-fn load(text: &str) -> Result<OrderConfig, ConfError> {
-    Loader::new()
-        .env(|k| (k == "MYSQL_PASS").then(|| "s3cret".to_owned()))
-        .load_str("etc/order.yaml", text)
-}
-
-fn err(text: &str) -> String {
-    load(text).expect_err("must fail").to_string()
-}
+use common::{GUIDE, OrderConfig, err, load};
+use rzero_conf::{Loader, Mode, RedisType};
 
 #[test]
 fn the_guides_file_parses_into_a_composed_struct() {
     let c = load(GUIDE).expect("valid");
     assert_eq!(c.rpc.service.name, "order.rpc");
+    assert_eq!(c.rpc.service.mode, Mode::Pro, "go-zero's default mode");
     assert_eq!(c.rpc.listen_on, "0.0.0.0:8080");
-    let etcd = c.rpc.etcd.expect("etcd");
+    let etcd = c.rpc.etcd.as_ref().expect("etcd");
     assert_eq!(
-        (etcd.hosts, etcd.key),
-        (vec!["localhost:2379".to_owned()], "order.rpc".to_owned())
+        (&etcd.hosts[..], &etcd.key[..]),
+        (&["localhost:2379".to_owned()][..], "order.rpc")
     );
-    assert_eq!(c.rpc.timeout, Duration::from_secs(2), "default");
-    let otel = c.open_telemetry.expect("otel");
+    let otel = c.open_telemetry.as_ref().expect("otel");
     assert_eq!(
         (otel.endpoint.as_str(), otel.sampler),
         ("localhost:4317", 1.0)
@@ -107,149 +28,135 @@ fn the_guides_file_parses_into_a_composed_struct() {
         otel.headers["X-Anything"], "goes",
         "map keys are data, not unknown keys"
     );
-    assert!(c.mysql.data_source.starts_with("root:s3cret@tcp("));
+    assert_eq!(
+        c.mysql.data_source,
+        "root:s3cret@tcp(localhost:3306)/order_db?charset=utf8mb4&parseTime=true"
+    );
     assert_eq!(c.redis.kind, RedisType::Node);
-    assert!(!format!("{:?}", c.mysql).contains("s3cret"));
+    assert!(!format!("{c:?}").contains("s3cret"), "no password in Debug");
 }
 
 #[test]
-fn durations_as_milliseconds_or_with_units() {
-    let c = load(&format!("{GUIDE}Timeout: 5000\n")).expect("ms");
-    assert_eq!(c.rpc.timeout, Duration::from_secs(5));
-    let c = load(&format!("{GUIDE}Timeout: 1.5s\n")).expect("unit");
-    assert_eq!(c.rpc.timeout, Duration::from_millis(1500));
+fn loads_a_real_file_from_disk() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("order.yaml");
+    std::fs::write(&path, GUIDE).expect("write");
+    let c: OrderConfig = Loader::new()
+        .env(|k| (k == "MYSQL_PASS").then(|| "pw".to_owned()))
+        .load(&path)
+        .expect("valid");
+    assert!(c.mysql.data_source.starts_with("root:pw@tcp("));
+    // `load` reads the process environment; the guide's `${MYSQL_PASS:-}` has a default.
+    let c: OrderConfig = rzero_conf::load(&path).expect("valid");
+    assert_eq!(c.rpc.service.name, "order.rpc");
+}
+
+#[test]
+fn env_variables_are_expanded_with_defaults_and_escapes() {
+    let text = GUIDE
+        .replace("localhost:6379", "${REDIS_HOST:-127.0.0.1:6379}")
+        .replace("Key: order.rpc", "Key: ${NAME}")
+        .replace("Endpoint: localhost:4317", "Endpoint: \"$$HOME/${NAME}\"");
+    let c: OrderConfig = Loader::new()
+        .env(|k| (k == "NAME").then(|| "order.rpc.v2".to_owned()))
+        .load_str("etc/order.yaml", &text)
+        .expect("valid");
+    assert_eq!(c.redis.host, "127.0.0.1:6379", "default");
+    assert_eq!(c.rpc.etcd.expect("etcd").key, "order.rpc.v2", "set");
     assert_eq!(
-        err(&format!("{GUIDE}Timeout: soon\n")),
-        "etc/order.yaml:22:10: Timeout: expected a duration such as 3000 (ms), 500ms, 5s, 1m or \
-         2h, found \"soon\""
+        c.open_telemetry.expect("otel").endpoint,
+        "$HOME/order.rpc.v2",
+        "`$$` is a `$`"
     );
+    assert_eq!(c.mysql.data_source.split('@').next(), Some("root:"));
 }
 
 #[test]
-fn unknown_top_level_key_through_flatten() {
-    let e = err(&GUIDE.replace("ListenOn:", "ListenOn: 0.0.0.0:8080\nListenOnn:"));
-    assert!(e.starts_with("etc/order.yaml:3:1: ListenOnn: unknown key (check its spelling and case): expected one of Etcd, ListenOn, Mode, Mysql, Name, OpenTelemetry, Redis, Timeout"), "{e}");
-}
-
-#[test]
-fn unknown_nested_key_names_its_path() {
-    let e = err(&GUIDE.replace("  Key: order.rpc", "  Key: order.rpc\n  Hostz: [x]"));
-    assert!(
-        e.starts_with("etc/order.yaml:8:3: Etcd.Hostz: unknown key"),
-        "{e}"
-    );
-    assert!(e.contains("expected one of CACertFile, CertFile, CertKeyFile, Hosts, ID, InsecureSkipVerify, Key, Pass, User"), "{e}");
-}
-
-#[test]
-fn wrong_case_is_an_unknown_key() {
-    let e = err(&GUIDE.replace("Redis:\n  Host", "Redis:\n  host"));
-    assert_eq!(
-        e,
-        "etc/order.yaml:19:1: Redis.Host: this key is required but missing; found `host`: did \
-         you mean `Host`? (keys are case-sensitive)"
-    );
-    let e = err(&GUIDE.replace("  Type: node", "  Type: node\n  tls: true"));
-    assert!(
-        e.starts_with("etc/order.yaml:22:3: Redis.tls: unknown key"),
-        "{e}"
-    );
-}
-
-#[test]
-fn missing_required_key() {
-    let e = err(&GUIDE.replace("ListenOn: 0.0.0.0:8080\n", ""));
-    assert!(e.starts_with("etc/order.yaml"), "{e}");
-    assert!(
-        e.ends_with("ListenOn: this key is required but missing"),
-        "{e}"
-    );
-    // Inside a flattened part serde does not say which section; the key is still named.
-    let e = err(&GUIDE.replace("  Key: order.rpc\n", ""));
-    assert!(e.ends_with("Key: this key is required but missing"), "{e}");
-    let e = err(&GUIDE.replace("  Host: localhost:6379\n", ""));
-    assert_eq!(
-        e,
-        "etc/order.yaml:19:1: Redis.Host: this key is required but missing"
-    );
-}
-
-#[test]
-fn wrong_type_says_what_was_expected() {
-    let e = err(&GUIDE.replace("Sampler: 1.0", "Sampler: lots"));
-    assert_eq!(
-        e,
-        "etc/order.yaml:12:3: OpenTelemetry.Sampler: invalid type: string \"lots\", expected f64"
-    );
-    let e = err(&GUIDE.replace("Type: node", "Type: ring"));
-    assert!(
-        e.starts_with(
-            "etc/order.yaml:21:3: Redis.Type: unknown variant `ring`, expected `node` or `cluster`"
-        ),
-        "{e}"
-    );
-    let e = err(&GUIDE.replace("  Type: node", "  Type: node\n  Tls: [1, 2]"));
-    assert!(
-        e.starts_with("etc/order.yaml:22:3: Redis.Tls: invalid type: sequence"),
-        "{e}"
-    );
-    // In a flattened part serde forgets the key; the value it quotes finds it again.
-    let e = err(&GUIDE.replace(
-        "ListenOn: 0.0.0.0:8080",
-        "ListenOn: 0.0.0.0:8080\nTimeout: -5",
-    ));
-    assert_eq!(
-        e,
-        "etc/order.yaml:3:10: Timeout: expected a duration that is not negative, found -5"
-    );
-}
-
-#[test]
-fn unparsable_yaml_points_at_the_line() {
-    let e = err("Name: a\n  ListenOn: b\n");
-    assert!(e.starts_with("etc/order.yaml:2:"), "{e}");
-    let e = err("Name: \"unclosed\nListenOn: x\n");
-    assert!(e.starts_with("etc/order.yaml:"), "{e}");
-    assert!(e.contains("quoted scalar"), "{e}");
-    let e = err("Name: a\n\tListenOn: b\n");
-    assert!(e.starts_with("etc/order.yaml:2:"), "{e}");
-    let e = err("- just\n- a list\n");
-    assert!(e.contains("expected struct"), "{e}");
-}
-
-#[test]
-fn empty_files_are_refused() {
-    for text in ["", "\n\n", "# only a comment\n"] {
-        assert_eq!(
-            err(text),
-            "etc/order.yaml: the file is empty: expected keys such as `Name: my-service`"
-        );
-    }
-}
-
-#[test]
-fn env_errors_carry_the_line() {
+fn an_unset_variable_is_an_error_naming_it_and_its_line() {
     let text = GUIDE.replace("localhost:6379", "${REDIS_HOST}");
     assert_eq!(
         err(&text),
         "etc/order.yaml:20:9: environment variable `REDIS_HOST` is not set (set it, or write \
          `${REDIS_HOST:-default}` to give a default)"
     );
+    // Commented out, it is not config.
+    let text = GUIDE.replace("# OpenTelemetry", "# Pass: ${REDIS_PASS}");
+    assert!(load(&text).is_ok());
 }
 
 #[test]
-fn hostile_input_fails_cleanly() {
-    let deep = format!("Name: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
-    assert!(err(&deep).starts_with("etc/order.yaml"));
-    let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
-    assert!(err(bomb).starts_with("etc/order.yaml"));
-    let big = "#".repeat(2 << 20);
-    assert!(err(&big).contains("more than the 1048576 bytes"));
-    assert!(err("Name: \u{0}\u{1}\u{2}").starts_with("etc/order.yaml"));
+fn a_malformed_reference_is_an_error_at_its_column() {
+    let e = err(&GUIDE.replace("Type: node", "Type: ${TYPE"));
+    assert_eq!(
+        e,
+        "etc/order.yaml:21:9: `${` is not closed by `}` on the same line"
+    );
+    let e = err(&GUIDE.replace("Type: node", "Type: ${}"));
+    assert!(
+        e.starts_with("etc/order.yaml:21:9: `${}`: expected a variable name"),
+        "{e}"
+    );
+    let e = err(&GUIDE.replace("Type: node", "Type: ${REDIS-TYPE}"));
+    assert!(
+        e.starts_with("etc/order.yaml:21:9: `${REDIS-TYPE}`: expected a variable name"),
+        "{e}"
+    );
 }
 
 #[test]
-fn files_missing_large_or_not_utf8() {
+fn positions_after_an_expansion_are_the_files() {
+    // `${H:-x}` before it on the line became `x`: the column is the file's (30), not
+    // the expanded text's (24).
+    let text = GUIDE.replace(
+        "Redis:\n  Host",
+        "Redis: {Host: ${H:-x}, Type: ring}\nX:\n  Host",
+    );
+    let e = err(&text);
+    assert!(
+        e.starts_with("etc/order.yaml:19:30: Redis.Type: unknown variant `ring`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn durations_as_milliseconds_or_with_units() {
+    let c = load(GUIDE).expect("valid");
+    assert_eq!(c.rpc.timeout, Duration::from_secs(2), "default fn");
+    assert_eq!(c.rpc.keepalive, None, "absent option");
+    let c = load(&format!("{GUIDE}Timeout: 5000\nKeepaliveTime: 1m\n")).expect("ms");
+    assert_eq!(c.rpc.timeout, Duration::from_secs(5));
+    assert_eq!(c.rpc.keepalive, Some(Duration::from_secs(60)));
+    let c = load(&format!("{GUIDE}Timeout: 1.5s\nKeepaliveTime: 250\n")).expect("unit");
+    assert_eq!(c.rpc.timeout, Duration::from_millis(1500));
+    assert_eq!(c.rpc.keepalive, Some(Duration::from_millis(250)));
+    let c = load(&format!("{GUIDE}Timeout: 500ms\nKeepaliveTime: ~\n")).expect("null");
+    assert_eq!(c.rpc.timeout, Duration::from_millis(500));
+    assert_eq!(c.rpc.keepalive, None);
+}
+
+#[test]
+fn a_bad_duration_says_what_is_accepted() {
+    assert_eq!(
+        err(&format!("{GUIDE}Timeout: soon\n")),
+        "etc/order.yaml:22:10: Timeout: expected a duration such as 3000 (ms), 500ms, 5s, 1m or \
+         2h, found \"soon\""
+    );
+    assert_eq!(
+        err(&format!("{GUIDE}KeepaliveTime: 5 days\n")),
+        "etc/order.yaml:22:16: KeepaliveTime: expected a duration such as 3000 (ms), 500ms, 5s, \
+         1m or 2h, found \"5 days\""
+    );
+    assert_eq!(
+        err(&GUIDE.replace(
+            "ListenOn: 0.0.0.0:8080",
+            "ListenOn: 0.0.0.0:8080\nTimeout: -5"
+        )),
+        "etc/order.yaml:3:10: Timeout: expected a duration that is not negative, found -5"
+    );
+}
+
+#[test]
+fn files_missing_large_or_not_utf8_fail_with_the_path() {
     let e = rzero_conf::load::<OrderConfig>("/definitely/not/here.yaml").expect_err("missing");
     assert_eq!(
         e.to_string(),
@@ -261,9 +168,13 @@ fn files_missing_large_or_not_utf8() {
     let e = rzero_conf::load::<OrderConfig>(&path)
         .expect_err("big")
         .to_string();
-    assert!(
-        e.ends_with("1048577 bytes is more than the 1048576 a config file may have"),
-        "{e}"
+    assert_eq!(
+        e,
+        format!(
+            "{}: 1048577 bytes is more than the 1048576 a config file may have (configs are \
+             small: is this the right file?)",
+            path.display()
+        )
     );
     let path = dir.path().join("latin1.yaml");
     let mut f = std::fs::File::create(&path).expect("create");
@@ -271,9 +182,12 @@ fn files_missing_large_or_not_utf8() {
     let e = rzero_conf::load::<OrderConfig>(&path)
         .expect_err("latin1")
         .to_string();
-    assert!(
-        e.ends_with("not UTF-8 text (invalid byte at offset 9): save the file as UTF-8"),
-        "{e}"
+    assert_eq!(
+        e,
+        format!(
+            "{}:1:10: not UTF-8 text (invalid byte at offset 9): save the file as UTF-8",
+            path.display()
+        )
     );
     let e = rzero_conf::load::<OrderConfig>(dir.path())
         .expect_err("dir")
@@ -285,10 +199,48 @@ fn files_missing_large_or_not_utf8() {
 }
 
 #[test]
-fn loads_a_real_file_from_disk() {
+fn empty_files_are_refused() {
+    for text in ["", "\n\n", "# only a comment\n", "---\n", "~\n"] {
+        assert_eq!(
+            err(text),
+            "etc/order.yaml: the file is empty: expected keys such as `Name: my-service`",
+            "{text:?}"
+        );
+    }
     let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("order.yaml");
-    std::fs::write(&path, GUIDE.replace("${MYSQL_PASS:-}", "")).expect("write");
-    let c: OrderConfig = rzero_conf::load(&path).expect("valid");
-    assert_eq!(c.rpc.service.name, "order.rpc");
+    let path = dir.path().join("empty.yaml");
+    std::fs::write(&path, "").expect("write");
+    let e = rzero_conf::load::<OrderConfig>(&path).expect_err("empty");
+    assert!(
+        e.to_string()
+            .ends_with(": the file is empty: expected keys such as `Name: my-service`")
+    );
+}
+
+#[test]
+fn hostile_input_fails_cleanly() {
+    let deep = format!("Name: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    assert!(
+        err(&deep).starts_with("etc/order.yaml:1:"),
+        "a line, no stack overflow"
+    );
+    let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
+    assert!(err(bomb).starts_with("etc/order.yaml"));
+    let big = "#".repeat(2 << 20);
+    assert_eq!(
+        err(&big),
+        "etc/order.yaml: 2097152 bytes is more than the 1048576 a config file may have \
+         (configs are small: is this the right file?)"
+    );
+    assert!(err("Name: \u{0}\u{1}\u{2}").starts_with("etc/order.yaml"));
+    let huge = "x".repeat(1 << 20);
+    let e = Loader::new()
+        .env(move |_| Some(huge.clone()))
+        .load_str::<OrderConfig>("etc/order.yaml", "Name: ${A}${A}${A}\n")
+        .expect_err("huge");
+    assert!(
+        e.to_string()
+            .starts_with("etc/order.yaml: the file grows to 3145735 bytes once its `${VAR}`s are expanded (at most 2097152)"),
+        "{e}"
+    );
 }
