@@ -88,7 +88,12 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let limits = StoreLimits { max_spans: 2_000_000, max_traces: 1_000_000, ..StoreLimits::default() };
+        let limits = StoreLimits {
+            max_spans: 2_000_000,
+            max_traces: 1_000_000,
+            max_span_bytes: 8 << 30,
+            ..StoreLimits::default()
+        };
         let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
         let collector = Collector::start(CollectorConfig {
             otlp_grpc: Some(any),
@@ -96,10 +101,23 @@ fn main() {
             ui: None,
             limits,
             max_body_bytes: 64 << 20,
+            forward: None,
         })
         .await
         .expect("collector");
         let url = format!("http://{}", collector.grpc_addr().expect("grpc"));
+        // What the loopback client alone costs per span (building and encoding), to read
+        // the end-to-end figure against: both share the machine's cores.
+        let client_only = {
+            use prost::Message;
+            let started = Instant::now();
+            let mut bytes = 0;
+            for seq in 0..40 {
+                bytes += batch(seq).encode_to_vec().len();
+            }
+            std::hint::black_box(bytes);
+            (40 * BATCH) as f64 / started.elapsed().as_secs_f64()
+        };
         let rss_before = rss_bytes();
         let sent = Arc::new(AtomicU64::new(0));
         let started = Instant::now();
@@ -126,6 +144,7 @@ fn main() {
         println!("ingest over OTLP/gRPC, {CLIENTS} loopback clients, batches of {BATCH}:");
         println!("  {:.0} spans/s ({total} spans in {secs:.1} s)", total as f64 / secs);
         println!("  stored {} spans in {} traces", stats.spans, stats.traces);
+        println!("  (the client alone builds and encodes {client_only:.0} spans/s on one core)");
         println!(
             "  memory per stored span: {:.0} B by the store's accounting, {:.0} B of resident growth",
             stats.span_bytes as f64 / stats.spans.max(1) as f64,

@@ -13,6 +13,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::forward::Forwarder;
 use crate::store::{Store, TraceQuery};
 
 /// Query string of the trace list; unknown or malformed parameters are a 400.
@@ -26,14 +27,21 @@ struct ListParams {
     limit: Option<usize>,
 }
 
-pub(crate) fn router(store: Store) -> Router {
+/// What the handlers read.
+#[derive(Clone)]
+struct Api {
+    store: Store,
+    forward: Option<Forwarder>,
+}
+
+pub(crate) fn router(store: Store, forward: Option<Forwarder>) -> Router {
     Router::new()
         .route("/api/traces", get(list))
         .route("/api/traces/{trace_id}", get(one))
         .route("/api/services", get(services))
         .route("/api/services/{service}/operations", get(operations))
         .route("/api/stats", get(stats))
-        .with_state(store)
+        .with_state(Api { store, forward })
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -45,7 +53,7 @@ fn error(status: StatusCode, message: String) -> Response {
 }
 
 async fn list(
-    State(store): State<Store>,
+    State(Api { store, .. }): State<Api>,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Query(p) = match params {
@@ -68,7 +76,7 @@ async fn list(
     Json(json!({ "data": store.traces(&query) })).into_response()
 }
 
-async fn one(State(store): State<Store>, Path(trace_id): Path<String>) -> Response {
+async fn one(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>) -> Response {
     let valid = trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit());
     if !valid {
         return error(
@@ -91,14 +99,20 @@ async fn one(State(store): State<Store>, Path(trace_id): Path<String>) -> Respon
     }
 }
 
-async fn services(State(store): State<Store>) -> Response {
+async fn services(State(Api { store, .. }): State<Api>) -> Response {
     Json(json!({ "data": store.services() })).into_response()
 }
 
-async fn operations(State(store): State<Store>, Path(service): Path<String>) -> Response {
+async fn operations(State(Api { store, .. }): State<Api>, Path(service): Path<String>) -> Response {
     Json(json!({ "data": store.operations(&service) })).into_response()
 }
 
-async fn stats(State(store): State<Store>) -> Response {
-    Json(json!({ "data": store.stats(), "metrics": store.metrics() })).into_response()
+async fn stats(State(api): State<Api>) -> Response {
+    let forward = api.forward.as_ref().map(Forwarder::stats);
+    Json(json!({
+        "data": api.store.stats(),
+        "metrics": api.store.metrics(),
+        "forward": forward,
+    }))
+    .into_response()
 }

@@ -15,6 +15,9 @@ pub struct CollectorConfig {
     pub limits: StoreLimits,
     /// Largest accepted request body, after decompression (default 16 MiB).
     pub max_body_bytes: usize,
+    /// An upstream OTLP/gRPC endpoint (`http://host:4317`) that also gets everything
+    /// received, e.g. a real collector or Jaeger (default none).
+    pub forward: Option<String>,
 }
 
 /// Bounds of the in-memory store: whatever is sent, memory stays within these.
@@ -26,8 +29,13 @@ pub struct StoreLimits {
     pub max_traces: usize,
     /// Spans kept per trace (default 10,000); later ones are rejected and counted.
     pub max_spans_per_trace: usize,
+    /// Estimated bytes of stored spans (default 256 MiB): the bound that holds whatever
+    /// the spans carry; the oldest traces go first.
+    pub max_span_bytes: usize,
     /// Log records kept (default 20,000).
     pub max_logs: usize,
+    /// Estimated bytes of stored log records (default 64 MiB).
+    pub max_log_bytes: usize,
     /// Distinct metric names kept (default 2,000).
     pub max_metrics: usize,
     /// Attributes kept per span, event, resource or log record (default 128).
@@ -44,7 +52,9 @@ impl Default for StoreLimits {
             max_spans: 100_000,
             max_traces: 10_000,
             max_spans_per_trace: 10_000,
+            max_span_bytes: 256 << 20,
             max_logs: 20_000,
+            max_log_bytes: 64 << 20,
             max_metrics: 2_000,
             max_attributes: 128,
             max_events: 128,
@@ -61,6 +71,7 @@ impl Default for CollectorConfig {
             ui: Some(SocketAddr::from(([127, 0, 0, 1], 16686))),
             limits: StoreLimits::default(),
             max_body_bytes: 16 << 20,
+            forward: None,
         }
     }
 }

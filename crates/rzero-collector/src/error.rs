@@ -15,4 +15,12 @@ pub enum CollectorError {
         /// The socket error.
         source: std::io::Error,
     },
+    /// The forward endpoint is not a usable OTLP/gRPC address.
+    #[error("collector: cannot forward to `{endpoint}`: {reason}")]
+    Forward {
+        /// The endpoint as configured.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

@@ -6,36 +6,69 @@
 //! - [`store`]: the bounded in-memory store, its model and queries;
 //! - `api`: the JSON API on the UI port;
 //! - `ui`: the trace viewer (list with filters, waterfall, span details, logs);
+//! - `forward`: optional forwarding of everything received to an upstream OTLP/gRPC
+//!   endpoint, through a bounded queue that drops rather than waits;
 //! - [`config`]: ports and limits.
 //!
-//! Not built yet: forwarding to an upstream collector.
+//! In a test: start on free loopback ports, point an exporter at it, wait for the spans
+//! (no blind sleeps), read them back.
 //!
-//! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use rzero_collector::{Collector, CollectorConfig};
-//! let collector = Collector::start(CollectorConfig::default()).await?;
-//! println!("OTLP/gRPC on {:?}", collector.grpc_addr());
+//! ```
+//! use std::time::Duration;
+//! use rzero_collector::{Collector, CollectorConfig, TraceQuery};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), rzero_collector::CollectorError> {
+//! let any = "127.0.0.1:0".parse().ok();
+//! let collector = Collector::start(CollectorConfig {
+//!     otlp_grpc: any,
+//!     otlp_http: any,
+//!     ui: any,
+//!     ..CollectorConfig::default()
+//! })
+//! .await?;
+//! let endpoint = format!("http://{}", collector.grpc_addr().expect("gRPC is on"));
+//! // ... export spans to `endpoint` ...
+//! # let _ = endpoint;
 //! let store = collector.store();
-//! # let _ = store; collector.shutdown().await; Ok(()) }
+//! if store.wait_for_spans(1, Duration::from_millis(10)).await {
+//!     for summary in store.traces(&TraceQuery::default()) {
+//!         let trace = store.trace(&summary.trace_id);
+//!         println!("{} {} {:?}", summary.root_service, summary.root_operation, trace);
+//!     }
+//! }
+//! collector.shutdown().await;
+//! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
 
 mod api;
 pub mod config;
 mod error;
+mod forward;
 mod receiver;
 pub mod store;
 mod ui;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{CollectorConfig, StoreLimits};
 pub use error::CollectorError;
-pub use store::{LogRecord, Store, StoredSpan, Trace, TraceQuery, TraceSummary};
+pub use forward::ForwardStats;
+pub use store::{LogRecord, Store, StoreStats, StoredSpan, Trace, TraceQuery, TraceSummary};
+
+/// The longest a request may take, reading its body included; a slow or stuck client
+/// gets 408 (HTTP) or DEADLINE_EXCEEDED (gRPC) and its connection back.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Starts collectors.
 #[derive(Debug)]
@@ -48,6 +81,7 @@ pub struct RunningCollector {
     http: Option<SocketAddr>,
     ui: Option<SocketAddr>,
     store: Store,
+    forward: Option<forward::Forwarder>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -80,15 +114,28 @@ impl Collector {
         };
         let mut tasks = Vec::new();
         let (mut grpc, mut http, mut ui) = (None, None, None);
+        let forward = match &config.forward {
+            Some(endpoint) => {
+                let (f, task) = forward::Forwarder::start(endpoint, stop.subscribe())?;
+                tasks.push(task);
+                Some(f)
+            }
+            None => None,
+        };
+        let sink = receiver::Sink {
+            store: store.clone(),
+            forward: forward.clone(),
+        };
 
         if let Some(addr) = config.otlp_grpc {
             let listener = bind(addr, "OTLP/gRPC").await?;
             grpc = Some(local(&listener, addr, "OTLP/gRPC")?);
-            let routes = receiver::grpc::Grpc::router(store.clone(), config.max_body_bytes);
+            let routes = receiver::grpc::Grpc::router(sink.clone(), config.max_body_bytes);
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
             let shutdown = signal();
             tasks.push(tokio::spawn(async move {
                 let _ = tonic::transport::Server::builder()
+                    .timeout(REQUEST_TIMEOUT)
                     .add_routes(routes)
                     .serve_with_incoming_shutdown(incoming, shutdown)
                     .await;
@@ -97,13 +144,13 @@ impl Collector {
         if let Some(addr) = config.otlp_http {
             let listener = bind(addr, "OTLP/HTTP").await?;
             http = Some(local(&listener, addr, "OTLP/HTTP")?);
-            let app = receiver::http::router(store.clone(), config.max_body_bytes);
+            let app = receiver::http::router(sink.clone(), config.max_body_bytes);
             tasks.push(tokio::spawn(serve(listener, app, signal())));
         }
         if let Some(addr) = config.ui {
             let listener = bind(addr, "the API").await?;
             ui = Some(local(&listener, addr, "the API")?);
-            let app = api::router(store.clone()).merge(ui::router());
+            let app = api::router(store.clone(), forward.clone()).merge(ui::router());
             tasks.push(tokio::spawn(serve(listener, app, signal())));
         }
         Ok(RunningCollector {
@@ -111,6 +158,7 @@ impl Collector {
             http,
             ui,
             store,
+            forward,
             stop,
             tasks,
         })
@@ -122,9 +170,21 @@ async fn serve(
     app: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
+    let app = app.layer(axum::middleware::from_fn(bounded));
     let _ = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
+}
+
+async fn bounded(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            "the request took longer than 30 s (a body sent too slowly?)",
+        )
+            .into_response(),
+    }
 }
 
 impl RunningCollector {
@@ -148,15 +208,18 @@ impl RunningCollector {
         self.store.clone()
     }
 
-    /// Stops accepting, lets requests in flight finish (at most 5 s), and returns.
+    /// What forwarding did so far (`None` when it is off).
+    pub fn forward_stats(&self) -> Option<ForwardStats> {
+        self.forward.as_ref().map(forward::Forwarder::stats)
+    }
+
+    /// Stops accepting, lets requests in flight finish and the forward queue drain (at
+    /// most 5 s each), and returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for task in self.tasks {
             let abort = task.abort_handle();
-            if tokio::time::timeout(std::time::Duration::from_secs(5), task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
                 abort.abort();
             }
         }

@@ -4,7 +4,12 @@
 //! rzero-collector                        # gRPC 0.0.0.0:4317, HTTP 0.0.0.0:4318, viewer 127.0.0.1:16686
 //! rzero-collector --ui 0.0.0.0:16686 --max-spans 500000
 //! rzero-collector --grpc off             # HTTP only
+//! rzero-collector --forward http://otel-collector:4317
+//! RZERO_COLLECTOR_UI=0.0.0.0:16686 rzero-collector
 //! ```
+//!
+//! Every flag has an environment variable, `RZERO_COLLECTOR_` and the flag's name in
+//! capitals (`--max-spans` is `RZERO_COLLECTOR_MAX_SPANS`); a flag wins over its variable.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -12,7 +17,38 @@ use std::process::ExitCode;
 use rzero_collector::{Collector, CollectorConfig};
 
 const USAGE: &str = "usage: rzero-collector [--grpc ADDR|off] [--http ADDR|off] [--ui ADDR|off] \
-                     [--max-spans N] [--max-traces N] [--max-body-bytes N]";
+                     [--forward URL|off] [--max-spans N] [--max-traces N] [--max-span-bytes N] \
+                     [--max-logs N] [--max-body-bytes N]
+every flag also reads RZERO_COLLECTOR_<FLAG>, e.g. RZERO_COLLECTOR_MAX_SPANS";
+
+const FLAGS: [&str; 9] = [
+    "--grpc",
+    "--http",
+    "--ui",
+    "--forward",
+    "--max-spans",
+    "--max-traces",
+    "--max-span-bytes",
+    "--max-logs",
+    "--max-body-bytes",
+];
+
+/// The environment's settings as flags, placed before the command line's so these win.
+fn env_flags(get: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for flag in FLAGS {
+        let var = format!(
+            "RZERO_COLLECTOR_{}",
+            flag.trim_start_matches('-')
+                .replace('-', "_")
+                .to_uppercase()
+        );
+        if let Some(v) = get(&var) {
+            out.extend([flag.to_owned(), v]);
+        }
+    }
+    out
+}
 
 fn parse(args: &[String]) -> Result<CollectorConfig, String> {
     let mut config = CollectorConfig::default();
@@ -44,6 +80,10 @@ fn parse(args: &[String]) -> Result<CollectorConfig, String> {
             "--ui" => config.ui = addr(value)?,
             "--max-spans" => config.limits.max_spans = number(value)?,
             "--max-traces" => config.limits.max_traces = number(value)?,
+            "--max-span-bytes" => config.limits.max_span_bytes = number(value)?,
+            "--max-logs" => config.limits.max_logs = number(value)?,
+            "--forward" if value == "off" => config.forward = None,
+            "--forward" => config.forward = Some(value.clone()),
             "--max-body-bytes" => config.max_body_bytes = number(value)?,
             other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
@@ -53,7 +93,8 @@ fn parse(args: &[String]) -> Result<CollectorConfig, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args = env_flags(|k| std::env::var(k).ok());
+    args.extend(std::env::args().skip(1));
     let config = match parse(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -61,6 +102,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let forward = config.forward.clone();
     let collector = match Collector::start(config).await {
         Ok(c) => c,
         Err(e) => {
@@ -73,6 +115,9 @@ async fn main() -> ExitCode {
     println!("rzero-collector: OTLP/HTTP {}", show(collector.http_addr()));
     if let Some(ui) = collector.ui_addr() {
         println!("rzero-collector: traces at http://{ui}/");
+    }
+    if let Some(upstream) = &forward {
+        println!("rzero-collector: forwarding to {upstream}");
     }
     wait_for_signal().await;
     collector.shutdown().await;
@@ -91,4 +136,40 @@ async fn wait_for_signal() {
         return;
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_win_over_the_environment() {
+        let mut a = env_flags(|k| match k {
+            "RZERO_COLLECTOR_MAX_SPANS" => Some("7".into()),
+            "RZERO_COLLECTOR_GRPC" => Some("off".into()),
+            "RZERO_COLLECTOR_FORWARD" => Some("http://up:4317".into()),
+            _ => None,
+        });
+        a.extend(args(&["--max-spans", "9", "--ui", "127.0.0.1:1"]));
+        let c = parse(&a).expect("parses");
+        assert_eq!(c.limits.max_spans, 9);
+        assert_eq!(c.otlp_grpc, None);
+        assert_eq!(c.forward.as_deref(), Some("http://up:4317"));
+        assert_eq!(c.ui, Some(SocketAddr::from(([127, 0, 0, 1], 1))));
+    }
+
+    #[test]
+    fn bad_flags_say_what_is_expected() {
+        let e = parse(&args(&["--max-spans", "0"])).expect_err("zero");
+        assert!(e.contains("positive number"), "{e}");
+        let e = parse(&args(&["--ui", "nowhere"])).expect_err("addr");
+        assert!(e.contains("host:port"), "{e}");
+        let e = parse(&args(&["--wat", "1"])).expect_err("unknown");
+        assert!(e.contains("unknown flag"), "{e}");
+        assert!(parse(&args(&["--grpc"])).is_err(), "missing value");
+    }
 }

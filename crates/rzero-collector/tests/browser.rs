@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use rzero_collector::{Collector, CollectorConfig};
@@ -93,6 +95,37 @@ fn request() -> ExportTraceServiceRequest {
     ExportTraceServiceRequest { resource_spans }
 }
 
+/// Two log lines of the trace: one in the insert, one in the failed cache write.
+fn logs() -> ExportLogsServiceRequest {
+    let base = 1_764_000_000_000_000_000u64;
+    let record = |span: u8, at_ms: u64, severity: i32, body: &str| LogRecord {
+        time_unix_nano: base + at_ms * 1_000_000,
+        severity_number: severity,
+        body: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(body.into())),
+        }),
+        trace_id: TRACE.to_vec(),
+        span_id: vec![span; 8],
+        ..Default::default()
+    };
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "order-api")],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![
+                    record(4, 15, 9, "order 42 inserted"),
+                    record(5, 39, 17, "cache write failed: redis down"),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
 fn artifacts() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/artifacts");
     std::fs::create_dir_all(&dir).expect("artifacts dir");
@@ -167,6 +200,7 @@ async fn viewer_lists_the_trace_and_draws_its_waterfall() {
     .await
     .expect("start");
     collector.store().ingest_traces(&request());
+    collector.store().ingest_logs(&logs());
     let base = format!("http://{}", collector.ui_addr().expect("ui"));
     let trace_id: String = TRACE.iter().map(|b| format!("{b:02x}")).collect();
 
@@ -241,6 +275,12 @@ async fn viewer_lists_the_trace_and_draws_its_waterfall() {
         selected.contains("class=\"span-row error selected\""),
         "the row is highlighted"
     );
+    let logs = page.split("id=\"trace-logs\"").nth(1).expect("logs table");
+    assert!(
+        logs.contains("order 42 inserted") && logs.contains("cache write failed: redis down"),
+        "the trace's logs are on its page"
+    );
+    assert!(logs.contains("INSERT orders"), "a log names its span");
     assert!(
         std::fs::metadata(&shot)
             .map(|m| m.len() > 10_000)

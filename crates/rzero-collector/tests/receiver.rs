@@ -25,6 +25,7 @@ async fn start(limits: StoreLimits, max_body_bytes: usize) -> RunningCollector {
         ui: Some(any),
         limits,
         max_body_bytes,
+        forward: None,
     })
     .await
     .expect("start")
@@ -134,6 +135,15 @@ fn request(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
             ..Default::default()
         }],
     }
+}
+
+/// `google.rpc.Status` as the receiver sends it.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
 }
 
 const PROTO: (&str, &str) = ("content-type", "application/x-protobuf");
@@ -267,6 +277,8 @@ async fn bad_payloads_get_protocol_errors_and_leave_the_store_alone() {
             415,
         ),
         ("too large", vec![PROTO], vec![0u8; 65 * 1024], 413),
+        ("empty protobuf", vec![PROTO], Vec::new(), 400),
+        ("empty json", vec![JSON], Vec::new(), 400),
     ];
     for (what, headers, body, want) in cases {
         let (status, resp) = http(addr, "POST", "/v1/traces", &headers, &body).await;
@@ -287,7 +299,13 @@ async fn bad_payloads_get_protocol_errors_and_leave_the_store_alone() {
     assert_eq!(status, 413);
     let (status, body) = http(addr, "POST", "/v1/traces", &[PROTO], &[0x0a, 0x05, 0x01]).await;
     assert_eq!(status, 400);
-    assert!(!body.is_empty(), "a google.rpc.Status body");
+    let rpc = RpcStatus::decode(body.as_slice()).expect("a google.rpc.Status body");
+    assert_eq!(rpc.code, 3, "INVALID_ARGUMENT");
+    assert!(rpc.message.contains("does not decode"), "{}", rpc.message);
+    let (status, body) = http(addr, "POST", "/v1/logs", &[JSON], b"[1,2]").await;
+    assert_eq!(status, 400);
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("a JSON Status");
+    assert_eq!(v["code"], 3, "{v}");
     let (status, _) = http(addr, "GET", "/v1/traces", &[], b"").await;
     assert_eq!(status, 405);
     assert_eq!(c.store().span_count(), 0);
@@ -382,47 +400,5 @@ async fn a_flood_keeps_the_store_within_its_limits() {
         "the newest trace is kept, the oldest evicted"
     );
     assert!(c.store().trace(&"01".repeat(16)).is_none());
-    c.shutdown().await;
-}
-
-#[tokio::test]
-async fn the_official_grpc_exporter_is_understood() {
-    use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
-    use opentelemetry_otlp::WithExportConfig;
-
-    let c = start(StoreLimits::default(), 1 << 20).await;
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(format!("http://{}", c.grpc_addr().expect("grpc")))
-        .build()
-        .expect("exporter");
-    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-        .with_simple_exporter(exporter)
-        .with_resource(
-            opentelemetry_sdk::Resource::builder_empty()
-                .with_service_name("grpc-svc")
-                .build(),
-        )
-        .build();
-    let tracer = provider.tracer("t");
-    let provider2 = provider.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut span = tracer.start("over-grpc");
-        span.set_attribute(opentelemetry::KeyValue::new("k", 7));
-        span.end();
-        let _ = provider2.force_flush();
-    })
-    .await
-    .expect("join");
-    assert!(c.store().wait_for_spans(1, Duration::from_secs(10)).await);
-    let summary = &c.store().traces(&Default::default())[0];
-    assert_eq!(
-        (
-            summary.root_service.as_str(),
-            summary.root_operation.as_str()
-        ),
-        ("grpc-svc", "over-grpc")
-    );
-    let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
     c.shutdown().await;
 }

@@ -4,7 +4,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
@@ -21,17 +21,17 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use crate::store::Store;
+use super::Sink;
 
 /// The gRPC side of the receiver, one value serving the three signals.
 #[derive(Clone, Debug)]
 pub(crate) struct Grpc {
-    store: Store,
+    sink: Sink,
 }
 
 impl Grpc {
-    pub(crate) fn router(store: Store, max_body_bytes: usize) -> tonic::service::Routes {
-        let g = Grpc { store };
+    pub(crate) fn router(sink: Sink, max_body_bytes: usize) -> tonic::service::Routes {
+        let g = Grpc { sink };
         tonic::service::Routes::new(
             TraceServiceServer::new(g.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
@@ -56,7 +56,7 @@ impl TraceService for Grpc {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let rejected = self.store.ingest_traces(request.get_ref());
+        let rejected = self.sink.traces(request.into_inner());
         Ok(Response::new(trace_response(rejected)))
     }
 }
@@ -67,7 +67,7 @@ impl MetricsService for Grpc {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.store.ingest_metrics(request.get_ref());
+        self.sink.metrics(request.into_inner());
         Ok(Response::new(ExportMetricsServiceResponse {
             partial_success: None,
         }))
@@ -80,10 +80,8 @@ impl LogsService for Grpc {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.store.ingest_logs(request.get_ref());
-        Ok(Response::new(ExportLogsServiceResponse {
-            partial_success: None,
-        }))
+        let rejected = self.sink.logs(request.into_inner());
+        Ok(Response::new(logs_response(rejected)))
     }
 }
 
@@ -92,9 +90,19 @@ pub(crate) fn trace_response(rejected: i64) -> ExportTraceServiceResponse {
     ExportTraceServiceResponse {
         partial_success: (rejected > 0).then(|| ExportTracePartialSuccess {
             rejected_spans: rejected,
-            error_message: "spans with an invalid trace or span id, or beyond the per-trace \
-                            limit, were not stored"
+            error_message: "spans with an invalid trace or span id, beyond the per-trace \
+                            limit or over the byte budget were not stored"
                 .to_owned(),
+        }),
+    }
+}
+
+/// Full success, or a partial success saying how many log records were refused.
+pub(crate) fn logs_response(rejected: i64) -> ExportLogsServiceResponse {
+    ExportLogsServiceResponse {
+        partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: rejected,
+            error_message: "log records over the store's byte budget were not stored".to_owned(),
         }),
     }
 }

@@ -11,9 +11,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
@@ -22,12 +20,12 @@ use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::grpc::trace_response;
-use crate::store::Store;
+use super::Sink;
+use super::grpc::{logs_response, trace_response};
 
 #[derive(Clone)]
 struct Http {
-    store: Store,
+    sink: Sink,
     max_body_bytes: usize,
 }
 
@@ -46,7 +44,7 @@ enum Encoding {
     Json,
 }
 
-pub(crate) fn router(store: Store, max_body_bytes: usize) -> Router {
+pub(crate) fn router(sink: Sink, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
@@ -54,7 +52,7 @@ pub(crate) fn router(store: Store, max_body_bytes: usize) -> Router {
         // The wire limit; the decompressed size is checked again in `decode`.
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(Http {
-            store,
+            sink,
             max_body_bytes,
         })
 }
@@ -62,7 +60,7 @@ pub(crate) fn router(store: Store, max_body_bytes: usize) -> Router {
 async fn traces(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
     match decode::<ExportTraceServiceRequest>(&headers, &body, http.max_body_bytes) {
         Ok((req, enc)) => {
-            let rejected = http.store.ingest_traces(&req);
+            let rejected = http.sink.traces(req);
             encode(enc, StatusCode::OK, &trace_response(rejected))
         }
         Err(reject) => reject.into_response(),
@@ -72,7 +70,7 @@ async fn traces(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Re
 async fn metrics(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
     match decode::<ExportMetricsServiceRequest>(&headers, &body, http.max_body_bytes) {
         Ok((req, enc)) => {
-            http.store.ingest_metrics(&req);
+            http.sink.metrics(req);
             let ok = ExportMetricsServiceResponse {
                 partial_success: None,
             };
@@ -85,14 +83,8 @@ async fn metrics(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> R
 async fn logs(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
     match decode::<ExportLogsServiceRequest>(&headers, &body, http.max_body_bytes) {
         Ok((req, enc)) => {
-            http.store.ingest_logs(&req);
-            encode(
-                enc,
-                StatusCode::OK,
-                &ExportLogsServiceResponse {
-                    partial_success: None,
-                },
-            )
+            let rejected = http.sink.logs(req);
+            encode(enc, StatusCode::OK, &logs_response(rejected))
         }
         Err(reject) => reject.into_response(),
     }
@@ -182,6 +174,12 @@ fn decode<M: Message + Default + DeserializeOwned>(
             return Err(Reject(StatusCode::UNSUPPORTED_MEDIA_TYPE, Some(enc), msg));
         }
     };
+    // An empty body decodes as an empty protobuf message, but no exporter sends one:
+    // it is a broken client, and saying so helps more than a silent 200.
+    if raw.is_empty() {
+        let msg = "the body is empty: send an export request".to_owned();
+        return Err(Reject(StatusCode::BAD_REQUEST, Some(enc), msg));
+    }
     let parsed = match enc {
         Encoding::Protobuf => M::decode(raw).map_err(|e| e.to_string()),
         Encoding::Json => serde_json::from_slice(raw).map_err(|e| e.to_string()),

@@ -15,7 +15,13 @@ pub(crate) fn hex_id(bytes: &[u8], len: usize) -> Option<String> {
     if bytes.len() != len || bytes.iter().all(|b| *b == 0) {
         return None;
     }
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(len * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    Some(out)
 }
 
 fn value(v: &AnyValue, limits: &StoreLimits, depth: usize) -> Value {
@@ -51,7 +57,8 @@ fn value(v: &AnyValue, limits: &StoreLimits, depth: usize) -> Value {
     }
 }
 
-fn cut(s: &str, max: usize) -> String {
+/// `s`, cut to at most `max` bytes on a character boundary (with `…` when cut).
+pub(crate) fn cut(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_owned();
     }
@@ -80,7 +87,8 @@ pub(crate) fn attributes(kvs: &[KeyValue], limits: &StoreLimits) -> Attributes {
     attributes_at(kvs, limits, 0)
 }
 
-fn resource(r: Option<&Resource>, limits: &StoreLimits) -> (Attributes, String) {
+/// The resource's attributes and its `service.name` (`unknown_service` when absent).
+pub(crate) fn resource(r: Option<&Resource>, limits: &StoreLimits) -> (Attributes, String) {
     let attrs = r
         .map(|r| attributes(&r.attributes, limits))
         .unwrap_or_default();

@@ -53,13 +53,16 @@ impl StoredSpan {
         self.status_code == "Error"
     }
 
+    /// Heap and inline bytes this span holds, the resource aside (shared by the spans of
+    /// one export, so small per span).
     pub(crate) fn approx_bytes(&self) -> usize {
-        let attrs = |a: &Attributes| {
-            a.iter()
-                .map(|(k, v)| k.len() + value_bytes(v) + 48)
-                .sum::<usize>()
-        };
+        let attrs = attributes_bytes;
         std::mem::size_of::<Self>()
+            + self.trace_id.len()
+            + self.span_id.len()
+            + self.parent_span_id.as_ref().map_or(0, String::len)
+            + self.kind.len()
+            + self.status_code.len()
             + self.name.len()
             + self.status_message.len()
             + self.scope.len()
@@ -73,7 +76,12 @@ impl StoredSpan {
     }
 }
 
-pub(crate) fn value_bytes(v: &Value) -> usize {
+/// Heap bytes of an attribute map, counting a B-tree entry's overhead as 48 bytes.
+fn attributes_bytes(a: &Attributes) -> usize {
+    a.iter().map(|(k, v)| k.len() + value_bytes(v) + 48).sum()
+}
+
+fn value_bytes(v: &Value) -> usize {
     match v {
         Value::String(s) => s.len() + 24,
         Value::Array(a) => a.iter().map(value_bytes).sum::<usize>() + 24,
@@ -162,6 +170,18 @@ pub struct LogRecord {
     pub service: String,
 }
 
+impl LogRecord {
+    pub(crate) fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.severity.len()
+            + self.body.len()
+            + self.trace_id.len()
+            + self.span_id.len()
+            + self.service.len()
+            + attributes_bytes(&self.attributes)
+    }
+}
+
 /// What is known of a metric.
 #[derive(Clone, Debug, Serialize)]
 pub struct MetricInfo {
@@ -175,4 +195,20 @@ pub struct MetricInfo {
     pub services: Vec<String>,
     /// Data points received in all.
     pub points: u64,
+    /// The latest point of the latest export.
+    pub last_point: Option<MetricPoint>,
+}
+
+/// One data point of a metric.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetricPoint {
+    /// When, Unix nanoseconds.
+    pub time_unix_nanos: u64,
+    /// A number for sums and gauges; `{count, sum, min, max}` for histograms and
+    /// `{count, sum}` for summaries.
+    pub value: Value,
+    /// The point's attributes (at most 32, values cut to 256 bytes).
+    pub attributes: Attributes,
+    /// `service.name` of the sender.
+    pub service: String,
 }
