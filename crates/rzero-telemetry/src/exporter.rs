@@ -71,6 +71,18 @@ macro_rules! build_exporter {
                 .with_metadata(metadata(target)?)
                 .build()
                 .map_err(fail),
+            // HTTPS for OTLP/HTTP would need a TLS stack in reqwest and a process-wide
+            // crypto provider that every other reqwest user of the process then depends
+            // on; gRPC carries TLS itself (tonic with ring), so TLS goes that way.
+            Protocol::HttpProtobuf if target.endpoint.starts_with("https://") => {
+                Err(TelemetryError::Exporter {
+                    signal: $signal,
+                    endpoint: target.endpoint.clone(),
+                    reason: "OTLP/HTTP over TLS is not built in: use protocol `grpc` (TLS \
+                             supported) or a plain-http collector next to the service"
+                        .to_owned(),
+                })
+            }
             Protocol::HttpProtobuf => <$builder>::builder()
                 .with_http()
                 .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)

@@ -126,9 +126,6 @@ impl Telemetry {
             Box::new(TraceContextPropagator::new()),
             Box::new(BaggagePropagator::new()),
         ]));
-        // Some exporters speak TLS; pick the crypto provider once for the process. An
-        // application that already chose one keeps its choice.
-        let _ = rustls::crypto::ring::default_provider().install_default();
 
         let resource = resource::build(&settings, &self.version);
         let (meter_provider, prometheus) = metrics::provider(&settings, resource.clone())?;

@@ -137,3 +137,19 @@ async fn headers_http_cannot_carry_fail_at_start() {
         );
     }
 }
+
+#[tokio::test]
+async fn https_over_otlp_http_is_refused_with_the_way_out() {
+    let conf = TelemetryConf {
+        endpoint: "https://collector.example:4318".into(),
+        protocol: Some(Protocol::HttpProtobuf),
+        ..TelemetryConf::default()
+    };
+    let err = rzero_telemetry::Telemetry::new("svc", "1")
+        .conf(&conf)
+        .env([])
+        .without_subscriber()
+        .init()
+        .expect_err("no TLS stack for OTLP/HTTP");
+    assert!(err.to_string().contains("use protocol `grpc`"), "{err}");
+}
