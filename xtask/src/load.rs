@@ -1,6 +1,7 @@
 //! `cargo xtask load [SECONDS]`: the HTTP load harness. Plain axum and the same route
 //! behind rzero's trace, metrics and recover layers (100% sampling, spans exported over
-//! OTLP/gRPC to an rzero-collector) take turns under `wrk` on loopback, twice each, and
+//! OTLP/gRPC to an rzero-collector, or not exported) take turns under `wrk` on loopback,
+//! twice each, and
 //! the table gives req/s, p50, p99 and server CPU per request, with rzero/plain ratios.
 //! The load generator shares the machine's cores with the server: compare ratios, not
 //! absolute numbers.
@@ -42,7 +43,11 @@ pub(crate) fn run(args: &[String]) -> Result {
         wait_for(14317, "rzero-collector")?;
         let mut rows: Vec<(&str, Sample)> = Vec::new();
         for round in 0..2 {
-            for (mode, port) in [("plain", 19001u16), ("rzero", 19002u16)] {
+            for (mode, port) in [
+                ("plain", 19001u16),
+                ("rzero", 19002u16),
+                ("unexported", 19003u16),
+            ] {
                 eprintln!("round {}: {mode}", round + 1);
                 rows.push((mode, measure(&target, mode, port, secs)?));
             }
@@ -57,11 +62,21 @@ pub(crate) fn run(args: &[String]) -> Result {
 
 fn measure(target: &std::path::Path, mode: &str, port: u16, secs: u64) -> Result<Sample> {
     let addr = format!("127.0.0.1:{port}");
-    let mut server = Command::new(target.join("rest-load"))
-        .args([mode, &addr])
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:14317")
-        .env("OTEL_METRIC_EXPORT_INTERVAL", "5000")
-        .stdout(Stdio::null())
+    let mut cmd = Command::new(target.join("rest-load"));
+    cmd.env("OTEL_METRIC_EXPORT_INTERVAL", "5000")
+        .stdout(Stdio::null());
+    // `unexported`: rzero's layers with spans made and sampled but sent nowhere, which
+    // separates the layers' cost from the export's (and the collector's, which shares
+    // the cores here).
+    match mode {
+        "unexported" => cmd
+            .args(["rzero", &addr])
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        _ => cmd
+            .args([mode, &addr])
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:14317"),
+    };
+    let mut server = cmd
         .spawn()
         .map_err(|e| format!("cannot start rest-load: {e}"))?;
     let result = (|| {
@@ -174,12 +189,12 @@ fn report(rows: &[(&str, Sample)]) {
         "\nJSON hello, wrk -t1 -c{CONNECTIONS}, loopback, 2 rounds (server and load generator share the cores)"
     );
     println!(
-        "{:<8} {:>10} {:>9} {:>9} {:>14}",
+        "{:<10} {:>10} {:>9} {:>9} {:>14}",
         "server", "req/s", "p50 ms", "p99 ms", "CPU µs/req"
     );
     for (mode, s) in rows {
         println!(
-            "{mode:<8} {:>10.0} {:>9.3} {:>9.3} {:>14.1}",
+            "{mode:<10} {:>10.0} {:>9.3} {:>9.3} {:>14.1}",
             s.rps, s.p50_ms, s.p99_ms, s.cpu_us_per_req
         );
     }
@@ -191,11 +206,13 @@ fn report(rows: &[(&str, Sample)]) {
             .collect();
         v.iter().sum::<f64>() / v.len().max(1) as f64
     };
-    println!(
-        "rzero/plain: throughput {:.3}x, p50 {:.3}x, p99 {:.3}x, CPU per request {:.3}x",
-        mean("rzero", |s| s.rps) / mean("plain", |s| s.rps),
-        mean("rzero", |s| s.p50_ms) / mean("plain", |s| s.p50_ms),
-        mean("rzero", |s| s.p99_ms) / mean("plain", |s| s.p99_ms),
-        mean("rzero", |s| s.cpu_us_per_req) / mean("plain", |s| s.cpu_us_per_req),
-    );
+    for mode in ["rzero", "unexported"] {
+        println!(
+            "{mode}/plain: throughput {:.3}x, p50 {:.3}x, p99 {:.3}x, CPU per request {:.3}x",
+            mean(mode, |s| s.rps) / mean("plain", |s| s.rps),
+            mean(mode, |s| s.p50_ms) / mean("plain", |s| s.p50_ms),
+            mean(mode, |s| s.p99_ms) / mean("plain", |s| s.p99_ms),
+            mean(mode, |s| s.cpu_us_per_req) / mean("plain", |s| s.cpu_us_per_req),
+        );
+    }
 }
