@@ -30,9 +30,26 @@ impl<B, E> Classify<http::Response<B>, E> for HttpServerErrors {
     }
 }
 
+/// HTTP as go-zero's rest shedder sees it (`SheddingHandler`): only errors and 503 answers
+/// are failures, i.e. requests that were not really served and must not count as
+/// throughput. A 500 was served, slowly or not, and counts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HttpUnavailable;
+
+impl<B, E> Classify<http::Response<B>, E> for HttpUnavailable {
+    fn is_failure(&self, result: Result<&http::Response<B>, &E>) -> bool {
+        match result {
+            Ok(resp) => resp.status() == http::StatusCode::SERVICE_UNAVAILABLE,
+            Err(_) => true,
+        }
+    }
+}
+
 /// go-zero's `codes.Acceptable`, negated: the gRPC status codes that count against the
 /// target (DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNIMPLEMENTED,
-/// RESOURCE_EXHAUSTED). Client mistakes (INVALID_ARGUMENT, NOT_FOUND, ...) do not.
+/// RESOURCE_EXHAUSTED), exactly the list of go-zero's `zrpc/internal/codes/accept.go`.
+/// Client mistakes (INVALID_ARGUMENT, NOT_FOUND, ...) do not, and neither does UNKNOWN
+/// (go-zero's list leaves it out: it is what a non-gRPC error maps to).
 pub fn grpc_code_is_failure(code: i32) -> bool {
     // Numeric codes from the gRPC specification, so this crate needs no gRPC dependency.
     matches!(code, 4 | 13 | 14 | 15 | 12 | 8)

@@ -10,6 +10,12 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Duration;
 }
 
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> Duration {
+        (**self).now()
+    }
+}
+
 /// The real monotonic clock.
 #[derive(Clone, Copy, Debug)]
 pub struct SystemClock {

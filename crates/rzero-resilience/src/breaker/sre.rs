@@ -177,6 +177,51 @@ impl SreBreaker {
         true
     }
 
+    /// Runs `f` if the breaker allows it (go-zero's `Do`): `Err(BreakerOpen)` when it does
+    /// not, else `f`'s result, every `Err` of which counts as a failure. A panic in `f`
+    /// counts as a failure and goes on unwinding.
+    pub fn call<T, E>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Result<T, E>, BreakerOpen> {
+        self.call_with_acceptable(f, |_| false)
+    }
+
+    /// Runs `f` if the breaker allows it (go-zero's `DoWithAcceptable`): errors for which
+    /// `acceptable` is true count as successes, since they say nothing about the target
+    /// (a NOT_FOUND, a validation error).
+    pub fn call_with_acceptable<T, E>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+        acceptable: impl FnOnce(&E) -> bool,
+    ) -> Result<Result<T, E>, BreakerOpen> {
+        let promise = self.allow()?;
+        let result = f();
+        promise.report(&result, acceptable);
+        Ok(result)
+    }
+
+    /// [`call`](Self::call) for a future: it is polled only if the breaker allows it. If
+    /// the returned future is dropped before the call ends, nothing is counted.
+    pub async fn call_async<T, E>(
+        &self,
+        fut: impl Future<Output = Result<T, E>>,
+    ) -> Result<Result<T, E>, BreakerOpen> {
+        self.call_async_with_acceptable(fut, |_| false).await
+    }
+
+    /// [`call_with_acceptable`](Self::call_with_acceptable) for a future.
+    pub async fn call_async_with_acceptable<T, E>(
+        &self,
+        fut: impl Future<Output = Result<T, E>>,
+        acceptable: impl FnOnce(&E) -> bool,
+    ) -> Result<Result<T, E>, BreakerOpen> {
+        let promise = self.allow()?;
+        let result = fut.await;
+        promise.report(&result, acceptable);
+        Ok(result)
+    }
+
     /// Records an outcome directly (for callers that do not hold a promise).
     pub fn mark(&self, outcome: Outcome) {
         let now = self.shared.clock.now();
@@ -231,6 +276,15 @@ impl Promise {
     pub fn reject(mut self) {
         if let Some(b) = self.breaker.take() {
             b.mark(Outcome::Failure);
+        }
+    }
+}
+
+impl Promise {
+    fn report<T, E>(self, result: &Result<T, E>, acceptable: impl FnOnce(&E) -> bool) {
+        match result {
+            Err(e) if !acceptable(e) => self.reject(),
+            _ => self.accept(),
         }
     }
 }

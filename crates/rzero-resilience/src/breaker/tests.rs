@@ -138,6 +138,95 @@ fn grpc_codes_follow_go_zero() {
     }
 }
 
+#[test]
+fn call_counts_errors_and_acceptable_errors() {
+    let (b, _clock) = breaker(5);
+    let ok: Result<Result<u8, &str>, _> = b.call(|| Ok(1));
+    assert_eq!(ok, Ok(Ok(1)));
+    assert_eq!(b.call(|| Err::<u8, _>("down")), Ok(Err("down")));
+    // A NOT_FOUND-like error says nothing about the target: it counts as a success.
+    let not_found = b.call_with_acceptable(|| Err::<u8, _>("not found"), |e| *e == "not found");
+    assert_eq!(not_found, Ok(Err("not found")));
+    let h = b.history();
+    assert_eq!((h.total, h.accepts), (3, 2));
+}
+
+#[test]
+fn call_refuses_without_running_when_open() {
+    let (b, clock) = breaker(6);
+    drive(&b, &clock, 100, 10, true);
+    let mut ran = 0;
+    let mut refused = 0;
+    for _ in 0..100 {
+        match b.call(|| {
+            ran += 1;
+            Err::<(), _>("down")
+        }) {
+            Err(BreakerOpen) => refused += 1,
+            Ok(result) => assert!(result.is_err()),
+        }
+    }
+    assert_eq!(ran + refused, 100);
+    assert!(refused > 90, "refused {refused}");
+}
+
+#[test]
+fn a_panicking_call_counts_as_failure() {
+    let (b, _clock) = breaker(7);
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = b.call(|| -> Result<(), ()> { panic!("boom") });
+    }));
+    assert!(caught.is_err());
+    let h = b.history();
+    assert_eq!((h.total, h.accepts), (1, 0));
+}
+
+#[tokio::test]
+async fn call_async_reports_when_the_future_ends() {
+    let (b, _clock) = breaker(8);
+    let r = b.call_async(async { Err::<(), _>("down") }).await;
+    assert_eq!(r, Ok(Err("down")));
+    let r = b
+        .call_async_with_acceptable(async { Err::<(), _>(5) }, |code| *code == 5)
+        .await;
+    assert_eq!(r, Ok(Err(5)));
+    let h = b.history();
+    assert_eq!((h.total, h.accepts), (2, 1));
+}
+
+#[test]
+fn breaker_set_keeps_one_breaker_per_key() {
+    let clock = ManualClock::new();
+    let set: BreakerSet<String> =
+        BreakerSet::with_clock(BreakerConfig::default(), clock.clone(), 1);
+    assert!(set.is_empty());
+    let a = set.get("GET:/a");
+    // A failing route opens its own breaker only.
+    drive(&a, &clock, 100, 10, true);
+    assert!(set.get("GET:/a").history().accepts == 0);
+    let b = set.get("GET:/b");
+    assert!(b.allow().is_ok(), "another route is untouched");
+    assert_eq!(set.len(), 2);
+    let mut keys = set.keys();
+    keys.sort();
+    assert_eq!(keys, ["GET:/a", "GET:/b"]);
+    assert!(set.remove("GET:/a").is_some());
+    assert_eq!(
+        set.get("GET:/a").history().total,
+        0,
+        "a fresh breaker after removal"
+    );
+}
+
+#[test]
+fn breaker_sets_do_not_share_state() {
+    let clock = ManualClock::new();
+    let one: BreakerSet<&str> = BreakerSet::with_clock(BreakerConfig::default(), clock.clone(), 1);
+    let two: BreakerSet<&str> = BreakerSet::with_clock(BreakerConfig::default(), clock.clone(), 1);
+    drive(&one.get(&"svc"), &clock, 100, 10, true);
+    assert_eq!(two.get(&"svc").history().total, 0);
+}
+
 mod layer {
     use std::convert::Infallible;
 
@@ -202,6 +291,98 @@ mod layer {
             .await
             .expect_err("fails");
         assert_eq!(err.to_string(), "refused");
+    }
+
+    #[tokio::test]
+    async fn keyed_layer_breaks_per_key() {
+        let clock = ManualClock::new();
+        let set = BreakerSet::with_clock(BreakerConfig::default(), clock.clone(), 3);
+        // Requests are (method, should_fail); the key is the method.
+        let inner = service_fn(|(_, fail): (&'static str, bool)| async move {
+            if fail {
+                Err(std::io::Error::other("unavailable"))
+            } else {
+                Ok(())
+            }
+        });
+        let layer = KeyedBreakerLayer::new(
+            set.clone(),
+            |req: &(&'static str, bool)| req.0,
+            ErrorsAreFailures,
+        );
+        let mut svc = layer.layer(inner);
+        let mut open = 0;
+        for _ in 0..500 {
+            clock.advance(Duration::from_millis(10));
+            let svc = svc.ready().await.expect("ready");
+            if let Err(e) = svc.call(("/Order/Create", true)).await
+                && e.is::<BreakerOpen>()
+            {
+                open += 1;
+            }
+            assert!(
+                svc.call(("/Order/Get", false)).await.is_ok(),
+                "other key unaffected"
+            );
+        }
+        assert!(open > 400, "open {open} of 500");
+        assert_eq!(set.len(), 2);
+    }
+
+    /// A clock that follows tokio's, which `tokio::time::pause` freezes and `sleep`
+    /// advances: the layer sees the latencies the inner service sleeps.
+    struct TokioClock(tokio::time::Instant);
+
+    impl crate::clock::Clock for TokioClock {
+        fn now(&self) -> Duration {
+            self.0.elapsed()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn recovers_on_tokio_time() {
+        let b = SreBreaker::with_clock(
+            BreakerConfig::default(),
+            TokioClock(tokio::time::Instant::now()),
+            11,
+        );
+        let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let h = healthy.clone();
+        let inner = service_fn(move |_: ()| {
+            let ok = h.load(std::sync::atomic::Ordering::Relaxed);
+            async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                if ok {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::other("down"))
+                }
+            }
+        });
+        let mut svc = BreakerLayer::new(b.clone(), ErrorsAreFailures).layer(inner);
+        let mut run = async |n: u32| {
+            let mut passed = 0;
+            for _ in 0..n {
+                match svc.ready().await.expect("ready").call(()).await {
+                    Ok(()) => passed += 1,
+                    Err(e) if e.is::<BreakerOpen>() => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err(_) => {}
+                }
+            }
+            passed
+        };
+        assert_eq!(run(1000).await, 0, "10 s of failures");
+        let started = tokio::time::Instant::now();
+        healthy.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Traffic comes back gradually over the window as successes replace failures...
+        let passed = run(1000).await;
+        assert!(passed > 200, "returning within 10 s: {passed} of 1000");
+        assert!(started.elapsed() >= Duration::from_secs(10));
+        // ...and once the failures have left the window, nearly all of it.
+        let passed = run(200).await;
+        assert!(passed >= 190, "back after the window: {passed} of 200");
     }
 
     use tower::Layer;

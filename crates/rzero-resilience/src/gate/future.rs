@@ -24,7 +24,7 @@ pin_project! {
 }
 
 impl<F, G: Gate, C> ResponseFuture<F, G, C> {
-    pub(super) fn admitted(inner: F, permit: G::Permit, classify: C) -> Self {
+    pub(crate) fn admitted(inner: F, permit: G::Permit, classify: C) -> Self {
         ResponseFuture {
             inner: Some(inner),
             permit: Some(permit),
@@ -33,7 +33,7 @@ impl<F, G: Gate, C> ResponseFuture<F, G, C> {
         }
     }
 
-    pub(super) fn refused(refusal: G::Refusal, classify: C) -> Self {
+    pub(crate) fn refused(refusal: G::Refusal, classify: C) -> Self {
         ResponseFuture {
             inner: None,
             permit: None,

@@ -7,7 +7,9 @@
 //! `sqrt(lag) * (in_flight + 1)`. A pick draws two distinct endpoints at random (up to
 //! three draws to find two healthy ones) and takes the less loaded, except that an
 //! endpoint not picked for over a second is taken anyway, so a slow endpoint that got
-//! better is found out. Endpoints come and go with [`P2c::set_endpoints`] while picks go on.
+//! better is found out. Endpoints come and go with [`P2c::set_endpoints`] (or
+//! [`P2c::add`], [`P2c::remove`]) while picks go on; unlike go-zero, whose picker is
+//! rebuilt on every resolver update, endpoints that stay keep their statistics.
 
 #[cfg(test)]
 mod tests;
@@ -53,7 +55,7 @@ impl<K> Node<K> {
     }
 
     fn load(&self) -> u64 {
-        let lag = ((self.lag.load(Ordering::Relaxed) + 1) as f64).sqrt() as u64;
+        let lag = (self.lag.load(Ordering::Relaxed).saturating_add(1) as f64).sqrt() as u64;
         let in_flight = self.in_flight.load(Ordering::Relaxed).max(0) as u64;
         match lag * (in_flight + 1) {
             0 => PENALTY,
@@ -191,7 +193,39 @@ impl<K: Clone + PartialEq + Send + Sync + 'static> P2c<K> {
         })
     }
 
-    fn done(&self, node: &Node<K>, start: u64, success: bool) {
+    /// Adds one endpoint (no-op if present).
+    pub fn add(&self, key: K) {
+        let mut state = self.state();
+        if !state.nodes.iter().any(|n| n.key == key) {
+            state.nodes.push(Arc::new(Node::new(key)));
+        }
+    }
+
+    /// Removes one endpoint; picks in flight to it complete normally.
+    pub fn remove(&self, key: &K) {
+        self.state().nodes.retain(|n| n.key != *key);
+    }
+
+    /// What the balancer knows of each endpoint now, for metrics and logs (go-zero logs
+    /// the same every minute).
+    pub fn stats(&self) -> Vec<EndpointStats<K>> {
+        self.state()
+            .nodes
+            .iter()
+            .map(|n| EndpointStats {
+                key: n.key.clone(),
+                load: n.load(),
+                lag: Duration::from_nanos(n.lag.load(Ordering::Relaxed)),
+                in_flight: n.in_flight.load(Ordering::Relaxed),
+                success: n.success.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    /// Records a finished call: `success` is `None` for a call dropped unreported, whose
+    /// latency so far is still evidence (a hung endpoint whose callers time out must look
+    /// slow) but whose outcome is unknown.
+    fn done(&self, node: &Node<K>, start: u64, success: Option<bool>) {
         node.in_flight.fetch_sub(1, Ordering::Relaxed);
         let now = self.now();
         let last = node.last.swap(now, Ordering::Relaxed);
@@ -209,6 +243,9 @@ impl<K: Clone + PartialEq + Send + Sync + 'static> P2c<K> {
             (old_lag as f64 * w + lag as f64 * (1.0 - w)) as u64,
             Ordering::Relaxed,
         );
+        let Some(success) = success else {
+            return;
+        };
         let sample = if success { INIT_SUCCESS } else { 0 };
         let old = node.success.load(Ordering::Relaxed);
         node.success.store(
@@ -242,8 +279,24 @@ fn choose<K>(c1: Arc<Node<K>>, c2: Option<Arc<Node<K>>>, now: u64) -> Arc<Node<K
     better
 }
 
-/// A picked endpoint. Report with [`done`](Self::done); dropped unreported (the call was
-/// cancelled), it only leaves the in-flight count.
+/// One endpoint's statistics, from [`P2c::stats`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointStats<K> {
+    /// The endpoint.
+    pub key: K,
+    /// Its load, `sqrt(lag) * (in_flight + 1)`: the lower, the likelier it is picked.
+    pub load: u64,
+    /// The time-decayed average latency.
+    pub lag: Duration,
+    /// Calls in flight.
+    pub in_flight: i64,
+    /// The time-decayed success rate, 0..=1000; at 500 or below it is avoided.
+    pub success: u64,
+}
+
+/// A picked endpoint. Report with [`done`](Self::done). Dropped unreported (the call was
+/// cancelled or timed out from outside), it leaves the in-flight count and its latency so
+/// far is recorded, its success not.
 #[derive(Debug)]
 #[must_use = "report the call's end with done()"]
 pub struct Picked<K: Clone + PartialEq + Send + Sync + 'static> {
@@ -262,7 +315,7 @@ impl<K: Clone + PartialEq + Send + Sync + 'static> Picked<K> {
     /// endpoint (see [`crate::classify::grpc_code_is_failure`]).
     pub fn done(mut self, success: bool) {
         if let Some(node) = self.node.take() {
-            self.balancer.done(&node, self.start, success);
+            self.balancer.done(&node, self.start, Some(success));
         }
     }
 }
@@ -270,7 +323,7 @@ impl<K: Clone + PartialEq + Send + Sync + 'static> Picked<K> {
 impl<K: Clone + PartialEq + Send + Sync + 'static> Drop for Picked<K> {
     fn drop(&mut self) {
         if let Some(node) = self.node.take() {
-            node.in_flight.fetch_sub(1, Ordering::Relaxed);
+            self.balancer.done(&node, self.start, None);
         }
     }
 }

@@ -114,3 +114,64 @@ fn one_endpoint_is_always_picked() {
         drop(picked);
     }
 }
+
+#[test]
+fn a_hung_endpoint_whose_calls_time_out_looks_slow() {
+    let clock = ManualClock::new();
+    let p = P2c::with_clock(clock.clone(), 5);
+    p.set_endpoints(["a", "b", "hung"]);
+    // Every call to "hung" is abandoned by its caller's 500 ms timeout: the Picked is
+    // dropped unreported, and the time it was held still counts as its latency.
+    let latency = HashMap::from([("a", ms(5)), ("b", ms(5)), ("hung", ms(500))]);
+    let step = ms(2);
+    let mut now = Duration::ZERO;
+    let mut in_flight: Vec<(Duration, Picked<&'static str>)> = Vec::new();
+    let mut hung = 0;
+    for i in 0..10_000 {
+        clock.advance(step);
+        now += step;
+        let (due, rest): (Vec<_>, Vec<_>) = in_flight.into_iter().partition(|(end, _)| *end <= now);
+        in_flight = rest;
+        for (_, picked) in due {
+            if picked.key() == Some(&"hung") {
+                drop(picked); // timed out
+            } else {
+                picked.done(true);
+            }
+        }
+        let picked = p.pick().expect("endpoints");
+        let key = *picked.key().expect("key");
+        if key == "hung" && i >= 5_000 {
+            hung += 1;
+        }
+        in_flight.push((now + latency[key], picked));
+    }
+    assert!(
+        hung < 250,
+        "the hung endpoint got {hung} of the last 5000 calls"
+    );
+    let stats = p.stats();
+    let of = |k| stats.iter().find(|s| s.key == k).expect("stats");
+    assert!(of("hung").lag >= ms(400), "{stats:?}");
+    assert_eq!(
+        of("hung").success,
+        1000,
+        "a timeout from outside is not a failure"
+    );
+}
+
+#[test]
+fn add_and_remove_one_at_a_time() {
+    let p = P2c::with_clock(ManualClock::new(), 9);
+    p.add("a");
+    p.add("b");
+    p.add("a");
+    assert_eq!(p.endpoints(), ["a", "b"]);
+    p.remove(&"a");
+    assert_eq!(p.endpoints(), ["b"]);
+    let picked = p.pick().expect("pick");
+    assert_eq!(p.stats()[0].in_flight, 1);
+    picked.done(false);
+    let stats = p.stats();
+    assert_eq!((stats[0].in_flight, stats[0].success), (0, 0));
+}

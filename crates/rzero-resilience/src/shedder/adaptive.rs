@@ -144,6 +144,24 @@ impl AdaptiveShedder {
         self.shared.flying.load(Ordering::Relaxed)
     }
 
+    /// What the shedder estimates now, for metrics and for the log line go-zero writes
+    /// when it drops.
+    pub fn stats(&self) -> ShedderStats {
+        let s = &self.shared;
+        let now = s.clock.now();
+        let counters = self.counters();
+        let (max_pass, min_rt) = estimate(&counters, now);
+        ShedderStats {
+            cpu: s.cpu.millicpu(),
+            max_pass,
+            min_rt_ms: min_rt,
+            max_flight: self.max_flight(max_pass, min_rt),
+            in_flight: s.flying.load(Ordering::Relaxed),
+            avg_in_flight: counters.avg_flying,
+            dropped: self.dropped(),
+        }
+    }
+
     fn should_drop(&self) -> bool {
         let s = &self.shared;
         if s.config.cpu_threshold == 0 {
@@ -182,19 +200,15 @@ impl AdaptiveShedder {
         let s = &self.shared;
         let now = s.clock.now();
         let counters = self.counters();
-        let mut max_pass = 1i64;
-        counters
-            .passes
-            .reduce(now, |b| max_pass = max_pass.max(b.sum));
-        let mut min_rt = DEFAULT_MIN_RT_MS;
-        counters.rts.reduce(now, |b| {
-            if b.count > 0 {
-                min_rt = min_rt.min((b.sum as f64 / b.count as f64).round());
-            }
-        });
-        let max_flight =
-            (max_pass as f64 * min_rt * s.window_scale).max(1.0) * self.overload_factor();
+        let (max_pass, min_rt) = estimate(&counters, now);
+        let max_flight = self.max_flight(max_pass, min_rt);
         counters.avg_flying > max_flight && s.flying.load(Ordering::Relaxed) as f64 > max_flight
+    }
+
+    /// Little's law: the most passes per second times the lowest latency, scaled down
+    /// the hotter the CPU.
+    fn max_flight(&self, max_pass: i64, min_rt_ms: f64) -> f64 {
+        (max_pass as f64 * min_rt_ms * self.shared.window_scale).max(1.0) * self.overload_factor()
     }
 
     fn overload_factor(&self) -> f64 {
@@ -217,6 +231,41 @@ impl AdaptiveShedder {
             counters.passes.add(now, 1);
         }
     }
+}
+
+/// (most passes in one bucket, lowest average latency of a bucket in ms), go-zero's
+/// `maxPass` and `minRt`; the bucket being filled is left out.
+fn estimate(counters: &Counters, now: Duration) -> (i64, f64) {
+    let mut max_pass = 1i64;
+    counters
+        .passes
+        .reduce(now, |b| max_pass = max_pass.max(b.sum));
+    let mut min_rt = DEFAULT_MIN_RT_MS;
+    counters.rts.reduce(now, |b| {
+        if b.count > 0 {
+            min_rt = min_rt.min((b.sum as f64 / b.count as f64).round());
+        }
+    });
+    (max_pass, min_rt)
+}
+
+/// A snapshot of the shedder's estimate, from [`AdaptiveShedder::stats`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShedderStats {
+    /// CPU usage read now, 0..=1000.
+    pub cpu: u64,
+    /// Most requests passed in one bucket of the window (at least 1).
+    pub max_pass: i64,
+    /// Lowest average latency of a bucket, in ms (1000 while nothing was measured).
+    pub min_rt_ms: f64,
+    /// Requests in flight beyond which a hot server sheds.
+    pub max_flight: f64,
+    /// Requests in flight now.
+    pub in_flight: i64,
+    /// Moving average of requests in flight, updated as requests end.
+    pub avg_in_flight: f64,
+    /// Requests shed since start.
+    pub dropped: u64,
 }
 
 /// A request being served. Report with [`pass`](Self::pass) or [`fail`](Self::fail); one

@@ -130,7 +130,7 @@ fn cancelled_requests_leave_the_in_flight_count() {
 
 #[test]
 fn the_real_sampler_reads_something_sane() {
-    let sampler = CpuSampler::start();
+    let sampler = CpuSampler::start().expect("spawn");
     let usage = sampler.usage();
     // Burn a little CPU so the reading has something to see, then check the range only.
     let start = std::time::Instant::now();
@@ -177,5 +177,37 @@ mod layer {
         assert!(err.downcast_ref::<Overloaded>().is_some(), "{err}");
         assert!(s.dropped() > 0);
         drop(held);
+    }
+
+    #[tokio::test]
+    async fn a_served_500_counts_as_throughput_and_a_503_does_not() {
+        use crate::classify::HttpUnavailable;
+
+        let clock = ManualClock::new();
+        let s =
+            AdaptiveShedder::with_clock(ShedderConfig::default(), FixedCpu::new(0), clock.clone());
+        let mut svc = LoadShedLayer::new(s.clone(), HttpUnavailable).layer(service_fn(
+            |status: u16| async move {
+                let resp = http::Response::builder()
+                    .status(status)
+                    .body(())
+                    .expect("response");
+                Ok::<_, Infallible>(resp)
+            },
+        ));
+        for status in [500, 503, 200] {
+            let resp = svc
+                .ready()
+                .await
+                .expect("ready")
+                .call(status)
+                .await
+                .expect("served");
+            assert_eq!(resp.status(), status);
+        }
+        assert_eq!(s.in_flight(), 0);
+        // Passes land in the window's current bucket, which the estimate skips: move on.
+        clock.advance(Duration::from_millis(150));
+        assert_eq!(s.stats().max_pass, 2, "the 500 and the 200");
     }
 }
