@@ -1,8 +1,9 @@
 //! Request metrics reach the meter provider with the semantic-convention names and the
 //! route template, and show on the Prometheus endpoint.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+mod common;
+
+use common::get_raw;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -10,20 +11,6 @@ use axum::routing::get;
 use opentelemetry::global;
 use rzero_rest::metrics::MetricsLayer;
 use rzero_telemetry::Telemetry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-async fn get_raw(addr: SocketAddr, path: &str) -> String {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut out = String::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
-        .await
-        .expect("answer")
-        .expect("read");
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn durations_by_route_and_status_reach_prometheus() {
@@ -47,12 +34,12 @@ async fn durations_by_route_and_status_reach_prometheus() {
 
     for id in 0..5 {
         assert!(
-            get_raw(addr, &format!("/api/v1/orders/{id}"))
+            get_raw(addr, &format!("/api/v1/orders/{id}"), "")
                 .await
                 .starts_with("HTTP/1.1 200")
         );
     }
-    assert!(get_raw(addr, "/boom").await.starts_with("HTTP/1.1 503"));
+    assert!(get_raw(addr, "/boom", "").await.starts_with("HTTP/1.1 503"));
 
     let text = guard.prometheus().render();
     let count_line = |route: &str, status: &str| {

@@ -1,8 +1,9 @@
 //! A panicking handler answers 500 with a JSON body, the panic is on the span, and the
 //! next request, on the same server, succeeds.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+mod common;
+
+use common::get_raw;
 
 use axum::Router;
 use axum::routing::get;
@@ -11,21 +12,7 @@ use opentelemetry::trace::{Status, TracerProvider as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use rzero_rest::recover::RecoverLayer;
 use rzero_rest::trace::TraceLayer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tower::ServiceBuilder;
-
-async fn get_raw(addr: SocketAddr, path: &str) -> String {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut out = String::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
-        .await
-        .expect("answer")
-        .expect("read");
-    out
-}
 
 async fn panicking() -> &'static str {
     panic!("the order table is gone")
@@ -53,7 +40,7 @@ async fn a_panic_answers_500_and_the_server_keeps_serving() {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     for _ in 0..3 {
-        let resp = get_raw(addr, "/panic").await;
+        let resp = get_raw(addr, "/panic", "").await;
         assert!(resp.starts_with("HTTP/1.1 500"), "{resp}");
         assert!(resp.contains("content-type: application/json"), "{resp}");
         let body = resp.split("\r\n\r\n").nth(1).expect("body");
@@ -63,7 +50,7 @@ async fn a_panic_answers_500_and_the_server_keeps_serving() {
             json["msg"].as_str().expect("msg").contains("trace id"),
             "{json}"
         );
-        let ok = get_raw(addr, "/ok").await;
+        let ok = get_raw(addr, "/ok", "").await;
         assert!(
             ok.starts_with("HTTP/1.1 200") && ok.ends_with("fine"),
             "{ok}"

@@ -2,8 +2,10 @@
 //! context as parent, the HTTP semantic conventions, handler spans underneath, and the
 //! trace id handed back to the caller.
 
+mod common;
+
+use common::get_raw;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -13,22 +15,6 @@ use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use rzero_rest::trace::TraceLayer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-async fn get_raw(addr: SocketAddr, path: &str, headers: &str) -> String {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nuser-agent: rzero-test\r\n{headers}connection: close\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut out = String::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
-        .await
-        .expect("answer")
-        .expect("read");
-    out
-}
 
 fn attr(span: &SpanData, key: &str) -> Option<String> {
     span.attributes
