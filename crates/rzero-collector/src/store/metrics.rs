@@ -99,77 +99,50 @@ fn float(v: f64) -> Value {
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 
+/// The latest point (by time) of `points`, its value made by `value`. The five point
+/// types of OTLP share these fields but no trait, hence a macro.
+macro_rules! latest {
+    ($points:expr, $limits:expr, |$p:ident| $value:expr) => {
+        $points
+            .iter()
+            .max_by_key(|p| p.time_unix_nano)
+            .map(|$p| point($p.time_unix_nano, $value, &$p.attributes, $limits))
+    };
+}
+
 /// Kind, number of points, and the latest point (by time) of one metric.
 fn summarize(
     data: Option<&Data>,
     limits: &StoreLimits,
 ) -> (&'static str, usize, Option<MetricPoint>) {
+    let histogram = |count: u64, sum: Option<f64>, min: Option<f64>, max: Option<f64>| json!({ "count": count, "sum": sum.map(float), "min": min.map(float), "max": max.map(float) });
     match data {
         Some(Data::Sum(s)) => {
-            let last = s.data_points.iter().max_by_key(|p| p.time_unix_nano);
-            let last = last.map(|p| {
-                point(
-                    p.time_unix_nano,
-                    number(p.value.as_ref()),
-                    &p.attributes,
-                    limits,
-                )
-            });
+            let last = latest!(s.data_points, limits, |p| number(p.value.as_ref()));
             ("sum", s.data_points.len(), last)
         }
         Some(Data::Gauge(g)) => {
-            let last = g.data_points.iter().max_by_key(|p| p.time_unix_nano);
-            let last = last.map(|p| {
-                point(
-                    p.time_unix_nano,
-                    number(p.value.as_ref()),
-                    &p.attributes,
-                    limits,
-                )
-            });
+            let last = latest!(g.data_points, limits, |p| number(p.value.as_ref()));
             ("gauge", g.data_points.len(), last)
         }
         Some(Data::Histogram(h)) => {
-            let last = h
-                .data_points
-                .iter()
-                .max_by_key(|p| p.time_unix_nano)
-                .map(|p| {
-                    let v = json!({
-                        "count": p.count,
-                        "sum": p.sum.map(float),
-                        "min": p.min.map(float),
-                        "max": p.max.map(float),
-                    });
-                    point(p.time_unix_nano, v, &p.attributes, limits)
-                });
+            let last = latest!(h.data_points, limits, |p| histogram(
+                p.count, p.sum, p.min, p.max
+            ));
             ("histogram", h.data_points.len(), last)
         }
         Some(Data::ExponentialHistogram(h)) => {
-            let last = h
-                .data_points
-                .iter()
-                .max_by_key(|p| p.time_unix_nano)
-                .map(|p| {
-                    let v = json!({
-                        "count": p.count,
-                        "sum": p.sum.map(float),
-                        "min": p.min.map(float),
-                        "max": p.max.map(float),
-                    });
-                    point(p.time_unix_nano, v, &p.attributes, limits)
-                });
+            let last = latest!(h.data_points, limits, |p| histogram(
+                p.count, p.sum, p.min, p.max
+            ));
             ("exponential_histogram", h.data_points.len(), last)
         }
         Some(Data::Summary(s)) => {
-            let last = s
-                .data_points
-                .iter()
-                .max_by_key(|p| p.time_unix_nano)
-                .map(|p| {
-                    let v = json!({ "count": p.count, "sum": float(p.sum) });
-                    point(p.time_unix_nano, v, &p.attributes, limits)
-                });
+            let last = latest!(
+                s.data_points,
+                limits,
+                |p| json!({ "count": p.count, "sum": float(p.sum) })
+            );
             ("summary", s.data_points.len(), last)
         }
         None => ("empty", 0, None),
