@@ -1,7 +1,7 @@
-//! `cargo xtask load [SECONDS]`: the HTTP load harness. Plain axum and the same route
-//! behind rzero's trace, metrics and recover layers (100% sampling, spans exported over
-//! OTLP/gRPC to an rzero-collector, or not exported) take turns under `wrk` on loopback,
-//! twice each, and
+//! `cargo xtask load [SECONDS]`: the HTTP load harness. Plain axum, rzero's `Server`
+//! with every middleware off (`off`), and with its defaults (100% sampling, spans exported
+//! over OTLP/gRPC to an rzero-collector, or not exported) take turns under `wrk` on
+//! loopback, twice each, and
 //! the table gives req/s, p50, p99 and server CPU per request, with rzero/plain ratios.
 //! The load generator shares the machine's cores with the server: compare ratios, not
 //! absolute numbers.
@@ -45,8 +45,9 @@ pub(crate) fn run(args: &[String]) -> Result {
         for round in 0..2 {
             for (mode, port) in [
                 ("plain", 19001u16),
-                ("rzero", 19002u16),
-                ("unexported", 19003u16),
+                ("off", 19002u16),
+                ("rzero", 19003u16),
+                ("unexported", 19004u16),
             ] {
                 eprintln!("round {}: {mode}", round + 1);
                 rows.push((mode, measure(&target, mode, port, secs)?));
@@ -163,6 +164,9 @@ fn parse(out: &str, ticks: u64, secs: u64) -> Result<Sample> {
             .and_then(|v| to_ms(&v))
             .unwrap_or(f64::NAN)
     };
+    if let Some(n) = value_after("Non-2xx or 3xx responses:") {
+        eprintln!("  {n} answers were not 2xx (shed, timed out or refused)");
+    }
     let requests = rps * secs as f64;
     Ok(Sample {
         rps,
@@ -206,7 +210,7 @@ fn report(rows: &[(&str, Sample)]) {
             .collect();
         v.iter().sum::<f64>() / v.len().max(1) as f64
     };
-    for mode in ["rzero", "unexported"] {
+    for mode in ["off", "rzero", "unexported"] {
         println!(
             "{mode}/plain: throughput {:.3}x, p50 {:.3}x, p99 {:.3}x, CPU per request {:.3}x",
             mean(mode, |s| s.rps) / mean("plain", |s| s.rps),

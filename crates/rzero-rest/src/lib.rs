@@ -1,13 +1,46 @@
 //! rzero-rest: go-zero's `rest` in Rust, on axum and tower.
 //!
-//! Built so far: [`trace`], the server-span middleware every route gets; [`metrics`], the
-//! request duration histogram and active-requests gauge; and [`recover`], which turns a
-//! handler's panic into a 500. Still to come (the rest issue): the server builder from
-//! `RestConf`, access log,
-//! timeouts, limits, CORS, JWT, shedding and breaking wired from config, health and
-//! readiness, request parsing, graceful shutdown and the outbound client.
+//! A gateway is a [`RestConf`] (go-zero's keys) and routes; [`Server`] wires the rest.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`server`] | the builder: [`Server`], [`Route`], [`Group`], serving and graceful shutdown |
+//! | [`conf`] | [`RestConf`], `Middlewares` switches, `Shutdown` |
+//! | [`trace`] | server span per request, W3C context in, `X-Trace-Id` out |
+//! | [`metrics`] | `http.server.request.duration`, `http.server.active_requests` |
+//! | [`recover`] | a handler's panic becomes a 500 |
+//! | [`accesslog`] | one log line per request |
+//! | [`timeout`] | per server and per route, 503 and the handler cancelled |
+//! | [`limit`] | `MaxConns` (503) and `MaxBytes` (413) |
+//! | [`cors`] | `Cors: {AllowOrigins}` |
+//! | [`jwt`] | `@server(jwt: Auth)`: 401 unless a valid token, claims to the handler |
+//! | [`respond`] | shedder and breaker refusals answered 503 and counted |
+//! | [`parse`] | `httpx.Parse`: path, query, form, headers and JSON into one typed request |
+//! | [`error`] | [`Error`]: every error answer is `{"code", "msg"}` |
+//! | [`health`] | `/health`, `/ready` |
+//! | [`httpc`] | the outbound client: client spans, propagation, timeouts, breaker per host |
 #![warn(missing_docs)]
 
+pub mod accesslog;
+pub mod conf;
+pub mod cors;
+pub mod error;
+pub mod health;
+pub mod httpc;
+pub mod jwt;
+pub mod limit;
 pub mod metrics;
+pub mod parse;
 pub mod recover;
+pub mod respond;
+pub mod server;
+pub mod timeout;
 pub mod trace;
+
+pub use conf::{MiddlewaresConf, RestConf, ShutdownConf};
+pub use error::Error;
+pub use parse::{Parse, Parsed};
+pub use server::{Group, Route, ServeError, Server};
+
+/// Re-exported so handlers answer JSON without depending on axum themselves.
+pub use axum::Json;

@@ -7,6 +7,7 @@
 //! | [`conf`] | `rzero-conf` | go-zero compatible YAML config loading |
 //! | [`telemetry`] | `rzero-telemetry` | traces, metrics and logs over OTLP from config |
 //! | [`resilience`] | `rzero-resilience` | adaptive breaker, load shedder, P2C balancer |
+//! | [`rest`] | `rzero-rest` | the HTTP gateway server with its middleware, and `httpc` |
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
@@ -28,5 +29,7 @@
 pub use rzero_conf as conf;
 #[cfg(feature = "resilience")]
 pub use rzero_resilience as resilience;
+#[cfg(feature = "rest")]
+pub use rzero_rest as rest;
 #[cfg(feature = "telemetry")]
 pub use rzero_telemetry as telemetry;

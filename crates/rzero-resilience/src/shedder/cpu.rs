@@ -19,6 +19,12 @@ pub trait CpuUsage: Send + Sync + 'static {
     fn millicpu(&self) -> u64;
 }
 
+impl<C: CpuUsage + ?Sized> CpuUsage for Arc<C> {
+    fn millicpu(&self) -> u64 {
+        (**self).millicpu()
+    }
+}
+
 /// A usage set by hand: what tests use to force a reading.
 #[derive(Clone, Debug, Default)]
 pub struct FixedCpu(Arc<AtomicU64>);

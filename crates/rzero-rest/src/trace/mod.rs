@@ -32,6 +32,7 @@ pub const TRACE_ID_HEADER: HeaderName = HeaderName::from_static("x-trace-id");
 pub struct TraceLayer {
     tracer: SdkTracer,
     captured: Arc<[(HeaderName, String)]>,
+    ignored: Arc<[String]>,
 }
 
 impl TraceLayer {
@@ -40,7 +41,16 @@ impl TraceLayer {
         TraceLayer {
             tracer,
             captured: Arc::new([]),
+            ignored: Arc::new([]),
         }
+    }
+
+    /// Requests to `path` get no span (go-zero's `TraceIgnorePaths`), e.g. a probe.
+    pub fn ignore_path(mut self, path: &str) -> Self {
+        let mut all: Vec<_> = self.ignored.iter().cloned().collect();
+        all.push(path.to_owned());
+        self.ignored = all.into();
+        self
     }
 
     /// Records request header `name` as `http.request.header.<name>` at span start, so
@@ -85,6 +95,11 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        if !self.layer.ignored.is_empty()
+            && self.layer.ignored.iter().any(|p| p == req.uri().path())
+        {
+            return ResponseFuture::new(self.inner.call(req), opentelemetry::Context::new());
+        }
         let parent =
             global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
         let method = req.method().as_str().to_owned();

@@ -1,0 +1,171 @@
+//! One log line per request (go-zero's `LogHandler`): method, route, path, status,
+//! duration and trace id, at `info` under the target `rzero::access`; requests slower than
+//! 500 ms (go-zero's slow threshold) at `warn`, 5xx answers at `error` with their message.
+//! `Verbose` adds the user agent, the client address and the request body length.
+//!
+//! The line goes through `tracing`, so rzero-telemetry writes it to stdout (JSON or plain)
+//! and to OTLP like any other log, and `Log: {Level: warn}` keeps only the slow and the
+//! failed requests.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use axum::extract::MatchedPath;
+use http::{Method, Request, Response, header};
+use opentelemetry::trace::{TraceContextExt, TraceId};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+use crate::error::ErrorMessage;
+
+/// Requests slower than this are logged at `warn`.
+pub const SLOW_THRESHOLD: Duration = Duration::from_millis(500);
+
+/// Adds [`AccessLog`] to services.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AccessLogLayer {
+    verbose: bool,
+}
+
+impl AccessLogLayer {
+    /// Brief lines; `verbose` adds the client's details.
+    pub fn new(verbose: bool) -> Self {
+        AccessLogLayer { verbose }
+    }
+}
+
+impl<S> Layer<S> for AccessLogLayer {
+    type Service = AccessLog<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AccessLog {
+            inner,
+            verbose: self.verbose,
+        }
+    }
+}
+
+/// A service whose requests are logged; see [`AccessLogLayer`].
+#[derive(Clone, Debug)]
+pub struct AccessLog<S> {
+    inner: S,
+    verbose: bool,
+}
+
+impl<S, B, ResB> Service<Request<B>> for AccessLog<S>
+where
+    S: Service<Request<B>, Response = Response<ResB>>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let trace_id =
+            opentelemetry::Context::map_current(|cx| cx.span().span_context().trace_id());
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let detail = self.verbose.then(|| {
+            let h = req.headers();
+            let get = |name| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+            format!(
+                "user_agent={:?} content_length={} client={:?}",
+                get(header::USER_AGENT),
+                get(header::CONTENT_LENGTH),
+                req.extensions()
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.to_string())
+                    .unwrap_or_default(),
+            )
+        });
+        let line = Line {
+            method: req.method().clone(),
+            route,
+            uri: req.uri().clone(),
+            trace_id,
+            detail,
+            start: Instant::now(),
+        };
+        ResponseFuture {
+            inner: self.inner.call(req),
+            line: Some(line),
+        }
+    }
+}
+
+struct Line {
+    method: Method,
+    route: Option<MatchedPath>,
+    uri: http::Uri,
+    trace_id: TraceId,
+    detail: Option<String>,
+    start: Instant,
+}
+
+impl Line {
+    fn write<B>(self, resp: &Response<B>) {
+        use tracing::Level;
+        let took = self.start.elapsed();
+        let level = if resp.status().is_server_error() {
+            Level::ERROR
+        } else if took > SLOW_THRESHOLD {
+            Level::WARN
+        } else {
+            Level::INFO
+        };
+        // Formatting the trace id costs more than the check: skip both when filtered.
+        let enabled = match level {
+            Level::ERROR => tracing::enabled!(target: "rzero::access", Level::ERROR),
+            Level::WARN => tracing::enabled!(target: "rzero::access", Level::WARN),
+            _ => tracing::enabled!(target: "rzero::access", Level::INFO),
+        };
+        if !enabled {
+            return;
+        }
+        let status = resp.status().as_u16();
+        let path = self.uri.path();
+        let route = self.route.as_ref().map_or("", MatchedPath::as_str);
+        let trace_id = (self.trace_id != TraceId::INVALID).then_some(self.trace_id);
+        let trace_id = trace_id.map(|t| t.to_string()).unwrap_or_default();
+        let duration_ms = took.as_secs_f64() * 1e3;
+        let detail = self.detail.unwrap_or_default();
+        if level == Level::ERROR {
+            let why = resp.extensions().get::<ErrorMessage>().map_or("", |m| &m.0);
+            tracing::error!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, trace_id, error = why, "{detail}");
+        } else if level == Level::WARN {
+            tracing::warn!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, trace_id, slow = true, "{detail}");
+        } else {
+            tracing::info!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, trace_id, "{detail}");
+        }
+    }
+}
+
+pin_project! {
+    /// The future of an [`AccessLog`] call.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        line: Option<Line>,
+    }
+}
+
+impl<F, ResB, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+{
+    type Output = Result<Response<ResB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let out = ready!(this.inner.poll(cx));
+        if let (Ok(resp), Some(line)) = (&out, this.line.take()) {
+            line.write(resp);
+        }
+        Poll::Ready(out)
+    }
+}

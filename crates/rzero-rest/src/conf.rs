@@ -1,0 +1,285 @@
+//! `RestConf`: go-zero's `rest.RestConf`, the keys a gateway's YAML file carries.
+//!
+//! Flatten it into the service's own config struct, as go-zero embeds it:
+//!
+//! ```
+//! #[derive(serde::Deserialize, serde::Serialize)]
+//! struct Config {
+//!     #[serde(flatten)]
+//!     rest: rzero_rest::RestConf,
+//!     #[serde(rename = "Auth", default)]
+//!     auth: rzero_rest::jwt::JwtConf,
+//! }
+//! let c: Config = rzero_conf::Loader::new()
+//!     .load_str("order-api.yaml", "Name: order-api\nPort: 8888\n")
+//!     .unwrap();
+//! assert_eq!(c.rest.port, 8888);
+//! assert_eq!(c.rest.timeout.as_millis(), 3000);
+//! ```
+
+use std::time::Duration;
+
+use rzero_conf::ServiceConf;
+use rzero_telemetry::{LogConf, PrometheusConf, TelemetryConf};
+use serde::{Deserialize, Serialize};
+
+use crate::cors::CorsConf;
+
+/// A gateway's settings. Defaults are go-zero's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestConf {
+    /// `Name` and `Mode`.
+    #[serde(flatten)]
+    pub service: ServiceConf,
+    /// Interface to bind (default `0.0.0.0`).
+    #[serde(default = "default_host")]
+    pub host: String,
+    /// Port to bind (go-zero has no default; rzero's is 8888, the gateway's port).
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Log request and response details for every request (go-zero's `Verbose`).
+    #[serde(default)]
+    pub verbose: bool,
+    /// Requests served at once; more answer 503 (default 10000).
+    #[serde(default = "default_max_conns")]
+    pub max_conns: usize,
+    /// Largest request body in bytes; larger answer 413 (default 1 MiB).
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    /// Time a request may take, in milliseconds or with a unit; later answers 503 and the
+    /// handler is cancelled (default 3000 ms; 0 turns it off).
+    #[serde(default = "default_timeout", with = "rzero_conf::duration")]
+    pub timeout: Duration,
+    /// CPU usage in thousandths above which requests may be shed (default 900; 0 turns
+    /// shedding off).
+    #[serde(default = "default_cpu_threshold")]
+    pub cpu_threshold: u64,
+    /// Paths whose requests get no span (go-zero's `TraceIgnorePaths`), e.g. `/metrics`.
+    #[serde(default)]
+    pub trace_ignore_paths: Vec<String>,
+    /// Switches for each built-in middleware; all on by default.
+    #[serde(default)]
+    pub middlewares: MiddlewaresConf,
+    /// Cross-origin requests; off unless `AllowOrigins` is set.
+    #[serde(default)]
+    pub cors: CorsConf,
+    /// How a stop signal is handled.
+    #[serde(default)]
+    pub shutdown: ShutdownConf,
+    /// go-zero's `Log`.
+    #[serde(default)]
+    pub log: LogConf,
+    /// go-zero's `Telemetry`.
+    #[serde(default)]
+    pub telemetry: Option<TelemetryConf>,
+    /// The guide's `OpenTelemetry` (same keys as `Telemetry`; used when that is absent).
+    #[serde(default)]
+    pub open_telemetry: Option<TelemetryConf>,
+    /// go-zero's `Prometheus`: serve `/metrics` on its own port when present.
+    #[serde(default)]
+    pub prometheus: Option<PrometheusConf>,
+}
+
+impl Default for RestConf {
+    fn default() -> Self {
+        RestConf {
+            service: ServiceConf::default(),
+            host: default_host(),
+            port: default_port(),
+            verbose: false,
+            max_conns: default_max_conns(),
+            max_bytes: default_max_bytes(),
+            timeout: default_timeout(),
+            cpu_threshold: default_cpu_threshold(),
+            trace_ignore_paths: Vec::new(),
+            middlewares: MiddlewaresConf::default(),
+            cors: CorsConf::default(),
+            shutdown: ShutdownConf::default(),
+            log: LogConf::default(),
+            telemetry: None,
+            open_telemetry: None,
+            prometheus: None,
+        }
+    }
+}
+
+impl RestConf {
+    /// The telemetry section, whichever spelling the file used (`Telemetry` wins).
+    pub fn telemetry_conf(&self) -> TelemetryConf {
+        self.telemetry
+            .clone()
+            .or_else(|| self.open_telemetry.clone())
+            .unwrap_or_default()
+    }
+
+    /// Starts telemetry from this config: traces, metrics and logs as the file and the
+    /// `OTEL_*` variables say, named after `Name`.
+    pub fn init_telemetry(
+        &self,
+        version: &str,
+    ) -> Result<rzero_telemetry::TelemetryGuard, rzero_telemetry::TelemetryError> {
+        rzero_telemetry::Telemetry::new(&self.service.name, version)
+            .conf(&self.telemetry_conf())
+            .log(&self.log)
+            .init()
+    }
+}
+
+/// go-zero's `Middlewares`: every built-in middleware can be switched off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct MiddlewaresConf {
+    /// Server spans and trace context extraction.
+    #[serde(default = "yes")]
+    pub trace: bool,
+    /// One access log line per request.
+    #[serde(default = "yes")]
+    pub log: bool,
+    /// go-zero's Prometheus switch; here an alias of `Metrics` kept for familiar files.
+    #[serde(default = "yes")]
+    pub prometheus: bool,
+    /// The `MaxConns` limit.
+    #[serde(default = "yes")]
+    pub max_conns: bool,
+    /// A circuit breaker per route.
+    #[serde(default = "yes")]
+    pub breaker: bool,
+    /// Adaptive load shedding (also needs `CpuThreshold` > 0).
+    #[serde(default = "yes")]
+    pub shedding: bool,
+    /// The `Timeout` limit.
+    #[serde(default = "yes")]
+    pub timeout: bool,
+    /// Panics become 500 answers.
+    #[serde(default = "yes")]
+    pub recover: bool,
+    /// Request duration and active requests metrics.
+    #[serde(default = "yes")]
+    pub metrics: bool,
+    /// The `MaxBytes` limit.
+    #[serde(default = "yes")]
+    pub max_bytes: bool,
+}
+
+impl Default for MiddlewaresConf {
+    fn default() -> Self {
+        MiddlewaresConf {
+            trace: true,
+            log: true,
+            prometheus: true,
+            max_conns: true,
+            breaker: true,
+            shedding: true,
+            timeout: true,
+            recover: true,
+            metrics: true,
+            max_bytes: true,
+        }
+    }
+}
+
+impl MiddlewaresConf {
+    /// Every middleware off: the bare router, for comparison in benchmarks.
+    pub fn none() -> Self {
+        MiddlewaresConf {
+            trace: false,
+            log: false,
+            prometheus: false,
+            max_conns: false,
+            breaker: false,
+            shedding: false,
+            timeout: false,
+            recover: false,
+            metrics: false,
+            max_bytes: false,
+        }
+    }
+}
+
+/// go-zero's `Shutdown`: what happens between the stop signal and the exit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ShutdownConf {
+    /// After the signal, `/ready` answers 503 this long before the listener closes, so
+    /// load balancers stop sending (default 1s, go-zero's `WrapUpTime`).
+    #[serde(default = "default_wrap_up", with = "rzero_conf::duration")]
+    pub wrap_up_time: Duration,
+    /// In-flight requests get this long to finish; then they are dropped (default 5.5s,
+    /// go-zero's `WaitTime`).
+    #[serde(default = "default_wait", with = "rzero_conf::duration")]
+    pub wait_time: Duration,
+}
+
+impl Default for ShutdownConf {
+    fn default() -> Self {
+        ShutdownConf {
+            wrap_up_time: default_wrap_up(),
+            wait_time: default_wait(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_host() -> String {
+    "0.0.0.0".into()
+}
+fn default_port() -> u16 {
+    8888
+}
+fn default_max_conns() -> usize {
+    10_000
+}
+fn default_max_bytes() -> u64 {
+    1 << 20
+}
+fn default_timeout() -> Duration {
+    Duration::from_millis(3000)
+}
+fn default_cpu_threshold() -> u64 {
+    900
+}
+fn default_wrap_up() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_wait() -> Duration {
+    Duration::from_millis(5500)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, Serialize)]
+    struct Config {
+        #[serde(flatten)]
+        rest: RestConf,
+    }
+
+    #[test]
+    fn go_zero_keys_and_defaults() {
+        let yaml = "Name: order-api\nHost: 127.0.0.1\nPort: 8888\nTimeout: 5000\n\
+                    Middlewares:\n  Shedding: false\nOpenTelemetry:\n  Endpoint: localhost:4317\n";
+        let c: Config = rzero_conf::Loader::new()
+            .load_str("a.yaml", yaml)
+            .expect("loads");
+        assert_eq!(c.rest.service.name, "order-api");
+        assert_eq!(c.rest.timeout, Duration::from_secs(5));
+        assert!(!c.rest.middlewares.shedding);
+        assert!(c.rest.middlewares.trace);
+        assert_eq!(c.rest.max_bytes, 1 << 20);
+        assert_eq!(c.rest.telemetry_conf().endpoint, "localhost:4317");
+    }
+
+    #[test]
+    fn unknown_middleware_is_named() {
+        let err = rzero_conf::Loader::new()
+            .load_str::<Config>("a.yaml", "Name: a\nMiddlewares:\n  Tracing: true\n")
+            .expect_err("rejected");
+        let msg = err.to_string();
+        assert!(msg.contains("Tracing"), "{msg}");
+        assert!(msg.contains("a.yaml:3"), "{msg}");
+    }
+}

@@ -1,0 +1,194 @@
+//! From routes and config to one axum `Router` with the middleware in go-zero's order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::response::IntoResponse;
+use axum::routing::MethodRouter;
+use rzero_resilience::breaker::{BreakerLayer, SreBreaker};
+use rzero_resilience::classify::{HttpServerErrors, HttpUnavailable};
+use rzero_resilience::shedder::{
+    AdaptiveShedder, CpuSampler, CpuUsage, LoadShedLayer, ShedderConfig,
+};
+use tower::ServiceBuilder;
+
+use super::Server;
+use super::route::{Route, axum_path};
+use super::serve::ServeError;
+use crate::accesslog::AccessLogLayer;
+use crate::error::Error;
+use crate::health;
+use crate::jwt::JwtLayer;
+use crate::limit::{MaxBytesLayer, MaxConnsLayer};
+use crate::metrics::MetricsLayer;
+use crate::recover::RecoverLayer;
+use crate::respond::{Refusals, RespondLayer};
+use crate::timeout::TimeoutLayer;
+use crate::trace::TraceLayer;
+
+/// What a built server needs besides its router.
+pub(crate) struct Built {
+    pub(crate) router: Router,
+    /// Stopped when the server stops.
+    pub(crate) sampler: Option<CpuSampler>,
+}
+
+impl Server {
+    /// The router with every route and middleware, ready to serve; also what tests and
+    /// benchmarks drive directly.
+    pub fn into_router(mut self) -> Result<Router, ServeError> {
+        let built = self.build()?;
+        if let Some(s) = built.sampler {
+            // Nobody would stop it: the caller only has the router. Shedding then runs on
+            // the last reading, which is why serve() is the way to run a server.
+            s.stop();
+        }
+        Ok(built.router)
+    }
+
+    pub(crate) fn build(&mut self) -> Result<Built, ServeError> {
+        let conf = &self.conf;
+        let on = &conf.middlewares;
+        let refusals = self.meter.as_ref().map(Refusals::new).unwrap_or_default();
+
+        // The server-wide middleware, made once and shared by every route (the shedder,
+        // the MaxConns permits and the instruments live behind `Arc`s in the layers).
+        let mut sampler = None;
+        let shed = if on.shedding && conf.cpu_threshold > 0 {
+            let cpu: Arc<dyn CpuUsage> = match &self.cpu {
+                Some(cpu) => cpu.clone(),
+                None => {
+                    let s = CpuSampler::start().map_err(|e| {
+                        ServeError::Config(format!("CpuThreshold is set but CPU usage cannot be read ({e}); set CpuThreshold: 0 to turn shedding off"))
+                    })?;
+                    let usage = Arc::new(s.usage());
+                    sampler = Some(s);
+                    usage
+                }
+            };
+            let config = ShedderConfig {
+                cpu_threshold: conf.cpu_threshold,
+                ..ShedderConfig::default()
+            };
+            Some(LoadShedLayer::new(
+                AdaptiveShedder::new(config, cpu),
+                HttpUnavailable,
+            ))
+        } else {
+            None
+        };
+        let max_conns = (on.max_conns && conf.max_conns > 0)
+            .then(|| MaxConnsLayer::new(conf.max_conns, refusals.clone()));
+        let metrics = match (on.metrics && on.prometheus, &self.meter) {
+            (true, Some(meter)) => Some(MetricsLayer::new(meter)),
+            _ => None,
+        };
+        let log = on.log.then(|| AccessLogLayer::new(conf.verbose));
+        let trace = match (on.trace, &self.tracer) {
+            (true, Some(tracer)) => {
+                let mut layer = TraceLayer::new(tracer.clone());
+                for p in &conf.trace_ignore_paths {
+                    layer = layer.ignore_path(p);
+                }
+                Some(layer)
+            }
+            _ => None,
+        };
+        let cors = conf.cors.layer().map_err(ServeError::Config)?;
+
+        // Reject overlapping routes with a message, before axum would panic on them.
+        let mut check = matchit::Router::new();
+        let mut by_path: Vec<(String, MethodRouter, Vec<http::Method>)> = Vec::new();
+        for group in std::mem::take(&mut self.groups) {
+            let jwt = match &group.jwt {
+                Some(c) => Some(JwtLayer::new(c).map_err(ServeError::Config)?),
+                None => None,
+            };
+            for route in group.routes {
+                let Route {
+                    method,
+                    path,
+                    mut handler,
+                    timeout,
+                    max_bytes,
+                } = route;
+                let full =
+                    axum_path(&format!("{}{}", group.prefix, path)).map_err(ServeError::Route)?;
+                for wrap in group.wraps.iter().rev() {
+                    handler = wrap(handler);
+                }
+                let limit = max_bytes.or(group.max_bytes).unwrap_or(conf.max_bytes);
+                let timeout = timeout.or(group.timeout).unwrap_or(conf.timeout);
+                let breaker = on.breaker.then(|| {
+                    BreakerLayer::new(SreBreaker::new(self.breaker.clone()), HttpServerErrors)
+                });
+                // One stack, applied once: each `.layer()` on a route boxes it again, and
+                // axum clones the boxed route for every request.
+                let stack = ServiceBuilder::new()
+                    .option_layer(trace.clone())
+                    .option_layer(log)
+                    .option_layer(metrics.clone())
+                    .option_layer(max_conns.clone())
+                    .option_layer(shed.clone().map(|shed| {
+                        ServiceBuilder::new()
+                            .layer(RespondLayer::new(refusals.clone()))
+                            .layer(shed)
+                    }))
+                    .option_layer(breaker.map(|breaker| {
+                        ServiceBuilder::new()
+                            .layer(RespondLayer::new(refusals.clone()))
+                            .layer(breaker)
+                    }))
+                    .option_layer(
+                        (on.timeout && timeout > Duration::ZERO)
+                            .then(|| TimeoutLayer::new(timeout, refusals.clone())),
+                    )
+                    .option_layer(on.recover.then_some(RecoverLayer))
+                    .option_layer(on.max_bytes.then(|| MaxBytesLayer::new(limit)))
+                    .option_layer(jwt.clone());
+                handler = handler.layer(stack);
+                match by_path.iter_mut().find(|(p, _, _)| *p == full) {
+                    Some((_, merged, methods)) => {
+                        if methods.contains(&method) {
+                            return Err(ServeError::Route(format!(
+                                "{method} {path} is declared twice"
+                            )));
+                        }
+                        methods.push(method);
+                        *merged = std::mem::take(merged).merge(handler);
+                    }
+                    None => {
+                        check.insert(full.clone(), ()).map_err(|e| {
+                            ServeError::Route(format!("route {full} conflicts with another: {e}"))
+                        })?;
+                        by_path.push((full, handler, vec![method]));
+                    }
+                }
+            }
+        }
+
+        let mut router = Router::new();
+        for (path, handler, _) in by_path {
+            router = router.route(&path, handler);
+        }
+        router = router
+            .fallback(|uri: http::Uri| async move {
+                Error::not_found(format!("no route for {}", uri.path())).into_response()
+            })
+            .method_not_allowed_fallback(|m: http::Method, uri: http::Uri| async move {
+                Error::new(
+                    http::StatusCode::METHOD_NOT_ALLOWED,
+                    format!("{m} is not served at {}", uri.path()),
+                )
+                .into_response()
+            });
+        // CORS outside routing: a preflight `OPTIONS` must be answered for routes that
+        // serve only `POST`, before the 405 fallback.
+        if let Some(cors) = cors {
+            router = router.layer(cors);
+        }
+        router = router.merge(health::routes(self.readiness.clone()));
+        Ok(Built { router, sampler })
+    }
+}

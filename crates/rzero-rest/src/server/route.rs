@@ -1,0 +1,203 @@
+//! Routes and groups as a `.api` file declares them: a method, a path with `:name`
+//! segments, a handler, and per route or per group a timeout, a body limit, JWT and
+//! middleware (go-zero's `rest.Route`, `WithPrefix`, `WithJwt`, `WithTimeout`,
+//! `WithMaxBytes`, `WithMiddlewares`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::handler::Handler;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use http::Method;
+
+use crate::jwt::JwtConf;
+
+pub(crate) type Wrap = Arc<dyn Fn(MethodRouter) -> MethodRouter + Send + Sync>;
+
+/// One route: method, path, handler and its own limits.
+#[derive(Clone)]
+pub struct Route {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) handler: MethodRouter,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_bytes: Option<u64>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Route({} {})", self.method, self.path)
+    }
+}
+
+macro_rules! method_fns {
+    ($($name:ident => $method:ident),*) => {$(
+        #[doc = concat!("A `", stringify!($method), "` route; `path` may have `:name` segments.")]
+        pub fn $name<H, T>(path: &str, handler: H) -> Self
+        where
+            H: Handler<T, ()>,
+            T: 'static,
+        {
+            Route::new(Method::$method, path, handler)
+        }
+    )*};
+}
+
+impl Route {
+    /// A route for `method` at `path` (`/api/v1/orders/:order_id`).
+    pub fn new<H, T>(method: Method, path: &str, handler: H) -> Self
+    where
+        H: Handler<T, ()>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+        Route {
+            method,
+            path: path.to_owned(),
+            handler: on(filter, handler),
+            timeout: None,
+            max_bytes: None,
+        }
+    }
+
+    method_fns!(get => GET, post => POST, put => PUT, delete => DELETE, patch => PATCH, head => HEAD);
+
+    /// This route's timeout instead of the server's (go-zero's `@server(timeout: 5s)`).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// This route's body limit instead of `MaxBytes` (go-zero's `maxBytes`).
+    pub fn max_bytes(mut self, limit: u64) -> Self {
+        self.max_bytes = Some(limit);
+        self
+    }
+}
+
+/// Routes sharing a prefix, JWT, limits and middleware: one `@server(...)` block.
+#[derive(Clone, Default)]
+pub struct Group {
+    pub(crate) prefix: String,
+    pub(crate) jwt: Option<JwtConf>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_bytes: Option<u64>,
+    pub(crate) wraps: Vec<Wrap>,
+    pub(crate) routes: Vec<Route>,
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group")
+            .field("prefix", &self.prefix)
+            .field("jwt", &self.jwt.is_some())
+            .field("routes", &self.routes)
+            .finish()
+    }
+}
+
+impl Group {
+    /// An empty group.
+    pub fn new() -> Self {
+        Group::default()
+    }
+
+    /// Paths of the group's routes start with `prefix` (`@server(prefix: /api/v1)`).
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The group's routes need a token signed with `conf`'s secret (`@server(jwt: Auth)`).
+    pub fn jwt(mut self, conf: &JwtConf) -> Self {
+        self.jwt = Some(conf.clone());
+        self
+    }
+
+    /// Timeout of the group's routes that set none.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Body limit of the group's routes that set none.
+    pub fn max_bytes(mut self, limit: u64) -> Self {
+        self.max_bytes = Some(limit);
+        self
+    }
+
+    /// A tower layer around each route of the group, inside rzero's middleware and JWT
+    /// (`@server(middleware: Check)`); the first added runs first.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L::Service: tower::Service<axum::extract::Request> + Clone + Send + Sync + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Response:
+            axum::response::IntoResponse + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Error:
+            Into<std::convert::Infallible> + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+    {
+        self.wraps
+            .push(Arc::new(move |r: MethodRouter| r.layer(layer.clone())));
+        self
+    }
+
+    /// Adds a route.
+    pub fn route(mut self, route: Route) -> Self {
+        self.routes.push(route);
+        self
+    }
+
+    /// Adds routes.
+    pub fn routes(mut self, routes: impl IntoIterator<Item = Route>) -> Self {
+        self.routes.extend(routes);
+        self
+    }
+}
+
+/// `/orders/:id` as axum writes it, `/orders/{id}`; an error names a bad segment.
+pub(crate) fn axum_path(path: &str) -> Result<String, String> {
+    if !path.starts_with('/') {
+        return Err(format!("route path {path:?} must start with `/`"));
+    }
+    let mut out = String::with_capacity(path.len() + 4);
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if let Some(name) = seg.strip_prefix(':') {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "route path {path:?}: `:{name}` is not a valid parameter name"
+                ));
+            }
+            out.push('{');
+            out.push_str(name);
+            out.push('}');
+        } else if seg.contains(['{', '}', '*']) {
+            return Err(format!("route path {path:?}: write parameters as `:name`"));
+        } else {
+            out.push_str(seg);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_paths_become_axum_paths() {
+        assert_eq!(
+            axum_path("/api/v1/orders/:order_id").as_deref(),
+            Ok("/api/v1/orders/{order_id}")
+        );
+        assert_eq!(axum_path("/").as_deref(), Ok("/"));
+        assert!(axum_path("orders").is_err());
+        assert!(axum_path("/a/:").is_err());
+        assert!(axum_path("/a/{b}").is_err());
+        assert!(axum_path("/a/:b-c").is_err());
+    }
+}

@@ -1,0 +1,107 @@
+//! A deadline per request: past it the handler is cancelled (its future dropped) and the
+//! caller gets 503 with a JSON body, go-zero's `TimeoutHandler` convention.
+//!
+//! Written here rather than taken from tower-http: its `TimeoutLayer` answers with an
+//! empty body, and rzero's answers are JSON from one table and counted as refusals.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::IntoResponse;
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
+use tower::{Layer, Service};
+
+use crate::error::{Error, Refusal};
+use crate::respond::Refusals;
+
+/// Adds [`Timeout`] to services.
+#[derive(Clone, Debug)]
+pub struct TimeoutLayer {
+    timeout: Duration,
+    refusals: Refusals,
+}
+
+impl TimeoutLayer {
+    /// Requests get `timeout`; later ones are cancelled, answered 503 and counted.
+    pub fn new(timeout: Duration, refusals: Refusals) -> Self {
+        TimeoutLayer { timeout, refusals }
+    }
+}
+
+impl<S> Layer<S> for TimeoutLayer {
+    type Service = Timeout<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Timeout {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// A service whose requests have a deadline; see [`TimeoutLayer`].
+#[derive(Clone, Debug)]
+pub struct Timeout<S> {
+    inner: S,
+    layer: TimeoutLayer,
+}
+
+impl<S, B> Service<Request<B>> for Timeout<S>
+where
+    S: Service<Request<B>, Response = Response<Body>>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        ResponseFuture {
+            inner: self.inner.call(req),
+            sleep: tokio::time::sleep(self.layer.timeout),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of a [`Timeout`] call.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        #[pin]
+        sleep: Sleep,
+        layer: TimeoutLayer,
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<Body>, E>>,
+{
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(out) = this.inner.poll(cx) {
+            return Poll::Ready(out);
+        }
+        if this.sleep.poll(cx).is_ready() {
+            this.layer.refusals.count(Refusal::Timeout);
+            let msg = format!(
+                "request timed out after {:?}; the handler was cancelled, retry later",
+                this.layer.timeout
+            );
+            return Poll::Ready(Ok(Error::unavailable(msg).into_response()));
+        }
+        Poll::Pending
+    }
+}
