@@ -168,3 +168,22 @@ async fn hostile_bodies_get_400_not_a_panic() {
     .await;
     assert_eq!(a.status, 400, "{}", a.body);
 }
+
+#[tokio::test]
+async fn json_sent_as_a_form_gets_a_hint() {
+    let (addr, _stop) = server().await;
+    let a = send(
+        addr,
+        "POST",
+        "/shops/s/orders",
+        "content-type: application/x-www-form-urlencoded\r\n",
+        r#"{"user_id":1,"product_id":2,"amount":1}"#,
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert!(
+        a.body.contains("Content-Type: application/json"),
+        "{}",
+        a.body
+    );
+}

@@ -1,5 +1,6 @@
-//! One log line per request (go-zero's `LogHandler`): method, route, path, status,
-//! duration and trace id, at `info` under the target `rzero::access`; requests slower than
+//! One log line per request (go-zero's `LogHandler`): method, route, path, status and
+//! duration, with the request's `trace_id` and `span_id` added by rzero-telemetry's log
+//! layer (the server span is current while the line is written), at `info` under the target `rzero::access`; requests slower than
 //! 500 ms (go-zero's slow threshold) at `warn`, 5xx answers at `error` with their message.
 //! `Verbose` adds the user agent, the client address and the request body length.
 //!
@@ -14,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use axum::extract::MatchedPath;
 use http::{Method, Request, Response, header};
-use opentelemetry::trace::{TraceContextExt, TraceId};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
@@ -67,8 +67,6 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let trace_id =
-            opentelemetry::Context::map_current(|cx| cx.span().span_context().trace_id());
         let route = req.extensions().get::<MatchedPath>().cloned();
         let detail = self.verbose.then(|| {
             let h = req.headers();
@@ -87,7 +85,6 @@ where
             method: req.method().clone(),
             route,
             uri: req.uri().clone(),
-            trace_id,
             detail,
             start: Instant::now(),
         };
@@ -102,7 +99,6 @@ struct Line {
     method: Method,
     route: Option<MatchedPath>,
     uri: http::Uri,
-    trace_id: TraceId,
     detail: Option<String>,
     start: Instant,
 }
@@ -118,7 +114,7 @@ impl Line {
         } else {
             Level::INFO
         };
-        // Formatting the trace id costs more than the check: skip both when filtered.
+        // Building the line costs more than the check: skip it when filtered out.
         let enabled = match level {
             Level::ERROR => tracing::enabled!(target: "rzero::access", Level::ERROR),
             Level::WARN => tracing::enabled!(target: "rzero::access", Level::WARN),
@@ -130,17 +126,15 @@ impl Line {
         let status = resp.status().as_u16();
         let path = self.uri.path();
         let route = self.route.as_ref().map_or("", MatchedPath::as_str);
-        let trace_id = (self.trace_id != TraceId::INVALID).then_some(self.trace_id);
-        let trace_id = trace_id.map(|t| t.to_string()).unwrap_or_default();
         let duration_ms = took.as_secs_f64() * 1e3;
         let detail = self.detail.unwrap_or_default();
         if level == Level::ERROR {
             let why = resp.extensions().get::<ErrorMessage>().map_or("", |m| &m.0);
-            tracing::error!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, trace_id, error = why, "{detail}");
+            tracing::error!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, error = why, "{detail}");
         } else if level == Level::WARN {
-            tracing::warn!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, trace_id, slow = true, "{detail}");
+            tracing::warn!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, slow = true, "{detail}");
         } else {
-            tracing::info!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, trace_id, "{detail}");
+            tracing::info!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, "{detail}");
         }
     }
 }

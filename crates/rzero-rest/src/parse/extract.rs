@@ -77,8 +77,13 @@ impl<S: Send + Sync, T: Parse + Send> FromRequest<S> for Parsed<T> {
                 ),
                 _ => Error::bad_request(format!("could not read the body: {}", e.body_text())),
             })?;
+        let mut hint = "";
         if !bytes.is_empty() {
             if content_type.starts_with("application/x-www-form-urlencoded") {
+                if bytes.first() == Some(&b'{') {
+                    hint = " (the body looks like JSON but was read as a form: \
+                            send Content-Type: application/json)";
+                }
                 for (name, value) in form_urlencoded::parse(&bytes) {
                     if T::FORM.contains(&name.as_ref()) {
                         fields.push(&name, Field::Text(value.into_owned()));
@@ -107,9 +112,9 @@ impl<S: Send + Sync, T: Parse + Send> FromRequest<S> for Parsed<T> {
             let path = e.path().to_string();
             let inner = e.into_inner();
             Error::bad_request(if path == "." || path.is_empty() {
-                inner.to_string()
+                format!("{inner}{hint}")
             } else {
-                format!("field `{path}`: {inner}")
+                format!("field `{path}`: {inner}{hint}")
             })
         })?;
         value.validate()?;

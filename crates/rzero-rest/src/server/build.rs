@@ -112,7 +112,11 @@ impl Server {
                     mut handler,
                     timeout,
                     max_bytes,
+                    invalid,
                 } = route;
+                if let Some(why) = invalid {
+                    return Err(ServeError::Route(why));
+                }
                 let full =
                     axum_path(&format!("{}{}", group.prefix, path)).map_err(ServeError::Route)?;
                 for wrap in group.wraps.iter().rev() {

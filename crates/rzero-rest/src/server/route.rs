@@ -22,6 +22,9 @@ pub struct Route {
     pub(crate) handler: MethodRouter,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_bytes: Option<u64>,
+    /// Why the route cannot be served (an HTTP method axum cannot route), reported by
+    /// the build.
+    pub(crate) invalid: Option<String>,
 }
 
 impl std::fmt::Debug for Route {
@@ -50,13 +53,22 @@ impl Route {
         H: Handler<T, ()>,
         T: 'static,
     {
-        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+        let (filter, invalid) = match MethodFilter::try_from(method.clone()) {
+            Ok(filter) => (filter, None),
+            Err(_) => (
+                MethodFilter::GET,
+                Some(format!(
+                    "{method} {path}: axum cannot route the method {method}"
+                )),
+            ),
+        };
         Route {
             method,
             path: path.to_owned(),
             handler: on(filter, handler),
             timeout: None,
             max_bytes: None,
+            invalid,
         }
     }
 

@@ -67,6 +67,14 @@ where
                     global::get_text_map_propagator(|p| {
                         p.inject_context(this.cx, &mut HeaderInjector(response.headers_mut()))
                     });
+                    // An empty `tracestate` says nothing; leave it out.
+                    if response
+                        .headers()
+                        .get("tracestate")
+                        .is_some_and(|v| v.is_empty())
+                    {
+                        response.headers_mut().remove("tracestate");
+                    }
                 }
                 span.end();
                 Poll::Ready(Ok(response))
