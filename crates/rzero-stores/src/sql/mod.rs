@@ -90,6 +90,22 @@ impl SqlPool {
             .max_connections(conf.max_open_conns.max(1))
             .acquire_timeout(conf.connect_timeout)
             .max_lifetime(Some(conf.max_lifetime));
+        if target.system == DbSystem::Sqlite && !target.in_memory {
+            // A SQLite file shared by a pool of writers: WAL lets readers run beside the
+            // writer and makes a commit one append and fsync (synchronous stays FULL: an
+            // acknowledged write survives a crash), and the busy timeout makes writers
+            // queue for the lock instead of failing. Without these, concurrent inserts
+            // wait on the rollback journal and take hundreds of milliseconds each.
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor as _;
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    Ok(())
+                })
+            });
+        }
         if target.in_memory {
             // An in-memory database lives as long as one connection to it: keep one.
             pool = pool
