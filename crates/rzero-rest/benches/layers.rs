@@ -1,5 +1,7 @@
 //! What each layer costs per request, in process (no sockets): a request through a
-//! service that answers at once, bare and behind the trace, metrics and recover layers.
+//! service that answers at once, bare and behind the trace, metrics and recover layers;
+//! and through the whole router `Server` builds, with every middleware off, with the
+//! defaults and no telemetry, and with the defaults, a tracer and a meter.
 //!
 //! `cargo bench -p rzero-rest --bench layers`
 
@@ -60,6 +62,47 @@ fn bench(c: &mut Criterion) {
     group.bench_function("metrics", |b| b.iter(|| run(&mut metered)));
     let mut recovered = RecoverLayer.layer(inner);
     group.bench_function("recover", |b| b.iter(|| run(&mut recovered)));
+    group.finish();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let router = |middlewares: Option<rzero_rest::MiddlewaresConf>, telemetry: bool| {
+        let mut conf = rzero_rest::RestConf::default();
+        if let Some(m) = middlewares {
+            conf.middlewares = m;
+        }
+        let mut server = rzero_rest::Server::new(conf)
+            .cpu(rzero_resilience::shedder::FixedCpu::new(0))
+            .route(rzero_rest::Route::get("/api/v1/orders/:id", || async {
+                "{}"
+            }));
+        if telemetry {
+            let tracer = SdkTracerProvider::builder().build().tracer("bench");
+            server = server.tracer(tracer).meter(meter.clone());
+        }
+        server.into_router().expect("router")
+    };
+    let mut group = c.benchmark_group("server");
+    for (name, app) in [
+        (
+            "none",
+            router(Some(rzero_rest::MiddlewaresConf::none()), false),
+        ),
+        ("defaults", router(None, false)),
+        ("defaults+telemetry", router(None, true)),
+    ] {
+        let mut app = app;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let resp = app.call(request()).await.expect("infallible");
+                    black_box(resp);
+                })
+            })
+        });
+    }
     group.finish();
 }
 

@@ -484,3 +484,38 @@ async fn the_built_server_traces_routes_with_their_template_and_the_callers_pare
     let spans = exporter.get_finished_spans().expect("spans");
     assert!(spans.iter().all(|s| !s.name.contains("health")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_for_prometheus_on_their_own_port() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let guard = rzero_telemetry::Telemetry::new("prom-test", "0.0.0")
+        .env(Vec::<(String, String)>::new())
+        .without_subscriber()
+        .init()
+        .expect("telemetry");
+    let mut conf = test_conf();
+    conf.prometheus = Some(rzero_telemetry::PrometheusConf {
+        host: "127.0.0.1".into(),
+        port: free,
+        path: "/metrics".into(),
+    });
+    let server = Server::new(conf)
+        .telemetry(&guard)
+        .route(Route::get("/hello", || async { "hi" }));
+    let (addr, _stop, _task) = start(server).await;
+    assert_eq!(send(addr, "GET", "/hello", "", "").await.status, 200);
+    let metrics_addr: std::net::SocketAddr = format!("127.0.0.1:{free}").parse().expect("addr");
+    let mut scraped = String::new();
+    for _ in 0..50 {
+        let a = send(metrics_addr, "GET", "/metrics", "", "").await;
+        if a.status == 200 && a.body.contains("http_server_request_duration") {
+            scraped = a.body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(scraped.contains("http_route=\"/hello\""), "{scraped}");
+}
