@@ -13,11 +13,11 @@ use crate::{Result, apt_install, cargo, wait_for};
 
 const CONNECTIONS: &str = "64";
 
-struct Sample {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    cpu_us_per_req: f64,
+pub(crate) struct Sample {
+    pub(crate) rps: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) cpu_us_per_req: f64,
 }
 
 pub(crate) fn run(args: &[String]) -> Result {
@@ -94,7 +94,16 @@ fn measure(target: &std::path::Path, mode: &str, port: u16, secs: u64) -> Result
 }
 
 fn wrk(url: &str, secs: u64) -> Result<String> {
-    let out = Command::new("wrk")
+    wrk_with(url, secs, None)
+}
+
+/// `wrk` against `url` for `secs`, with a Lua `script` (e.g. for POST) when given.
+pub(crate) fn wrk_with(url: &str, secs: u64, script: Option<&std::path::Path>) -> Result<String> {
+    let mut cmd = Command::new("wrk");
+    if let Some(script) = script {
+        cmd.arg("-s").arg(script);
+    }
+    let out = cmd
         .args([
             "-t1",
             "-c",
@@ -116,7 +125,7 @@ fn wrk(url: &str, secs: u64) -> Result<String> {
 }
 
 /// utime + stime of the process, in clock ticks (1/100 s on Linux).
-fn cpu_ticks(child: &Child) -> Result<u64> {
+pub(crate) fn cpu_ticks(child: &Child) -> Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id()))
         .map_err(|e| format!("cannot read the server's CPU time: {e}"))?;
     // Fields after the `(comm)`: state is field 3, utime 14 and stime 15.
@@ -145,7 +154,7 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn parse(out: &str, ticks: u64, secs: u64) -> Result<Sample> {
+pub(crate) fn parse(out: &str, ticks: u64, secs: u64) -> Result<Sample> {
     let value_after = |label: &str| -> Option<String> {
         out.lines()
             .find(|l| l.trim_start().starts_with(label))

@@ -4,11 +4,14 @@
 //! cargo xtask test    # what CI runs: services, fmt, clippy, every test
 //! cargo xtask lint    # fmt --check and clippy -D warnings
 //! cargo xtask bench   # criterion benchmarks
-//! cargo xtask run     # the main job: the collector + viewer, and the telemetry example
+//! cargo xtask run     # the main job: the order system, the collector and its viewer
 //! cargo xtask load    # HTTP load harness: plain axum against rzero's layers, as ratios
+//! cargo xtask load orders  # the order system at 0%, 10% and 100% sampling, as ratios
 //! ```
 
 mod load;
+mod load_orders;
+mod system;
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, ExitCode};
@@ -24,7 +27,10 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "lint" => lint(),
         "bench" => cargo(&[&["bench", "--workspace"], &strs(rest)[..]].concat()),
-        "run" => demo(rest),
+        "run" => system::run(rest),
+        "load" if rest.first().map(String::as_str) == Some("orders") => {
+            load_orders::run(rest.get(1..).unwrap_or_default())
+        }
         "load" => load::run(rest),
         _ => {
             eprintln!("usage: cargo xtask <test|lint|bench|run|load> [args]");
@@ -49,52 +55,6 @@ fn test(extra: &[String]) -> Result {
     ensure_services()?;
     lint()?;
     cargo(&[&["test", "--workspace", "--no-fail-fast"], &strs(extra)[..]].concat())
-}
-
-/// The main job until the order system lands: the embedded collector and viewer, and the
-/// telemetry example sending its trace there. With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the
-/// example goes to that collector instead and no embedded one starts.
-fn demo(extra: &[String]) -> Result {
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "rzero-collector",
-        "-p",
-        "hello-telemetry",
-    ])?;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = |name: &str| target.join("release").join(name);
-    let example = bin("hello-telemetry").to_string_lossy().into_owned();
-    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
-        return run(&example, &strs(extra));
-    }
-    if listening(4317) {
-        return Err("port 4317 is taken: stop the collector there, or set \
-                    OTEL_EXPORTER_OTLP_ENDPOINT to use it"
-            .to_owned());
-    }
-    let mut collector = Command::new(bin("rzero-collector"))
-        .spawn()
-        .map_err(|e| format!("cannot start rzero-collector: {e}"))?;
-    if let Err(e) = wait_for(4317, "rzero-collector") {
-        let _ = collector.kill();
-        return Err(e);
-    }
-    let sent = Command::new(&example)
-        .args(extra)
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
-        .status();
-    match sent {
-        Ok(status) if status.success() => {}
-        other => eprintln!("hello-telemetry did not finish cleanly: {other:?}"),
-    }
-    println!("\nOpen http://127.0.0.1:16686/ to see the trace. Ctrl-C stops the collector.");
-    let _ = collector.wait();
-    Ok(())
 }
 
 fn lint() -> Result {
@@ -169,6 +129,15 @@ fn ensure_services() -> Result {
     }
     if !std::path::Path::new("/usr/bin/chromium").exists() {
         apt_install(&["chromium"])?;
+    }
+    ensure_etcd()
+}
+
+/// rzero-rpc's discovery tests start their own etcd (on free ports, with a temp data
+/// dir): the binary must be there. The package's own service is not started.
+fn ensure_etcd() -> Result {
+    if !std::path::Path::new("/usr/bin/etcd").exists() {
+        apt_install(&["etcd-server"])?;
     }
     Ok(())
 }

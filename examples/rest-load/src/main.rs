@@ -73,7 +73,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "off" => {
             let mut conf = conf(&addr)?;
             conf.middlewares = MiddlewaresConf::none();
-            Server::new(conf).route(Route::get("/hello", hello)).serve().await?;
+            Server::new(conf)
+                .route(Route::get("/hello", hello))
+                .serve()
+                .await?;
         }
         "rzero" => {
             let conf = conf(&addr)?;

@@ -1,0 +1,125 @@
+//! A deadline per call: the server's `Timeout` or the caller's `grpc-timeout`, whichever
+//! is shorter (go-zero's `UnaryTimeoutInterceptor`). A call past it is dropped (the
+//! handler is cancelled) and answered DEADLINE_EXCEEDED.
+//!
+//! tonic's transport also watches `grpc-timeout` and answers CANCELLED when it passes;
+//! this layer's deadline for a caller's timeout is set a millisecond earlier, so the
+//! caller gets the code the gRPC spec names.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
+use tower::{Layer, Service};
+
+use crate::status::timeout_in;
+
+const MARGIN: Duration = Duration::from_millis(1);
+
+/// Adds [`Timeout`] to services.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeoutLayer {
+    timeout: Option<Duration>,
+}
+
+impl TimeoutLayer {
+    /// Calls may take `timeout` at most; zero leaves only the caller's deadline.
+    pub fn new(timeout: Duration) -> Self {
+        TimeoutLayer {
+            timeout: (!timeout.is_zero()).then_some(timeout),
+        }
+    }
+}
+
+impl<S> Layer<S> for TimeoutLayer {
+    type Service = Timeout<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Timeout {
+            inner,
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// A service whose calls have a deadline.
+#[derive(Clone, Debug)]
+pub struct Timeout<S> {
+    inner: S,
+    timeout: Option<Duration>,
+}
+
+impl<S, B, ResB> Service<Request<B>> for Timeout<S>
+where
+    S: Service<Request<B>, Response = Response<ResB>>,
+    ResB: Default,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let caller = timeout_in(req.headers()).map(|t| t.saturating_sub(MARGIN));
+        let deadline = match (self.timeout, caller) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        ResponseFuture::new(self.inner.call(req), deadline, "the server's deadline")
+    }
+}
+
+pin_project! {
+    /// The future of a call with a deadline (server and client alike).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        #[pin]
+        sleep: Option<Sleep>,
+        whose: &'static str,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(inner: F, deadline: Option<Duration>, whose: &'static str) -> Self {
+        ResponseFuture {
+            inner,
+            sleep: deadline.map(tokio::time::sleep),
+            whose,
+        }
+    }
+}
+
+impl<F, ResB, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+    ResB: Default,
+{
+    type Output = Result<Response<ResB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(result) = this.inner.poll(cx) {
+            return Poll::Ready(result);
+        }
+        let expired = match this.sleep.as_pin_mut() {
+            Some(sleep) => sleep.poll(cx).is_ready(),
+            None => false,
+        };
+        if !expired {
+            return Poll::Pending;
+        }
+        Poll::Ready(Ok(tonic::Status::deadline_exceeded(format!(
+            "deadline exceeded: the call took longer than {}; raise Timeout or make it faster",
+            this.whose
+        ))
+        .into_http()))
+    }
+}

@@ -1,0 +1,154 @@
+//! gRPC on the wire, as the layers see it at the HTTP level: where a call's status code
+//! is, how `grpc-timeout` is written, and how a path names a service and a method.
+//!
+//! Every layer here answers refusals (open breaker, shed, timeout, panic) with a
+//! trailers-only gRPC response rather than an error, so callers always get a proper
+//! `tonic::Status` and never a reset stream. The table of what maps to which code:
+//!
+//! | cause | code |
+//! |---|---|
+//! | breaker open, no endpoint | UNAVAILABLE |
+//! | shed by the adaptive shedder | RESOURCE_EXHAUSTED (as go-zero's zrpc) |
+//! | deadline passed | DEADLINE_EXCEEDED |
+//! | handler panicked | INTERNAL |
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue};
+use tonic::Code;
+
+/// The `grpc-timeout` request header.
+pub const GRPC_TIMEOUT: &str = "grpc-timeout";
+/// The `grpc-status` header or trailer.
+pub const GRPC_STATUS: &str = "grpc-status";
+
+/// The status code in `headers` (a trailers-only response) or trailers, if any.
+pub fn code_in(headers: &HeaderMap) -> Option<Code> {
+    headers
+        .get(GRPC_STATUS)
+        .map(|v| Code::from_bytes(v.as_bytes()))
+}
+
+/// The gRPC code of an HTTP answer that carries none, as the gRPC spec maps them
+/// (`doc/http-grpc-status-mapping.md`).
+pub fn code_of_http(status: http::StatusCode) -> Code {
+    match status.as_u16() {
+        200 => Code::Unknown,
+        400 => Code::Internal,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::Unimplemented,
+        429 | 502 | 503 | 504 => Code::Unavailable,
+        _ => Code::Unknown,
+    }
+}
+
+/// True for the codes that mean the server failed (OpenTelemetry's rule for SERVER
+/// spans): the others are the caller's mistakes or normal answers.
+pub fn is_server_failure(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::DataLoss
+    )
+}
+
+/// True for the codes go-zero's breaker and balancer count against a target
+/// (`rzero_resilience::classify::grpc_code_is_failure`).
+pub fn counts_against_target(code: Code) -> bool {
+    rzero_resilience::classify::grpc_code_is_failure(code as i32)
+}
+
+/// The service and method of a gRPC path: `/order.Order/CreateOrder` gives
+/// `("order.Order", "CreateOrder")`. Paths that are not gRPC's give `None`.
+pub fn split_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix('/')?;
+    let (service, method) = rest.split_once('/')?;
+    if service.is_empty() || method.is_empty() || method.contains('/') {
+        return None;
+    }
+    Some((service, method))
+}
+
+/// Reads `grpc-timeout` (`<up to 8 digits><H|M|S|m|u|n>`); malformed values are ignored,
+/// as the gRPC spec asks.
+pub fn timeout_in(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(GRPC_TIMEOUT)?.to_str().ok()?;
+    if v.len() < 2 || v.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = v.split_at(v.len() - 1);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Writes a duration as `grpc-timeout`: the finest unit that fits in 8 digits.
+pub fn timeout_value(d: Duration) -> HeaderValue {
+    const MAX: u128 = 99_999_999;
+    let nanos = d.as_nanos();
+    let (n, unit) = if nanos <= MAX {
+        (nanos, 'n')
+    } else if nanos / 1_000 <= MAX {
+        (nanos.div_ceil(1_000), 'u')
+    } else if nanos / 1_000_000 <= MAX {
+        (nanos.div_ceil(1_000_000), 'm')
+    } else if d.as_secs() as u128 <= MAX {
+        (u128::from(d.as_secs()), 'S')
+    } else {
+        (MAX.min(u128::from(d.as_secs() / 3600)), 'H')
+    };
+    // Digits and one ASCII letter are always a valid header value.
+    HeaderValue::from_str(&format!("{n}{unit}")).unwrap_or(HeaderValue::from_static("1S"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_round_trip() {
+        for d in [
+            Duration::from_millis(1500),
+            Duration::from_nanos(7),
+            Duration::from_secs(3600 * 24),
+            Duration::from_micros(123_456_789),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(GRPC_TIMEOUT, timeout_value(d));
+            let back = timeout_in(&h).expect("parses");
+            assert!(
+                back >= d && back - d < Duration::from_secs(1),
+                "{d:?} -> {back:?}"
+            );
+        }
+        let mut h = HeaderMap::new();
+        for bad in ["", "5", "123456789S", "5x", "-5S"] {
+            h.insert(GRPC_TIMEOUT, HeaderValue::from_static("1S"));
+            h.insert(GRPC_TIMEOUT, HeaderValue::from_str(bad).expect("value"));
+            assert_eq!(timeout_in(&h), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths_name_service_and_method() {
+        assert_eq!(
+            split_path("/order.Order/CreateOrder"),
+            Some(("order.Order", "CreateOrder"))
+        );
+        assert_eq!(split_path("/nope"), None);
+        assert_eq!(split_path("/a/b/c"), None);
+        assert_eq!(split_path("a/b"), None);
+    }
+}

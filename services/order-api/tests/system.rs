@@ -1,0 +1,542 @@
+//! The order system end to end, in one process on loopback: user-rpc, order-rpc and
+//! order-api as their libraries build them (real gRPC and HTTP between them), each
+//! exporting to a real OTLP receiver (rzero-collector). One request must be one trace
+//! across all three services. The same scenarios run on the embedded defaults (SQLite
+//! files, in-process caches) and on the real MariaDB and Redis of the machine.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rzero_collector::{Collector, CollectorConfig, RunningCollector};
+use rzero_conf::Loader;
+use rzero_telemetry::{Telemetry, TelemetryGuard};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// What the services store their data in.
+#[derive(Clone, Debug)]
+enum Backend {
+    /// SQLite files in the test's temp dir and in-process caches.
+    Embedded,
+    /// MariaDB databases `<name>_user` and `<name>_order` (created fresh) and Redis.
+    Distributed(&'static str),
+}
+
+impl Backend {
+    /// The `Mysql` (and `Redis`) sections of service `svc` (`user` or `order`).
+    fn sections(&self, svc: &str, dir: &std::path::Path) -> String {
+        match self {
+            Backend::Embedded => format!(
+                "Mysql:\n  DataSource: sqlite://{}/{svc}.db\n  Migrate: true\n",
+                dir.display()
+            ),
+            Backend::Distributed(name) => format!(
+                "Mysql:\n  DataSource: root:@tcp(127.0.0.1:3306)/{name}_{svc}\n  Migrate: true\n\
+                 Redis:\n  Host: 127.0.0.1:6379\n  Type: node\n"
+            ),
+        }
+    }
+
+    /// The data source of service `svc`'s database.
+    fn data_source(&self, svc: &str, dir: &std::path::Path) -> String {
+        match self {
+            Backend::Embedded => format!("sqlite://{}/{svc}.db", dir.display()),
+            Backend::Distributed(name) => format!("root:@tcp(127.0.0.1:3306)/{name}_{svc}"),
+        }
+    }
+
+    /// Fresh databases, and no cached rows of an earlier run.
+    async fn reset(&self) {
+        let Backend::Distributed(name) = self else {
+            return;
+        };
+        let admin = rzero_stores::sql::SqlPool::connect(&rzero_stores::sql::SqlPoolConf::new(
+            "root:@tcp(127.0.0.1:3306)/test",
+        ))
+        .await
+        .expect("MariaDB on 127.0.0.1:3306 (cargo xtask test starts it)");
+        for svc in ["user", "order"] {
+            let db = format!("{name}_{svc}");
+            admin
+                .query(&format!("DROP DATABASE IF EXISTS {db}"))
+                .execute()
+                .await
+                .expect("drop");
+            admin
+                .query(&format!("CREATE DATABASE {db}"))
+                .execute()
+                .await
+                .expect("create");
+        }
+        let redis = rzero_stores::redis::RedisStore::connect(&rzero_conf::RedisConf {
+            host: "127.0.0.1:6379".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("Redis on 127.0.0.1:6379 (cargo xtask test starts it)");
+        for family in ["cache:user:*", "cache:order:*", "cache:product:*"] {
+            let keys: Vec<String> = redis
+                .query(rzero_stores::redis::cmd("KEYS").arg(family))
+                .await
+                .expect("KEYS");
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            if !keys.is_empty() {
+                redis.del(&keys).await.expect("DEL");
+            }
+        }
+    }
+}
+
+struct System {
+    backend: Backend,
+    otel: String,
+    api: SocketAddr,
+    user_addr: SocketAddr,
+    collector: RunningCollector,
+    dir: tempfile::TempDir,
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+fn telemetry(name: &str, conf: &rzero_telemetry::TelemetryConf) -> TelemetryGuard {
+    Telemetry::new(name, "test")
+        .conf(conf)
+        .env(Vec::<(String, String)>::new())
+        .without_subscriber()
+        .init()
+        .expect("telemetry")
+}
+
+fn otel_section(collector: &RunningCollector) -> String {
+    let addr = collector.grpc_addr().expect("grpc");
+    format!("OpenTelemetry:\n  Endpoint: http://{addr}\n  Batch:\n    ScheduleDelay: 100\n")
+}
+
+async fn start(backend: Backend) -> System {
+    backend.reset().await;
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let collector = Collector::start(CollectorConfig {
+        otlp_grpc: Some(any),
+        otlp_http: None,
+        ui: None,
+        ..CollectorConfig::default()
+    })
+    .await
+    .expect("collector");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let otel = otel_section(&collector);
+    let mut stops = Vec::new();
+
+    let (user_addr, tx) = start_user(&backend, "127.0.0.1:0", dir.path(), &otel).await;
+    stops.push(tx);
+
+    let yaml = format!(
+        "Name: order.rpc\nListenOn: 127.0.0.1:0\n{otel}{}UserRpc:\n  Endpoints: [\"{user_addr}\"]\n",
+        backend.sections("order", dir.path())
+    );
+    let conf: order_rpc::config::Config = Loader::new()
+        .load_str("order.yaml", &yaml)
+        .expect("order conf");
+    let guard = telemetry("order.rpc", &conf.rpc.telemetry_conf());
+    let order = order_rpc::server(conf, guard)
+        .await
+        .expect("order-rpc")
+        .bind()
+        .await
+        .expect("bind");
+    let order_addr = order.local_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    stops.push(tx);
+    tokio::spawn(order.serve(async move {
+        let _ = rx.await;
+    }));
+
+    let yaml = format!(
+        "Name: order-api\nHost: 127.0.0.1\nPort: 0\nCpuThreshold: 0\n{otel}OrderRpc:\n  Endpoints: [\"{order_addr}\"]\n"
+    );
+    let conf: order_api::config::Config = Loader::new()
+        .load_str("order-api.yaml", &yaml)
+        .expect("api conf");
+    let guard = telemetry("order-api", &conf.rest.telemetry_conf());
+    let server = order_api::server(conf, &guard).await.expect("order-api");
+    let listener = tokio::net::TcpListener::bind(any).await.expect("bind");
+    let api = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    stops.push(tx);
+    tokio::spawn(async move {
+        let _ = server
+            .serve_on(listener, async move {
+                let _ = rx.await;
+            })
+            .await;
+        let _ = guard.shutdown().await;
+    });
+    System {
+        backend,
+        otel,
+        api,
+        user_addr,
+        collector,
+        dir,
+        stops,
+    }
+}
+
+/// Starts user-rpc on `listen_on` with its database in `dir`; the sender stops it.
+async fn start_user(
+    backend: &Backend,
+    listen_on: &str,
+    dir: &std::path::Path,
+    otel: &str,
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let yaml = format!(
+        "Name: user.rpc\nListenOn: {listen_on}\n{otel}{}",
+        backend.sections("user", dir)
+    );
+    let conf: user_rpc::config::Config = Loader::new()
+        .load_str("user.yaml", &yaml)
+        .expect("user conf");
+    let guard = telemetry("user.rpc", &conf.rpc.telemetry_conf());
+    let user = user_rpc::server(conf, guard)
+        .await
+        .expect("user-rpc")
+        .bind()
+        .await
+        .expect("bind");
+    let addr = user.local_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(user.serve(async move {
+        let _ = rx.await;
+    }));
+    (addr, tx)
+}
+
+struct Answer {
+    status: u16,
+    trace_id: String,
+    body: serde_json::Value,
+}
+
+async fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> Answer {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_string(&mut out))
+        .await
+        .expect("an answer within 20 s")
+        .expect("read");
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    Answer {
+        status: head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+        trace_id: head
+            .lines()
+            .find_map(|l| l.strip_prefix("x-trace-id: "))
+            .unwrap_or("")
+            .to_owned(),
+        body: serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}")),
+    }
+}
+
+const ORDER: &str = r#"{"user_id": 1, "product_id": 1, "amount": 99.99}"#;
+
+async fn one_request_is_one_trace_across_all_services(backend: Backend) {
+    let sys = start(backend).await;
+    let created = call(sys.api, "POST", "/api/v1/orders", ORDER).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert_eq!(created.body["status"], "created");
+    let order_id = created.body["order_id"].as_i64().expect("an id");
+    assert!(order_id > 0);
+
+    let store = sys.collector.store();
+    // Every service exports on its own schedule: wait for the last span of each.
+    let names = ["POST /api/v1/orders", "SELECT users", "UpdateCache"];
+    let complete = store
+        .wait_until(Duration::from_secs(20), |st| {
+            st.trace(&created.trace_id)
+                .is_some_and(|t| names.iter().all(|n| t.spans.iter().any(|s| s.name == *n)))
+        })
+        .await;
+    assert!(
+        complete,
+        "the trace arrived: {:?}",
+        store.trace(&created.trace_id).map(|t| t
+            .spans
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>())
+    );
+    let trace = store.trace(&created.trace_id).expect("trace");
+    let find = |service: &str, name: &str| {
+        trace
+            .spans
+            .iter()
+            .find(|s| s.service == service && s.name == name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no span {service} {name} in {:?}",
+                    trace
+                        .spans
+                        .iter()
+                        .map(|s| (&s.service, &s.name))
+                        .collect::<Vec<_>>()
+                )
+            })
+    };
+    let parent_of = |child: &rzero_collector::store::StoredSpan,
+                     parent: &rzero_collector::store::StoredSpan| {
+        assert_eq!(
+            child.parent_span_id.as_deref(),
+            Some(parent.span_id.as_str()),
+            "{} under {}",
+            child.name,
+            parent.name
+        );
+    };
+    let api = find("order-api", "POST /api/v1/orders");
+    assert_eq!(api.parent_span_id, None);
+    let api_client = find("order-api", "order.Order/CreateOrder");
+    parent_of(api_client, api);
+    let rpc = trace
+        .spans
+        .iter()
+        .find(|s| {
+            s.service == "order.rpc" && s.name == "order.Order/CreateOrder" && s.kind == "Server"
+        })
+        .expect("order-rpc server span");
+    parent_of(rpc, api_client);
+    let validate_user = find("order.rpc", "ValidateUser");
+    parent_of(validate_user, rpc);
+    let user_client = find("order.rpc", "user.User/GetUser");
+    parent_of(user_client, validate_user);
+    let user_server = find("user.rpc", "user.User/GetUser");
+    parent_of(user_server, user_client);
+    parent_of(find("user.rpc", "SELECT users"), user_server);
+    let validate_product = find("order.rpc", "ValidateProduct");
+    parent_of(validate_product, rpc);
+    parent_of(find("order.rpc", "SELECT products"), validate_product);
+    let insert = find("order.rpc", "InsertOrder");
+    parent_of(insert, rpc);
+    let db = find("order.rpc", "INSERT orders");
+    parent_of(db, insert);
+    let system = match sys.backend {
+        Backend::Embedded => "sqlite",
+        Backend::Distributed(_) => "mysql",
+    };
+    assert_eq!(
+        db.attributes.get("db.system.name"),
+        Some(&serde_json::json!(system))
+    );
+    let update = find("order.rpc", "UpdateCache");
+    parent_of(update, rpc);
+    if let Backend::Distributed(_) = sys.backend {
+        // With Redis, the cache write is a span of its own under UpdateCache.
+        let set = trace
+            .spans
+            .iter()
+            .find(|s| {
+                s.name == "SET" && s.parent_span_id.as_deref() == Some(update.span_id.as_str())
+            })
+            .expect("the Redis SET under UpdateCache");
+        assert_eq!(
+            set.attributes.get("db.system.name"),
+            Some(&serde_json::json!("redis"))
+        );
+    }
+
+    // The acknowledged order is in the database, to the cent.
+    let got = call(sys.api, "GET", &format!("/api/v1/orders/{order_id}"), "").await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body["amount"], 99.99);
+    assert_eq!(got.body["user_id"], 1);
+    let pool = rzero_stores::sql::SqlPool::connect(&rzero_stores::sql::SqlPoolConf::new(
+        sys.backend.data_source("order", sys.dir.path()),
+    ))
+    .await
+    .expect("open the order database");
+    let (cents,): (i64,) = pool
+        .query("SELECT amount_cents FROM orders WHERE id = ?")
+        .bind(order_id)
+        .fetch_one()
+        .await
+        .expect("the order row");
+    assert_eq!(cents, 9999);
+    drop(sys.stops);
+}
+
+async fn errors_map_to_statuses_with_json_bodies(backend: Backend) {
+    let sys = start(backend).await;
+    let cases = [
+        (
+            r#"{"user_id": 0, "product_id": 1, "amount": 5}"#,
+            400,
+            "user_id",
+        ),
+        (
+            r#"{"user_id": 1, "product_id": 1, "amount": -5}"#,
+            400,
+            "amount",
+        ),
+        (
+            r#"{"user_id": 1, "product_id": 1, "amount": 1.001}"#,
+            400,
+            "two decimals",
+        ),
+        (r#"{"user_id": 1, "product_id": 1}"#, 400, "amount"),
+        (
+            r#"{"user_id": "1", "product_id": 1, "amount": 5}"#,
+            400,
+            "user_id",
+        ),
+        (r#"not json"#, 400, "JSON"),
+        (
+            r#"{"user_id": 3, "product_id": 1, "amount": 5}"#,
+            400,
+            "inactive",
+        ),
+        (
+            r#"{"user_id": 99, "product_id": 1, "amount": 5}"#,
+            404,
+            "user 99",
+        ),
+        (
+            r#"{"user_id": 1, "product_id": 77, "amount": 5}"#,
+            404,
+            "product 77",
+        ),
+    ];
+    for (body, status, says) in cases {
+        let a = call(sys.api, "POST", "/api/v1/orders", body).await;
+        assert_eq!(a.status, status, "{body}: {}", a.body);
+        assert_eq!(a.body["code"], status);
+        let msg = a.body["msg"].as_str().unwrap_or_default();
+        assert!(msg.contains(says), "{body}: {msg}");
+    }
+    for path in [
+        "/api/v1/orders/abc",
+        "/api/v1/orders/0",
+        "/api/v1/orders/99999999999999999999",
+    ] {
+        assert_eq!(call(sys.api, "GET", path, "").await.status, 400, "{path}");
+    }
+    let missing = call(sys.api, "GET", "/api/v1/orders/424242", "").await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("424242"))
+    );
+
+    // A second miss of the same id is answered by the not-found placeholder: its trace
+    // has no database span.
+    let again = call(sys.api, "GET", "/api/v1/orders/424242", "").await;
+    assert_eq!(again.status, 404);
+    let store = sys.collector.store();
+    assert!(
+        store
+            .wait_for_trace(&again.trace_id, 3, Duration::from_secs(20))
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let trace = store.trace(&again.trace_id).expect("trace");
+    assert!(
+        trace.spans.iter().all(|s| !s.name.starts_with("SELECT")),
+        "{:?}",
+        trace.spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    drop(sys.stops);
+}
+
+async fn user_rpc_down_answers_503_then_recovers_when_it_is_back(backend: Backend) {
+    let mut sys = start(backend).await;
+    // Stop user-rpc (the first service started).
+    let user_stop = sys.stops.remove(0);
+    user_stop.send(()).expect("stop user-rpc");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let a = call(sys.api, "POST", "/api/v1/orders", ORDER).await;
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert!(
+        a.body["msg"].as_str().is_some_and(|m| m.contains("retry")),
+        "{}",
+        a.body
+    );
+    let store = sys.collector.store();
+    assert!(
+        store
+            .wait_for_trace(&a.trace_id, 4, Duration::from_secs(20))
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let trace = store.trace(&a.trace_id).expect("trace");
+    let validate = trace
+        .spans
+        .iter()
+        .find(|s| s.name == "ValidateUser")
+        .expect("ValidateUser");
+    assert!(
+        validate.is_error(),
+        "the failed step is marked: {validate:?}"
+    );
+    assert_eq!(
+        validate.attributes.get("error.type"),
+        Some(&serde_json::json!("rpc"))
+    );
+
+    // user-rpc comes back on its address: creates succeed again (the breaker lets
+    // probes through and closes), within a bound.
+    let (_, _user_again) = start_user(
+        &sys.backend,
+        &sys.user_addr.to_string(),
+        sys.dir.path(),
+        &sys.otel,
+    )
+    .await;
+    let mut recovered = false;
+    for _ in 0..60 {
+        if call(sys.api, "POST", "/api/v1/orders", ORDER).await.status == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        recovered,
+        "creates succeed again within 30 s of user-rpc's return"
+    );
+    drop(sys.stops);
+}
+
+// === the suite, on each backend ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_one_request_is_one_trace_across_all_services() {
+    one_request_is_one_trace_across_all_services(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_errors_map_to_statuses_with_json_bodies() {
+    errors_map_to_statuses_with_json_bodies(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_user_rpc_down_answers_503_then_recovers() {
+    user_rpc_down_answers_503_then_recovers_when_it_is_back(Backend::Embedded).await;
+}
+
+/// One test for the MariaDB + Redis runs: they share Redis's key space, so they take
+/// turns, each on fresh databases with the cached rows of the one before removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mariadb_and_redis_suite() {
+    one_request_is_one_trace_across_all_services(Backend::Distributed("rzero_e2e_trace")).await;
+    errors_map_to_statuses_with_json_bodies(Backend::Distributed("rzero_e2e_errors")).await;
+    user_rpc_down_answers_503_then_recovers_when_it_is_back(Backend::Distributed(
+        "rzero_e2e_outage",
+    ))
+    .await;
+}

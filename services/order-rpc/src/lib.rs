@@ -1,0 +1,48 @@
+//! order-rpc: `order.Order` (CreateOrder, GetOrder), the guide's order service.
+//!
+//! Layout as goctl generates it: [`config`], [`model`] (the tables), [`logic`] (the
+//! service), and [`server`] to run it. Embedded default: SQLite in `data/order.db`, an
+//! in-process cache, user-rpc at 127.0.0.1:8081; `-f etc/order.distributed.yaml`:
+//! MySQL, Redis and etcd.
+
+pub mod config;
+pub mod logic;
+pub mod model;
+
+use order_proto::order::order_server::OrderServer;
+use order_proto::user::user_client::UserClient;
+use rzero_rpc::{RpcClient, RpcServer};
+use rzero_stores::Telemetry;
+use rzero_stores::cache::{Cache, CachedConn};
+use rzero_stores::redis::RedisStore;
+use rzero_stores::sql::SqlPool;
+use rzero_telemetry::TelemetryGuard;
+
+/// The server for `config`: the database opened and migrated, the cache and user-rpc
+/// client ready.
+pub async fn server(
+    config: config::Config,
+    guard: TelemetryGuard,
+) -> Result<RpcServer, Box<dyn std::error::Error + Send + Sync>> {
+    let meter = opentelemetry::global::meter(rzero_telemetry::SCOPE);
+    let telemetry = Telemetry::new(guard.tracer(rzero_stores::SCOPE), &meter);
+    let db = SqlPool::connect_lazy(&config.mysql, telemetry.clone())?;
+    if config.mysql.migrate {
+        db.migrate(&model::migrations(db.system())).await?;
+    }
+    let cache = match &config.redis {
+        Some(redis) => Cache::from(RedisStore::connect_with(redis, telemetry).await?),
+        None => Cache::memory(&config.cache),
+    };
+    let conn = CachedConn::new(db, cache, config.cache.clone());
+    let users = RpcClient::builder(config.user_rpc.clone())
+        .tracer(guard.tracer(rzero_telemetry::SCOPE))
+        .meter(meter)
+        .build()
+        .await?;
+    let service = logic::OrderService::new(conn, UserClient::new(users), guard.tracer("order-rpc"));
+    Ok(RpcServer::new(config.rpc)
+        .telemetry(guard)
+        .file_descriptor_set(order_proto::FILE_DESCRIPTOR_SET)
+        .add_service(OrderServer::new(service)))
+}

@@ -1,0 +1,174 @@
+//! `cargo xtask load orders [SECONDS]`: the order system under load. The three services
+//! (release builds, embedded defaults, log level warn) and an rzero-collector run on
+//! their own ports; `wrk` drives GET of an existing (cached) order and POST of new
+//! orders through order-api, with tracing at 0%, 10% and 100% sampling, in one run. The
+//! table gives req/s, p50, p99 and the CPU of the three services per request, and the
+//! ratios against 0%. The load generator and the collector share the machine's cores:
+//! compare ratios, not absolute numbers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::load::{Sample, cpu_ticks, parse, wrk_with};
+use crate::{Result, apt_install, cargo, wait_for};
+
+const API_PORT: u16 = 18888;
+const RPC_PORT: u16 = 18080;
+const USER_PORT: u16 = 18081;
+const OTLP_PORT: u16 = 14317;
+
+pub(crate) fn run(args: &[String]) -> Result {
+    let secs: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
+    if Command::new("wrk").arg("--version").output().is_err() {
+        apt_install(&["wrk"])?;
+    }
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "user-rpc",
+        "-p",
+        "order-rpc",
+        "-p",
+        "order-api",
+        "-p",
+        "rzero-collector",
+    ])?;
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
+    let work = target.join("orders-load");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let post = work.join("post.lua");
+    std::fs::write(
+        &post,
+        "wrk.method = \"POST\"\nwrk.body = '{\"user_id\": 1, \"product_id\": 1, \"amount\": 9.99}'\n\
+         wrk.headers[\"Content-Type\"] = \"application/json\"\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let mut collector = Command::new(target.join("release/rzero-collector"))
+        .args([
+            "--grpc",
+            &format!("127.0.0.1:{OTLP_PORT}"),
+            "--http",
+            "off",
+            "--ui",
+            "off",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start rzero-collector: {e}"))?;
+    let outcome = (|| {
+        wait_for(OTLP_PORT, "rzero-collector")?;
+        let mut rows = Vec::new();
+        for ratio in ["0", "0.1", "1.0"] {
+            let dir = work.join(format!("ratio-{ratio}"));
+            std::fs::create_dir_all(dir.join("data")).map_err(|e| e.to_string())?;
+            let mut system = System::start(&target, &dir, ratio)?;
+            let result = (|| {
+                // One order to GET, then warm the caches.
+                let url = format!("http://127.0.0.1:{API_PORT}/api/v1/orders");
+                wrk_with(&url, 1, Some(&post))?;
+                let get = format!("{url}/1");
+                wrk_with(&get, 1, None)?;
+                eprintln!("sampling {ratio}: GET");
+                let get_row = system.measure(&get, secs, None)?;
+                eprintln!("sampling {ratio}: POST");
+                let post_row = system.measure(&url, secs, Some(&post))?;
+                Ok::<_, String>((get_row, post_row))
+            })();
+            system.stop();
+            let (g, p) = result?;
+            rows.push((ratio, "GET", g));
+            rows.push((ratio, "POST", p));
+        }
+        report(&rows);
+        Ok(())
+    })();
+    let _ = collector.kill();
+    let _ = collector.wait();
+    outcome
+}
+
+struct System(Vec<Child>);
+
+impl System {
+    fn start(target: &Path, dir: &Path, ratio: &str) -> Result<Self> {
+        let mut system = System(Vec::new());
+        for (name, port) in [
+            ("user-rpc", USER_PORT),
+            ("order-rpc", RPC_PORT),
+            ("order-api", API_PORT),
+        ] {
+            let child = Command::new(target.join("release").join(name))
+                .current_dir(dir)
+                .env("USER_RPC_LISTEN", format!("127.0.0.1:{USER_PORT}"))
+                .env("USER_RPC_ADDR", format!("127.0.0.1:{USER_PORT}"))
+                .env("ORDER_RPC_LISTEN", format!("127.0.0.1:{RPC_PORT}"))
+                .env("ORDER_RPC_ADDR", format!("127.0.0.1:{RPC_PORT}"))
+                .env("ORDER_API_HOST", "127.0.0.1")
+                .env("ORDER_API_PORT", API_PORT.to_string())
+                .env("OTLP_ENDPOINT", format!("http://127.0.0.1:{OTLP_PORT}"))
+                .env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+                .env("OTEL_TRACES_SAMPLER_ARG", ratio)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .spawn()
+                .map_err(|e| format!("cannot start {name}: {e}"))?;
+            system.0.push(child);
+            wait_for(port, name)?;
+        }
+        Ok(system)
+    }
+
+    fn ticks(&self) -> Result<u64> {
+        self.0.iter().map(cpu_ticks).sum()
+    }
+
+    fn measure(&mut self, url: &str, secs: u64, script: Option<&Path>) -> Result<Sample> {
+        let before = self.ticks()?;
+        let out = wrk_with(url, secs, script)?;
+        let after = self.ticks()?;
+        parse(&out, after.saturating_sub(before), secs)
+    }
+
+    fn stop(&mut self) {
+        for child in self.0.iter_mut().rev() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn report(rows: &[(&str, &str, Sample)]) {
+    println!(
+        "\norder system (order-api -> order-rpc -> user-rpc, SQLite, in-process cache), wrk -t1 -c64,\n\
+         loopback; CPU = the three services' CPU per request"
+    );
+    println!(
+        "{:<9} {:<5} {:>10} {:>9} {:>9} {:>14}",
+        "sampling", "call", "req/s", "p50 ms", "p99 ms", "CPU µs/req"
+    );
+    for (ratio, call, s) in rows {
+        println!(
+            "{ratio:<9} {call:<5} {:>10.0} {:>9.3} {:>9.3} {:>14.1}",
+            s.rps, s.p50_ms, s.p99_ms, s.cpu_us_per_req
+        );
+    }
+    for call in ["GET", "POST"] {
+        let base = rows.iter().find(|(r, c, _)| *r == "0" && *c == call);
+        for ratio in ["0.1", "1.0"] {
+            let row = rows.iter().find(|(r, c, _)| *r == ratio && *c == call);
+            if let (Some((_, _, b)), Some((_, _, s))) = (base, row) {
+                println!(
+                    "{call} at {ratio} vs 0: throughput {:.3}x, p50 {:.3}x, p99 {:.3}x, CPU per request {:.3}x",
+                    s.rps / b.rps,
+                    s.p50_ms / b.p50_ms,
+                    s.p99_ms / b.p99_ms,
+                    s.cpu_us_per_req / b.cpu_us_per_req
+                );
+            }
+        }
+    }
+}
