@@ -49,6 +49,8 @@ pub mod names;
 pub mod server;
 mod span;
 pub mod status;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use client::{ClientError, RpcClient};
 pub use conf::{RpcClientConf, RpcServerConf, ShutdownConf};

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::etcd::Etcd;
+use rzero_rpc::testing::Etcd;
 use common::*;
 use rzero_conf::EtcdConf;
 use rzero_rpc::{RpcClient, RpcClientConf};

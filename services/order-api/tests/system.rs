@@ -2,7 +2,8 @@
 //! order-api as their libraries build them (real gRPC and HTTP between them), each
 //! exporting to a real OTLP receiver (rzero-collector). One request must be one trace
 //! across all three services. The same scenarios run on the embedded defaults (SQLite
-//! files, in-process caches) and on the real MariaDB and Redis of the machine.
+//! files, in-process caches, fixed endpoints) and on the real MariaDB and Redis of the
+//! machine with discovery through a real etcd.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,8 +19,36 @@ use tokio::net::TcpStream;
 enum Backend {
     /// SQLite files in the test's temp dir and in-process caches.
     Embedded,
-    /// MariaDB databases `<name>_user` and `<name>_order` (created fresh) and Redis.
+    /// MariaDB databases `<name>_user` and `<name>_order` (created fresh), Redis, and
+    /// discovery through a real etcd.
     Distributed(&'static str),
+}
+
+/// How services find each other: fixed addresses, or etcd.
+#[derive(Clone, Debug)]
+enum Discovery {
+    Static,
+    Etcd(String),
+}
+
+impl Discovery {
+    /// The server's registration section for `key`.
+    fn register(&self, key: &str) -> String {
+        match self {
+            Discovery::Static => String::new(),
+            Discovery::Etcd(ep) => format!("Etcd:\n  Hosts: [\"{ep}\"]\n  Key: {key}\n"),
+        }
+    }
+
+    /// The body of a client section reaching `key`, served at `addr`.
+    fn client(&self, key: &str, addr: SocketAddr) -> String {
+        match self {
+            Discovery::Static => format!("  Endpoints: [\"{addr}\"]\n"),
+            Discovery::Etcd(ep) => {
+                format!("  Etcd:\n    Hosts: [\"{ep}\"]\n    Key: {key}\n  NonBlock: false\n")
+            }
+        }
+    }
 }
 
 impl Backend {
@@ -89,6 +118,8 @@ impl Backend {
 
 struct System {
     backend: Backend,
+    discovery: Discovery,
+    _etcd: Option<rzero_rpc::testing::Etcd>,
     otel: String,
     api: SocketAddr,
     user_addr: SocketAddr,
@@ -125,13 +156,27 @@ async fn start(backend: Backend) -> System {
     let dir = tempfile::tempdir().expect("tempdir");
     let otel = otel_section(&collector);
     let mut stops = Vec::new();
+    let etcd = match backend {
+        Backend::Embedded => None,
+        Backend::Distributed(_) => Some(
+            tokio::task::spawn_blocking(rzero_rpc::testing::Etcd::start)
+                .await
+                .expect("etcd"),
+        ),
+    };
+    let discovery = match &etcd {
+        None => Discovery::Static,
+        Some(etcd) => Discovery::Etcd(etcd.endpoint.clone()),
+    };
 
-    let (user_addr, tx) = start_user(&backend, "127.0.0.1:0", dir.path(), &otel).await;
+    let (user_addr, tx) = start_user(&backend, &discovery, "127.0.0.1:0", dir.path(), &otel).await;
     stops.push(tx);
 
     let yaml = format!(
-        "Name: order.rpc\nListenOn: 127.0.0.1:0\n{otel}{}UserRpc:\n  Endpoints: [\"{user_addr}\"]\n",
-        backend.sections("order", dir.path())
+        "Name: order.rpc\nListenOn: 127.0.0.1:0\n{otel}{}{}UserRpc:\n{}",
+        backend.sections("order", dir.path()),
+        discovery.register("order.rpc"),
+        discovery.client("user.rpc", user_addr),
     );
     let conf: order_rpc::config::Config = Loader::new()
         .load_str("order.yaml", &yaml)
@@ -151,7 +196,8 @@ async fn start(backend: Backend) -> System {
     }));
 
     let yaml = format!(
-        "Name: order-api\nHost: 127.0.0.1\nPort: 0\nCpuThreshold: 0\n{otel}OrderRpc:\n  Endpoints: [\"{order_addr}\"]\n"
+        "Name: order-api\nHost: 127.0.0.1\nPort: 0\nCpuThreshold: 0\n{otel}OrderRpc:\n{}",
+        discovery.client("order.rpc", order_addr),
     );
     let conf: order_api::config::Config = Loader::new()
         .load_str("order-api.yaml", &yaml)
@@ -172,6 +218,8 @@ async fn start(backend: Backend) -> System {
     });
     System {
         backend,
+        discovery,
+        _etcd: etcd,
         otel,
         api,
         user_addr,
@@ -184,13 +232,15 @@ async fn start(backend: Backend) -> System {
 /// Starts user-rpc on `listen_on` with its database in `dir`; the sender stops it.
 async fn start_user(
     backend: &Backend,
+    discovery: &Discovery,
     listen_on: &str,
     dir: &std::path::Path,
     otel: &str,
 ) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let yaml = format!(
-        "Name: user.rpc\nListenOn: {listen_on}\n{otel}{}",
-        backend.sections("user", dir)
+        "Name: user.rpc\nListenOn: {listen_on}\n{otel}{}{}",
+        backend.sections("user", dir),
+        discovery.register("user.rpc"),
     );
     let conf: user_rpc::config::Config = Loader::new()
         .load_str("user.yaml", &yaml)
@@ -492,6 +542,7 @@ async fn user_rpc_down_answers_503_then_recovers_when_it_is_back(backend: Backen
     // probes through and closes), within a bound.
     let (_, _user_again) = start_user(
         &sys.backend,
+        &sys.discovery,
         &sys.user_addr.to_string(),
         sys.dir.path(),
         &sys.otel,
@@ -529,10 +580,10 @@ async fn embedded_user_rpc_down_answers_503_then_recovers() {
     user_rpc_down_answers_503_then_recovers_when_it_is_back(Backend::Embedded).await;
 }
 
-/// One test for the MariaDB + Redis runs: they share Redis's key space, so they take
+/// One test for the MariaDB + Redis + etcd runs: they share Redis's key space, so they take
 /// turns, each on fresh databases with the cached rows of the one before removed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn mariadb_and_redis_suite() {
+async fn mariadb_redis_and_etcd_suite() {
     one_request_is_one_trace_across_all_services(Backend::Distributed("rzero_e2e_trace")).await;
     errors_map_to_statuses_with_json_bodies(Backend::Distributed("rzero_e2e_errors")).await;
     user_rpc_down_answers_503_then_recovers_when_it_is_back(Backend::Distributed(

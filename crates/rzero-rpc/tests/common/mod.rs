@@ -2,7 +2,6 @@
 //! and spans as exported.
 #![allow(dead_code, unreachable_pub)]
 
-pub mod etcd;
 
 use std::net::SocketAddr;
 use std::pin::Pin;

@@ -1,6 +1,9 @@
-//! A real etcd for tests: found on PATH or in /usr/bin (installed with
-//! `apt-get install -y etcd-server` when missing), started on free loopback ports with a
-//! temporary data dir, and killed on drop.
+//! Test support for rzero services (feature `testing`): a real etcd, found on PATH or in
+//! /usr/bin (installed with `apt-get install -y etcd-server` when missing), started on
+//! free loopback ports with a temporary data dir, and killed on drop. rzero's own tests
+//! and the order system's use it; so can a service's tests.
+//!
+//! It panics on failure, as test support does: a test without its etcd cannot go on.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -41,13 +44,16 @@ fn free_port() -> u16 {
 }
 
 /// A running etcd, killed on drop.
+#[derive(Debug)]
 pub struct Etcd {
     child: Child,
+    /// `127.0.0.1:<port>` of its client API.
     pub endpoint: String,
     _dir: tempfile::TempDir,
 }
 
 impl Etcd {
+    /// Starts one (blocking: call from `spawn_blocking` in async tests).
     pub fn start() -> Etcd {
         let bin = binary();
         let dir = tempfile::tempdir().expect("temp dir");
