@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use rzero_rpc::testing::Etcd;
 use common::*;
 use rzero_conf::EtcdConf;
+use rzero_rpc::testing::Etcd;
 use rzero_rpc::{RpcClient, RpcClientConf};
 
 fn etcd_conf(etcd: &Etcd, key: &str) -> EtcdConf {

@@ -2,7 +2,6 @@
 //! and spans as exported.
 #![allow(dead_code, unreachable_pub)]
 
-
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
