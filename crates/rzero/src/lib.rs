@@ -8,6 +8,8 @@
 //! | [`telemetry`] | `rzero-telemetry` | traces, metrics and logs over OTLP from config |
 //! | [`resilience`] | `rzero-resilience` | adaptive breaker, load shedder, P2C balancer |
 //! | [`rest`] | `rzero-rest` | the HTTP gateway server with its middleware, and `httpc` |
+//! | [`rpc`] | `rzero-rpc` | the gRPC server and client: interceptors, breaker, P2C, discovery |
+//! | [`stores`] | `rzero-stores` | SQL (MySQL, SQLite) and Redis, traced; cache-aside |
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
@@ -31,5 +33,9 @@ pub use rzero_conf as conf;
 pub use rzero_resilience as resilience;
 #[cfg(feature = "rest")]
 pub use rzero_rest as rest;
+#[cfg(feature = "rpc")]
+pub use rzero_rpc as rpc;
+#[cfg(feature = "stores")]
+pub use rzero_stores as stores;
 #[cfg(feature = "telemetry")]
 pub use rzero_telemetry as telemetry;
