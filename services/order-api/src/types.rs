@@ -1,4 +1,4 @@
-//! The HTTP contract, the guide's `order.api` (go-zero's `internal/types`): snake_case
+//! The HTTP contract, `order.api` beside this crate (go-zero's `internal/types`): snake_case
 //! JSON, ids and amounts checked as the `.api` tags would be.
 
 use rzero_rest::parse::{FieldError, Parse, check};
