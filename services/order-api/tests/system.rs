@@ -53,14 +53,14 @@ impl Discovery {
 
 impl Backend {
     /// The `Mysql` (and `Redis`) sections of service `svc` (`user` or `order`).
-    fn sections(&self, svc: &str, dir: &std::path::Path) -> String {
+    fn sections(&self, svc: &str, dir: &std::path::Path, mysql: &str) -> String {
         match self {
             Backend::Embedded => format!(
                 "Mysql:\n  DataSource: sqlite://{}/{svc}.db\n  Migrate: true\n",
                 dir.display()
             ),
             Backend::Distributed(name) => format!(
-                "Mysql:\n  DataSource: root:@tcp(127.0.0.1:3306)/{name}_{svc}\n  Migrate: true\n\
+                "Mysql:\n  DataSource: root:@tcp({mysql})/{name}_{svc}\n  Migrate: true\n  ConnectTimeout: 1000\n\
                  Redis:\n  Host: 127.0.0.1:6379\n  Type: node\n"
             ),
         }
@@ -143,6 +143,11 @@ fn otel_section(collector: &RunningCollector) -> String {
 }
 
 async fn start(backend: Backend) -> System {
+    start_with(backend, "127.0.0.1:3306").await
+}
+
+/// [`start`], with order-rpc reaching MariaDB at `mysql` (a proxy the test can cut).
+async fn start_with(backend: Backend, mysql: &str) -> System {
     backend.reset().await;
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     let collector = Collector::start(CollectorConfig {
@@ -174,7 +179,7 @@ async fn start(backend: Backend) -> System {
 
     let yaml = format!(
         "Name: order.rpc\nListenOn: 127.0.0.1:0\n{otel}{}{}UserRpc:\n{}",
-        backend.sections("order", dir.path()),
+        backend.sections("order", dir.path(), mysql),
         discovery.register("order.rpc"),
         discovery.client("user.rpc", user_addr),
     );
@@ -239,7 +244,7 @@ async fn start_user(
 ) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let yaml = format!(
         "Name: user.rpc\nListenOn: {listen_on}\n{otel}{}{}",
-        backend.sections("user", dir),
+        backend.sections("user", dir, "127.0.0.1:3306"),
         discovery.register("user.rpc"),
     );
     let conf: user_rpc::config::Config = Loader::new()
@@ -563,6 +568,136 @@ async fn user_rpc_down_answers_503_then_recovers_when_it_is_back(backend: Backen
     drop(sys.stops);
 }
 
+/// order-rpc goes away: the gateway answers 503 with JSON, and after repeated failures
+/// its breaker answers at once instead of trying.
+async fn order_rpc_down_answers_503_and_the_breaker_opens(backend: Backend) {
+    let mut sys = start(backend).await;
+    let order_stop = sys.stops.remove(1);
+    order_stop.send(()).expect("stop order-rpc");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut breaker = 0;
+    for _ in 0..100 {
+        let a = call(sys.api, "POST", "/api/v1/orders", ORDER).await;
+        assert_eq!(a.status, 503, "{}", a.body);
+        assert_eq!(a.body["code"], 503);
+        if a.body["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("circuit breaker"))
+        {
+            breaker += 1;
+        }
+    }
+    assert!(
+        breaker > 10,
+        "the breaker refused {breaker} of 100 calls to a dead order-rpc"
+    );
+    drop(sys.stops);
+}
+
+/// A TCP proxy to `upstream` that the test can cut (open connections dropped, new ones
+/// refused) and restore: a database outage without stopping the machine's database.
+struct Proxy {
+    addr: SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: &'static str) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (u, c) = (up.clone(), conns.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !u.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees its connection closed
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                c.lock().expect("lock").push(task.abort_handle());
+            }
+        });
+        Proxy { addr, up, conns }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().expect("lock").drain(..) {
+            c.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The order database goes away: reads of uncached orders and creates answer 503 with a
+/// JSON body, the failure is on the database span, and service resumes by itself when
+/// the database is back.
+async fn database_down_answers_503_then_recovers(name: &'static str) {
+    let proxy = Proxy::start("127.0.0.1:3306").await;
+    let sys = start_with(Backend::Distributed(name), &proxy.addr.to_string()).await;
+    let created = call(sys.api, "POST", "/api/v1/orders", ORDER).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.body["order_id"].as_i64().expect("id");
+
+    proxy.cut();
+    let get = call(sys.api, "GET", &format!("/api/v1/orders/{}", id + 1000), "").await;
+    assert_eq!(get.status, 503, "{}", get.body);
+    assert!(
+        get.body["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("unavailable")),
+        "{}",
+        get.body
+    );
+    let post = call(sys.api, "POST", "/api/v1/orders", ORDER).await;
+    assert_eq!(post.status, 503, "{}", post.body);
+    // The cached order is still served while the database is away.
+    let cached = call(sys.api, "GET", &format!("/api/v1/orders/{id}"), "").await;
+    assert_eq!(cached.status, 200, "{}", cached.body);
+    let store = sys.collector.store();
+    let failed_db_span = store
+        .wait_until(Duration::from_secs(20), |st| {
+            st.trace(&post.trace_id).is_some_and(|t| {
+                t.spans.iter().any(|s| {
+                    s.name == "InsertOrder"
+                        && s.is_error()
+                        && s.attributes.get("error.type") == Some(&serde_json::json!("database"))
+                })
+            })
+        })
+        .await;
+    assert!(
+        failed_db_span,
+        "InsertOrder failed with error.type=database on the trace"
+    );
+
+    proxy.restore();
+    let mut recovered = false;
+    for _ in 0..60 {
+        if call(sys.api, "POST", "/api/v1/orders", ORDER).await.status == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        recovered,
+        "creates succeed again within 30 s of the database's return"
+    );
+    drop(sys.stops);
+}
+
 // === the suite, on each backend ===
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -580,6 +715,11 @@ async fn embedded_user_rpc_down_answers_503_then_recovers() {
     user_rpc_down_answers_503_then_recovers_when_it_is_back(Backend::Embedded).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_order_rpc_down_answers_503_and_the_breaker_opens() {
+    order_rpc_down_answers_503_and_the_breaker_opens(Backend::Embedded).await;
+}
+
 /// One test for the MariaDB + Redis + etcd runs: they share Redis's key space, so they take
 /// turns, each on fresh databases with the cached rows of the one before removed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -590,4 +730,5 @@ async fn mariadb_redis_and_etcd_suite() {
         "rzero_e2e_outage",
     ))
     .await;
+    database_down_answers_503_then_recovers("rzero_e2e_dbdown").await;
 }
