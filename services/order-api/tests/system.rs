@@ -466,8 +466,10 @@ async fn errors_map_to_statuses_with_json_bodies(backend: Backend) {
             "product 77",
         ),
     ];
+    let mut traces = Vec::new();
     for (body, status, says) in cases {
         let a = call(sys.api, "POST", "/api/v1/orders", body).await;
+        traces.push(a.trace_id.clone());
         assert_eq!(a.status, status, "{body}: {}", a.body);
         assert_eq!(a.body["code"], status);
         let msg = a.body["msg"].as_str().unwrap_or_default();
@@ -479,6 +481,27 @@ async fn errors_map_to_statuses_with_json_bodies(backend: Backend) {
         "/api/v1/orders/99999999999999999999",
     ] {
         assert_eq!(call(sys.api, "GET", path, "").await.status, 400, "{path}");
+    }
+    // Each error is on the span where it happened, with status Error and its type.
+    let store = sys.collector.store();
+    for (trace_id, span, kind) in [
+        (&traces[1], "POST /api/v1/orders", "validation"),
+        (&traces[6], "ValidateUser", "validation"),
+        (&traces[7], "ValidateUser", "not_found"),
+        (&traces[8], "ValidateProduct", "not_found"),
+    ] {
+        let found = store
+            .wait_until(Duration::from_secs(20), |st| {
+                st.trace(trace_id).is_some_and(|t| {
+                    t.spans.iter().any(|s| {
+                        s.name == span
+                            && s.is_error()
+                            && s.attributes.get("error.type") == Some(&serde_json::json!(kind))
+                    })
+                })
+            })
+            .await;
+        assert!(found, "{span} with error.type={kind} in trace {trace_id}");
     }
     let missing = call(sys.api, "GET", "/api/v1/orders/424242", "").await;
     assert_eq!(missing.status, 404);

@@ -215,12 +215,18 @@ impl Order for OrderService {
                 "order_id must be positive, got {id}"
             )));
         }
-        let order = model::find_order(&self.conn, id)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => Status::not_found(format!("order {id} does not exist")),
-                other => store_status(other, "orders"),
-            })?;
+        let order = self
+            .step("FindOrder", store_error, async {
+                model::find_order(&self.conn, id)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::NotFound => {
+                            Status::not_found(format!("order {id} does not exist"))
+                        }
+                        other => store_status(other, "orders"),
+                    })
+            })
+            .await?;
         Ok(Response::new(GetOrderResponse {
             order_id: order.id,
             user_id: order.user_id,

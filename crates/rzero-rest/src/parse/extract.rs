@@ -35,89 +35,106 @@ impl<S: Send + Sync, T: Parse + Send> FromRequest<S> for Parsed<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        let (mut parts, body) = req.into_parts();
-        let mut fields = Fields(Vec::new());
-        if !T::PATH.is_empty() {
-            let params = RawPathParams::from_request_parts(&mut parts, state)
-                .await
-                .map_err(|e| Error::bad_request(format!("path: {}", e.body_text())))?;
-            for (name, value) in params.iter() {
-                if T::PATH.contains(&name) {
-                    fields.push(name, Field::Text(value.to_owned()));
-                }
+        parse::<T, S>(req, state).await.inspect_err(record)
+    }
+}
+
+/// A request that does not parse is the request's failure, recorded where it happened:
+/// on the current (server) span, with status Error and `error.type` `validation`.
+fn record(e: &Error) {
+    use opentelemetry::trace::{Status, TraceContextExt};
+    let cx = opentelemetry::Context::current();
+    let span = cx.span();
+    span.set_attribute(opentelemetry::KeyValue::new(
+        opentelemetry_semantic_conventions::attribute::ERROR_TYPE,
+        "validation",
+    ));
+    span.set_status(Status::error(e.msg().to_owned()));
+}
+
+async fn parse<T: Parse, S: Send + Sync>(req: Request, state: &S) -> Result<Parsed<T>, Error> {
+    let (mut parts, body) = req.into_parts();
+    let mut fields = Fields(Vec::new());
+    if !T::PATH.is_empty() {
+        let params = RawPathParams::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|e| Error::bad_request(format!("path: {}", e.body_text())))?;
+        for (name, value) in params.iter() {
+            if T::PATH.contains(&name) {
+                fields.push(name, Field::Text(value.to_owned()));
             }
         }
-        if let (false, Some(query)) = (T::FORM.is_empty(), parts.uri.query()) {
-            for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+    }
+    if let (false, Some(query)) = (T::FORM.is_empty(), parts.uri.query()) {
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            if T::FORM.contains(&name.as_ref()) {
+                fields.push(&name, Field::Text(value.into_owned()));
+            }
+        }
+    }
+    for (field, header_name) in T::HEADER {
+        if let Some(v) = parts.headers.get(*header_name) {
+            let v = v.to_str().map_err(|_| {
+                Error::bad_request(format!("header `{header_name}` is not visible ASCII"))
+            })?;
+            fields.push(field, Field::Text(v.to_owned()));
+        }
+    }
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+        .await
+        .map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Error::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body is larger than this route accepts; send less",
+            ),
+            _ => Error::bad_request(format!("could not read the body: {}", e.body_text())),
+        })?;
+    let mut hint = "";
+    if !bytes.is_empty() {
+        if content_type.starts_with("application/x-www-form-urlencoded") {
+            if bytes.first() == Some(&b'{') {
+                hint = " (the body looks like JSON but was read as a form: \
+                            send Content-Type: application/json)";
+            }
+            for (name, value) in form_urlencoded::parse(&bytes) {
                 if T::FORM.contains(&name.as_ref()) {
                     fields.push(&name, Field::Text(value.into_owned()));
                 }
             }
-        }
-        for (field, header_name) in T::HEADER {
-            if let Some(v) = parts.headers.get(*header_name) {
-                let v = v.to_str().map_err(|_| {
-                    Error::bad_request(format!("header `{header_name}` is not visible ASCII"))
-                })?;
-                fields.push(field, Field::Text(v.to_owned()));
+        } else if content_type.is_empty() || content_type.contains("json") {
+            let body: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::bad_request(format!("body is not valid JSON: {e}")))?;
+            let Value::Object(map) = body else {
+                return Err(Error::bad_request("body must be a JSON object"));
+            };
+            for (name, value) in map {
+                if !named_elsewhere::<T>(&name) {
+                    fields.push(&name, Field::Json(value));
+                }
             }
+        } else {
+            return Err(Error::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("content-type {content_type:?} is not accepted: send application/json"),
+            ));
         }
-        let content_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => Error::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "request body is larger than this route accepts; send less",
-                ),
-                _ => Error::bad_request(format!("could not read the body: {}", e.body_text())),
-            })?;
-        let mut hint = "";
-        if !bytes.is_empty() {
-            if content_type.starts_with("application/x-www-form-urlencoded") {
-                if bytes.first() == Some(&b'{') {
-                    hint = " (the body looks like JSON but was read as a form: \
-                            send Content-Type: application/json)";
-                }
-                for (name, value) in form_urlencoded::parse(&bytes) {
-                    if T::FORM.contains(&name.as_ref()) {
-                        fields.push(&name, Field::Text(value.into_owned()));
-                    }
-                }
-            } else if content_type.is_empty() || content_type.contains("json") {
-                let body: Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| Error::bad_request(format!("body is not valid JSON: {e}")))?;
-                let Value::Object(map) = body else {
-                    return Err(Error::bad_request("body must be a JSON object"));
-                };
-                for (name, value) in map {
-                    if !named_elsewhere::<T>(&name) {
-                        fields.push(&name, Field::Json(value));
-                    }
-                }
-            } else {
-                return Err(Error::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    format!("content-type {content_type:?} is not accepted: send application/json"),
-                ));
-            }
-        }
-        let de = MapDeserializer::<_, serde_json::Error>::new(fields.0.into_iter());
-        let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            Error::bad_request(if path == "." || path.is_empty() {
-                format!("{inner}{hint}")
-            } else {
-                format!("field `{path}`: {inner}{hint}")
-            })
-        })?;
-        value.validate()?;
-        Ok(Parsed(value))
     }
+    let de = MapDeserializer::<_, serde_json::Error>::new(fields.0.into_iter());
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        Error::bad_request(if path == "." || path.is_empty() {
+            format!("{inner}{hint}")
+        } else {
+            format!("field `{path}`: {inner}{hint}")
+        })
+    })?;
+    value.validate()?;
+    Ok(Parsed(value))
 }
