@@ -51,7 +51,6 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
 
 pub use config::{LogConf, LogEncoding, PrometheusConf, Protocol, SampleRule, TelemetryConf};
 pub use error::TelemetryError;
@@ -179,10 +178,9 @@ impl Telemetry {
                 .log
                 .stdout
                 .then(|| logs::StdoutLayer::new(self.log.encoding));
-            let otlp_logs = logger_provider.as_ref().map(|p| {
-                OpenTelemetryTracingBridge::new(p)
-                    .with_filter(EnvFilter::new(logs::EXPORT_LOOP_FILTER))
-            });
+            let otlp_logs = logger_provider
+                .as_ref()
+                .map(|p| logs::ExportLoopGuard(OpenTelemetryTracingBridge::new(p)));
             let bridge = tracer_provider.as_ref().map(|p| {
                 tracing_opentelemetry::layer()
                     .with_tracer(p.tracer(SCOPE))

