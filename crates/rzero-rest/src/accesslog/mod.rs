@@ -127,14 +127,14 @@ impl Line {
         let path = self.uri.path();
         let route = self.route.as_ref().map_or("", MatchedPath::as_str);
         let duration_ms = took.as_secs_f64() * 1e3;
-        let detail = self.detail.unwrap_or_default();
+        let detail = self.detail.map(|d| format!(": {d}")).unwrap_or_default();
         if level == Level::ERROR {
             let why = resp.extensions().get::<ErrorMessage>().map_or("", |m| &m.0);
-            tracing::error!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, error = why, "{detail}");
+            tracing::error!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, error = why, "request failed{detail}");
         } else if level == Level::WARN {
-            tracing::warn!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, slow = true, "{detail}");
+            tracing::warn!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, slow = true, "slow request{detail}");
         } else {
-            tracing::info!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, "{detail}");
+            tracing::info!(target: "rzero::access", method = %self.method, route, path, status, duration_ms, "request{detail}");
         }
     }
 }
