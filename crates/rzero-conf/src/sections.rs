@@ -120,9 +120,15 @@ pub struct RedisConf {
     /// Password (`AUTH`), empty for none.
     #[serde(rename = "Pass", default)]
     pub pass: Secret,
-    /// Connect with TLS (default false).
+    /// Connect with TLS (default false). The server's certificate is verified: against
+    /// `TlsCaFile` when set, else the system's trust store. (go-zero skips verification;
+    /// rzero does not: give the CA of a self-signed server in `TlsCaFile`.)
     #[serde(rename = "Tls", default)]
     pub tls: bool,
+    /// A PEM file with the CA certificate(s) that signed the server's certificate, used
+    /// instead of the system's trust store (rzero's key; empty: the system's).
+    #[serde(rename = "TlsCaFile", default)]
+    pub tls_ca_file: String,
     /// Start even when Redis is down at start (default true, as in go-zero): the cache
     /// is an optimisation, and a Redis outage degrades to the database.
     #[serde(rename = "NonBlock", default = "non_block")]
@@ -152,6 +158,7 @@ impl Default for RedisConf {
             user: String::new(),
             pass: Secret::default(),
             tls: false,
+            tls_ca_file: String::new(),
             non_block: non_block(),
             ping_timeout: ping_timeout(),
         }

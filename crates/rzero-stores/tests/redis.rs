@@ -85,15 +85,14 @@ async fn redis_down_answers_unavailable_fast_and_records_it() {
 }
 
 #[tokio::test]
-async fn tls_without_support_is_a_config_error_that_says_what_to_do() {
+async fn an_unreadable_tls_ca_file_is_a_config_error_that_names_it() {
     let conf = RedisConf {
         tls: true,
+        tls_ca_file: "/nonexistent/ca.pem".into(),
         ..redis_conf()
     };
-    let err = RedisStore::connect(&conf)
-        .await
-        .expect_err("no TLS in this build");
-    assert!(err.to_string().contains("Redis.Tls"), "{err}");
+    let err = RedisStore::connect(&conf).await.expect_err("no CA file");
+    assert!(err.to_string().contains("Redis.TlsCaFile"), "{err}");
 }
 
 #[tokio::test]

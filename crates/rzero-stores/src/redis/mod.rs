@@ -68,13 +68,7 @@ impl RedisStore {
 
     /// A client for `conf` reporting to `telemetry`. Pings first unless `NonBlock`.
     pub async fn connect_with(conf: &RedisConf, telemetry: Telemetry) -> Result<Self, StoreError> {
-        if conf.tls {
-            return Err(StoreError::Config(
-                "Redis.Tls: this build of rzero-stores has no TLS support; use a TLS proxy \
-                 (stunnel, a service mesh) or set Tls: false"
-                    .into(),
-            ));
-        }
+        let tls = tls_certificates(conf)?;
         let seeds: Vec<&str> = conf
             .host
             .split(',')
@@ -89,7 +83,7 @@ impl RedisStore {
         };
         let (address, port) = split(first)?;
         let conn = match conf.kind {
-            RedisType::Node => Conn::Node(node(conf, &address, port)?),
+            RedisType::Node => Conn::Node(node(conf, &address, port, tls)?),
             RedisType::Cluster => {
                 let mut b = ClusterClientBuilder::new(
                     seeds
@@ -105,6 +99,9 @@ impl RedisStore {
                 }
                 if !conf.pass.expose().is_empty() {
                     b = b.password(conf.pass.expose());
+                }
+                if let Some(certs) = tls {
+                    b = b.tls(redis::TlsMode::Secure).certs(certs);
                 }
                 let client = b.build().map_err(|e| config_error(e, conf))?;
                 Conn::Cluster(Box::new(Cluster {
@@ -229,7 +226,36 @@ impl fmt::Debug for RedisStore {
     }
 }
 
-fn node(conf: &RedisConf, address: &str, port: u16) -> Result<ConnectionManager, StoreError> {
+/// `Some` when `Tls` is on: the CA to trust (`TlsCaFile`) or none (the system's store).
+/// Also makes sure rustls has its crypto provider (ring, as the rest of rzero).
+fn tls_certificates(conf: &RedisConf) -> Result<Option<redis::TlsCertificates>, StoreError> {
+    if !conf.tls {
+        return Ok(None);
+    }
+    // Already installed (by us or the application) is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let root_cert = if conf.tls_ca_file.is_empty() {
+        None
+    } else {
+        Some(std::fs::read(&conf.tls_ca_file).map_err(|e| {
+            StoreError::Config(format!(
+                "Redis.TlsCaFile `{}` cannot be read: {e}; give a PEM file of the CA",
+                conf.tls_ca_file
+            ))
+        })?)
+    };
+    Ok(Some(redis::TlsCertificates {
+        client_tls: None,
+        root_cert,
+    }))
+}
+
+fn node(
+    conf: &RedisConf,
+    address: &str,
+    port: u16,
+    tls: Option<redis::TlsCertificates>,
+) -> Result<ConnectionManager, StoreError> {
     let mut redis = RedisConnectionInfo::default();
     if !conf.user.is_empty() {
         redis = redis.set_username(&conf.user);
@@ -237,11 +263,24 @@ fn node(conf: &RedisConf, address: &str, port: u16) -> Result<ConnectionManager,
     if !conf.pass.expose().is_empty() {
         redis = redis.set_password(conf.pass.expose());
     }
-    let info = ConnectionAddr::Tcp(address.to_owned(), port)
+    let addr = match tls {
+        None => ConnectionAddr::Tcp(address.to_owned(), port),
+        Some(_) => ConnectionAddr::TcpTls {
+            host: address.to_owned(),
+            port,
+            insecure: false,
+            tls_params: None,
+        },
+    };
+    let info = addr
         .into_connection_info()
         .map_err(|e| config_error(e, conf))?
         .set_redis_settings(redis);
-    let client = Client::open(info).map_err(|e| config_error(e, conf))?;
+    let client = match tls {
+        None => Client::open(info),
+        Some(certs) => Client::build_with_tls(info, certs),
+    }
+    .map_err(|e| config_error(e, conf))?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(conf.ping_timeout))
         .set_response_timeout(Some(DEFAULT_COMMAND_TIMEOUT))
