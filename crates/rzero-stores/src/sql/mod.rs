@@ -59,6 +59,20 @@ struct Inner {
     telemetry: Telemetry,
 }
 
+/// SQLite has one writer at a time per file: writers beyond a few only sleep in SQLite's
+/// busy handler (in steps up to 100 ms), so a file gets at most [`SQLITE_FILE_CONNS`]
+/// connections and the rest of the callers queue, in order, for the pool instead.
+const SQLITE_FILE_CONNS: u32 = 4;
+
+fn max_connections(target: &Target, configured: u32) -> u32 {
+    let n = configured.max(1);
+    if target.system == DbSystem::Sqlite && !target.in_memory {
+        n.min(SQLITE_FILE_CONNS)
+    } else {
+        n
+    }
+}
+
 // === impl SqlPool ===
 
 impl SqlPool {
@@ -87,7 +101,7 @@ impl SqlPool {
             .map_err(|e| StoreError::from(e).scrub(&target.password))?
             .disable_statement_logging();
         let mut pool = AnyPoolOptions::new()
-            .max_connections(conf.max_open_conns.max(1))
+            .max_connections(max_connections(&target, conf.max_open_conns))
             .acquire_timeout(conf.connect_timeout)
             .max_lifetime(Some(conf.max_lifetime));
         if target.system == DbSystem::Sqlite && !target.in_memory {
