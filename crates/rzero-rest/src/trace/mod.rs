@@ -102,24 +102,28 @@ where
         }
         let parent =
             global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
-        let method = req.method().as_str().to_owned();
+        let method = method_name(req.method());
         let route = req
             .extensions()
             .get::<MatchedPath>()
             .map(|m| m.as_str().to_owned());
         let name = match &route {
-            Some(route) => format!("{method} {route}"),
-            None => method.clone(),
+            Some(route) => format!("{} {route}", method.as_str()),
+            None => method.as_str().to_owned(),
         };
         let mut attributes = Vec::with_capacity(10 + self.layer.captured.len());
-        attributes.push(KeyValue::new(semconv::HTTP_REQUEST_METHOD, method));
+        attributes.push(KeyValue::new(semconv::HTTP_REQUEST_METHOD, method.clone()));
         attributes.push(KeyValue::new(
             semconv::URL_PATH,
             req.uri().path().to_owned(),
         ));
         attributes.push(KeyValue::new(
             semconv::URL_SCHEME,
-            req.uri().scheme_str().unwrap_or("http").to_owned(),
+            match req.uri().scheme_str() {
+                None | Some("http") => opentelemetry::StringValue::from("http"),
+                Some("https") => opentelemetry::StringValue::from("https"),
+                Some(other) => opentelemetry::StringValue::from(other.to_owned()),
+            },
         ));
         attributes.push(KeyValue::new(
             semconv::NETWORK_PROTOCOL_VERSION,
@@ -177,6 +181,24 @@ where
             self.inner.call(req)
         };
         ResponseFuture::new(inner, cx)
+    }
+}
+
+/// The method as an attribute value: the standard ones without an allocation.
+fn method_name(m: &http::Method) -> opentelemetry::StringValue {
+    let known: Option<&'static str> = match *m {
+        http::Method::GET => Some("GET"),
+        http::Method::POST => Some("POST"),
+        http::Method::PUT => Some("PUT"),
+        http::Method::DELETE => Some("DELETE"),
+        http::Method::PATCH => Some("PATCH"),
+        http::Method::HEAD => Some("HEAD"),
+        http::Method::OPTIONS => Some("OPTIONS"),
+        _ => None,
+    };
+    match known {
+        Some(name) => name.into(),
+        None => m.as_str().to_owned().into(),
     }
 }
 
