@@ -210,7 +210,7 @@ impl RpcClientBuilder {
             .unwrap_or_else(|| BreakerSet::new(BreakerConfig::default()));
         let stack = ServiceBuilder::new()
             .layer(trace)
-            .layer(metrics::MetricsLayer::new(&meter))
+            .layer(metrics::layer(&meter))
             .layer(breaker::BreakerLayer::new(breakers.clone(), &meter))
             .layer(timeout::TimeoutLayer::new(conf.timeout))
             .service(balance.clone())

@@ -26,12 +26,17 @@ pub struct MetricsLayer {
 impl MetricsLayer {
     /// Instruments on `meter` (e.g. `opentelemetry::global::meter("rzero-rpc")`).
     pub fn new(meter: &Meter) -> Self {
+        Self::recording_to(histogram(
+            meter,
+            names::RPC_SERVER_CALL_DURATION,
+            "Duration of gRPC server calls.",
+        ))
+    }
+
+    /// Times calls into `duration`; the client's layer is this one with its histogram.
+    pub(crate) fn recording_to(duration: Histogram<f64>) -> Self {
         MetricsLayer {
-            duration: histogram(
-                meter,
-                names::RPC_SERVER_CALL_DURATION,
-                "Duration of gRPC server calls.",
-            ),
+            duration,
             attributes: AttributeCache::default(),
         }
     }
@@ -75,10 +80,7 @@ where
             start: Instant::now(),
             attributes: self.attributes.get(req.uri().path()),
         };
-        ResponseFuture {
-            inner: self.inner.call(req),
-            record: Some(record),
-        }
+        ResponseFuture::new(self.inner.call(req), record)
     }
 }
 
@@ -92,7 +94,7 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, record: Record) -> Self {
+    fn new(inner: F, record: Record) -> Self {
         ResponseFuture {
             inner,
             record: Some(record),
