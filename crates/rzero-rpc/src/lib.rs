@@ -12,7 +12,7 @@
 //! #     type Error = std::convert::Infallible;
 //! #     type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
 //! #     fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> { std::task::Poll::Ready(Ok(())) }
-//! #     fn call(&mut self, _: http::Request<tonic::body::Body>) -> Self::Future { unimplemented!() }
+//! #     fn call(&mut self, _: http::Request<tonic::body::Body>) -> Self::Future { std::future::ready(Ok(http::Response::new(tonic::body::Body::empty()))) }
 //! # }
 //!
 //! // Server: `Name`, `ListenOn`, `Timeout`, `CpuThreshold`, `Etcd`, ... from the YAML file.
