@@ -45,6 +45,7 @@ pub mod client;
 pub mod conf;
 pub mod discovery;
 mod duration;
+pub mod gated;
 pub mod names;
 pub mod server;
 mod span;

@@ -8,19 +8,17 @@
 //! This is not the crate's `gate` shell: that one classifies at the response headers,
 //! while a gRPC success is only known at the trailers.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Meter};
-use pin_project_lite::pin_project;
 use rzero_resilience::breaker::{BreakerSet, Promise};
 use tonic::Code;
 use tower::{Layer, Service};
 
-use crate::body::{ObservedBody, OnEnd, observe};
+use crate::body::{ObservedBody, OnEnd};
+use crate::gated::{Admission, GatedFuture};
 use crate::names;
 use crate::status::counts_against_target;
 
@@ -101,58 +99,32 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let path = req.uri().path();
         match self.layer.breakers.get(path).allow() {
-            Ok(promise) => ResponseFuture {
-                inner: Some(self.inner.call(req)),
-                promise: Some(promise),
-            },
+            Ok(promise) => {
+                GatedFuture::admitted(self.inner.call(req), BreakerEnd(promise), breaker_open)
+            }
             Err(open) => {
                 self.layer
                     .rejections
                     .add(1, &[KeyValue::new(names::RPC_METHOD, path.to_owned())]);
                 tracing::debug!(method = path, "{open}");
-                ResponseFuture {
-                    inner: None,
-                    promise: None,
-                }
+                GatedFuture::refused(breaker_open)
             }
         }
     }
 }
 
-pin_project! {
-    /// The future of a call through [`Breaker`].
-    pub struct ResponseFuture<F> {
-        #[pin]
-        inner: Option<F>,
-        promise: Option<Promise>,
+/// The future of a call through [`Breaker`].
+pub type ResponseFuture<F> = GatedFuture<F, BreakerEnd>;
+
+impl Admission for BreakerEnd {
+    fn failed(self) {
+        self.0.reject();
     }
 }
 
-impl<F, ResB, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<ResB>, E>>,
-    ResB: Default,
-{
-    type Output = Result<Response<ObservedBody<ResB, BreakerEnd>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let Some(inner) = this.inner.as_pin_mut() else {
-            return Poll::Ready(Ok(tonic::Status::unavailable(
-                "circuit breaker is open: recent calls to this target mostly failed; retry later",
-            )
-            .into_http()));
-        };
-        let result = ready!(inner.poll(cx));
-        Poll::Ready(match (result, this.promise.take()) {
-            (Ok(response), Some(p)) => Ok(observe(response, BreakerEnd(p))),
-            (Ok(response), None) => Ok(response.map(ObservedBody::unobserved)),
-            (Err(e), p) => {
-                if let Some(p) = p {
-                    p.reject();
-                }
-                Err(e)
-            }
-        })
-    }
+/// What a refused call answers.
+fn breaker_open() -> tonic::Status {
+    tonic::Status::unavailable(
+        "circuit breaker is open: recent calls to this target mostly failed; retry later",
+    )
 }

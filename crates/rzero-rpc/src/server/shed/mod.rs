@@ -7,18 +7,16 @@
 //! each call and tells it, when the call's status is known, whether the call counts as
 //! served: as in go-zero, only a DEADLINE_EXCEEDED does not.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use opentelemetry::metrics::{Counter, Meter};
-use pin_project_lite::pin_project;
 use rzero_resilience::shedder::{AdaptiveShedder, ShedPromise};
 use tonic::Code;
 use tower::{Layer, Service};
 
-use crate::body::{ObservedBody, OnEnd, observe};
+use crate::body::{ObservedBody, OnEnd};
+use crate::gated::{Admission, GatedFuture};
 use crate::names;
 
 /// Adds [`Shed`] to services; all of them share one shedder.
@@ -94,56 +92,30 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         match self.layer.shedder.allow() {
-            Ok(promise) => ResponseFuture {
-                inner: Some(self.inner.call(req)),
-                promise: Some(promise),
-            },
+            Ok(promise) => {
+                GatedFuture::admitted(self.inner.call(req), ShedEnd(promise), shed_answer)
+            }
             Err(overloaded) => {
                 self.layer.shed.add(1, &[]);
                 tracing::warn!(method = req.uri().path(), "{overloaded}");
-                ResponseFuture {
-                    inner: None,
-                    promise: None,
-                }
+                GatedFuture::refused(shed_answer)
             }
         }
     }
 }
 
-pin_project! {
-    /// The future of a call through [`Shed`].
-    pub struct ResponseFuture<F> {
-        #[pin]
-        inner: Option<F>,
-        promise: Option<ShedPromise>,
+/// The future of a call through [`Shed`].
+pub type ResponseFuture<F> = GatedFuture<F, ShedEnd>;
+
+impl Admission for ShedEnd {
+    fn failed(self) {
+        self.0.fail();
     }
 }
 
-impl<F, ResB, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<ResB>, E>>,
-    ResB: Default,
-{
-    type Output = Result<Response<ObservedBody<ResB, ShedEnd>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let Some(inner) = this.inner.as_pin_mut() else {
-            return Poll::Ready(Ok(tonic::Status::resource_exhausted(
-                "service overloaded: call shed to protect the calls in flight; retry later",
-            )
-            .into_http()));
-        };
-        let result = ready!(inner.poll(cx));
-        Poll::Ready(match (result, this.promise.take()) {
-            (Ok(response), Some(promise)) => Ok(observe(response, ShedEnd(promise))),
-            (Ok(response), None) => Ok(response.map(ObservedBody::unobserved)),
-            (Err(e), promise) => {
-                if let Some(p) = promise {
-                    p.fail();
-                }
-                Err(e)
-            }
-        })
-    }
+/// What a shed call answers.
+fn shed_answer() -> tonic::Status {
+    tonic::Status::resource_exhausted(
+        "service overloaded: call shed to protect the calls in flight; retry later",
+    )
 }
