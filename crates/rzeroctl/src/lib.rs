@@ -1,19 +1,25 @@
-//! rzeroctl: go-zero's `goctl` for rzero services (issue 8).
+//! rzeroctl: go-zero's `goctl` for rzero services.
 //!
-//! **Status: skeleton only.** Nothing is implemented yet. Planned layout, in the
-//! order the work will land:
+//! | module | command | what it does |
+//! |---|---|---|
+//! | [`api`] | `api new`, `api validate`, `api format` | the `.api` DSL: lexer, parser, imports, checks, formatter |
+//! | [`rustgen`] | `api rust` | a Rust service on rzero's rest server from a `.api` |
+//! | [`swagger`] | `api swagger` | OpenAPI 3 from a `.api` |
+//! | [`rpc`] | `rpc new`, `rpc protoc` | a tonic service on rzero's rpc server from a `.proto` |
+//! | [`model`] | `model mysql ddl` | typed models over rzero's stores from `CREATE TABLE` |
+//! | [`deploy`] | `docker`, `kube deploy` | Dockerfile and Kubernetes manifests |
 //!
-//! - `api/` — hand-written lexer and parser for go-zero's `.api` DSL (`syntax`,
-//!   `info`, `import`, `type` groups, `@server`, `@doc`, `@handler`, `service`),
-//!   with `file:line:column` errors and a no-panic property test;
-//! - `gen/` — `rzeroctl api rust`: a compiling service on `rzero-rest`
-//!   (generated files rewritten, `logic/` files scaffolded once);
-//! - `swagger`, `format`, `new`; later `rpc`, `model`, `docker`, `kube`.
-//!
-//! The binary reports that commands are unfinished rather than pretending.
+//! Generated files that rzeroctl owns start with [`files::GENERATED_HEADER`] and are
+//! rewritten on every run; files the user edits (logic, config) are written once.
 
 pub mod api;
+pub mod cargo;
+pub mod deploy;
+pub mod files;
+pub mod model;
+pub mod rpc;
+pub mod rustgen;
+pub mod swagger;
 
-/// What the binary prints for every command until the generator exists.
-pub const UNFINISHED: &str =
-    "rzeroctl: not implemented yet (issue 8); no command is available in this build";
+/// The error every command returns: a message a person can act on.
+pub type CmdError = Box<dyn std::error::Error + Send + Sync>;

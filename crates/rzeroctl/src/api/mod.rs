@@ -1,3 +1,4 @@
-//! go-zero `.api` DSL. Only the lexer exists so far; the parser and AST are unfinished.
+//! go-zero's `.api` DSL: lexer, parser (being written), commands.
 
+pub mod cmd;
 pub mod lexer;
