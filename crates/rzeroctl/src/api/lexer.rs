@@ -60,7 +60,7 @@ impl fmt::Display for TokenKind {
 }
 
 /// A 1-based position in a file, columns counted in characters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
     /// 1-based line.
     pub line: u32,
