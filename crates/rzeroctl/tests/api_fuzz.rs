@@ -1,6 +1,7 @@
 //! The parser, the checks and the generator never panic, whatever the input: random
 //! token soup and mutations (deleted, duplicated, swapped and replaced characters) of
 //! every `.api` file in the test data. Errors are fine; a panic or a hang is not.
+#![allow(clippy::unwrap_used)] // test helpers fail loudly
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,7 @@
 //! Golden files of `rzeroctl api rust` for the order system's `order.api` and the
 //! every-feature `.api`: any change to generated code shows up here as a diff.
 //! `RZEROCTL_BLESS=1 cargo test -p rzeroctl --test api_golden` rewrites them.
+#![allow(clippy::unwrap_used)] // test helpers fail loudly
 
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! The parser against go-zero's own `.api` test files (tests/data/gozero, see SOURCE.md):
 //! what goctl's parser accepts parses here, what it rejects fails, at the right place.
+#![allow(clippy::unwrap_used)] // test helpers fail loudly
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,7 @@
 //! `rzeroctl api rust` end to end: generate services from the order system's `order.api`
 //! and from a `.api` using every feature, build them with cargo, start them, and talk
 //! HTTP to them; then fill in a logic file, regenerate, rebuild, and see the answer.
+#![allow(clippy::unwrap_used)] // test helpers fail loudly
 
 mod common;
 

@@ -286,11 +286,7 @@ fn contains_struct(ty: &DataType) -> bool {
     }
 }
 
-fn convert_at(
-    c: &mut Checker<'_>,
-    declared: &HashMap<String, String>,
-    ty: &DataType,
-) -> Type {
+fn convert_at(c: &mut Checker<'_>, declared: &HashMap<String, String>, ty: &DataType) -> Type {
     let pos = type_pos(ty);
     match ty {
         DataType::Name(n, pos) => {
@@ -299,7 +295,10 @@ fn convert_at(
             } else if declared.contains_key(n) {
                 Type::Named(n.clone())
             } else {
-                c.err(*pos, format!("unresolved type `{n}`: declare it with `type {n} {{ ... }}`"));
+                c.err(
+                    *pos,
+                    format!("unresolved type `{n}`: declare it with `type {n} {{ ... }}`"),
+                );
                 Type::Any
             }
         }
@@ -311,25 +310,40 @@ fn convert_at(
         DataType::Pointer(t) => Type::Pointer(Box::new(convert_at(c, declared, t))),
         DataType::Slice(t) => {
             if contains_struct(t) {
-                c.err(pos, "slice elements cannot be an inline struct: declare a named type".into());
+                c.err(
+                    pos,
+                    "slice elements cannot be an inline struct: declare a named type".into(),
+                );
             }
             Type::Slice(Box::new(convert_at(c, declared, t)))
         }
         DataType::Array(n, t) => {
             if n == "..." {
-                c.err(pos, "array length `...` is not supported: give the length".into());
+                c.err(
+                    pos,
+                    "array length `...` is not supported: give the length".into(),
+                );
             }
             if contains_struct(t) {
-                c.err(pos, "array elements cannot be an inline struct: declare a named type".into());
+                c.err(
+                    pos,
+                    "array elements cannot be an inline struct: declare a named type".into(),
+                );
             }
             Type::Array(n.clone(), Box::new(convert_at(c, declared, t)))
         }
         DataType::Map(k, v) => {
             if !matches!(**k, DataType::Name(..)) {
-                c.err(pos, "a map key must be a base or named type (`map[string]T`)".into());
+                c.err(
+                    pos,
+                    "a map key must be a base or named type (`map[string]T`)".into(),
+                );
             }
             if contains_struct(v) {
-                c.err(pos, "map values cannot be an inline struct: declare a named type".into());
+                c.err(
+                    pos,
+                    "map values cannot be an inline struct: declare a named type".into(),
+                );
             }
             Type::Map(
                 Box::new(convert_at(c, declared, k)),

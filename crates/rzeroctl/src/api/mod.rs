@@ -4,6 +4,7 @@
 
 pub mod ast;
 pub mod cmd;
+pub mod format;
 pub mod lexer;
 pub mod load;
 pub mod parser;

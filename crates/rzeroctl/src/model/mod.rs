@@ -1,10 +1,267 @@
-//! `rzeroctl model mysql ddl`: being written (issue 8).
+//! `rzeroctl model mysql ddl`: typed models over rzero's stores from `CREATE TABLE`
+//! statements, as goctl's `goctl model mysql ddl` makes them for go-zero.
+//!
+//! ```text
+//! rzeroctl model mysql ddl --src schema.sql --dir src/model [--cache] [--database shop]
+//! ```
+//!
+//! The directory becomes one Rust module, declared in the service with `mod model;`:
+//!
+//! | file | owner | holds |
+//! |---|---|---|
+//! | `mod.rs` | rzeroctl, rewritten | one `mod` pair per table found in the directory, and `pub use` of each row and model type |
+//! | `vars.rs` | rzeroctl, rewritten | what every model shares: text decoding, insert ids |
+//! | `<table>_model_gen.rs` | rzeroctl, rewritten | the row struct (serde, `FromRow`), SQL and cache-key constants, the model with `insert`, `find_one`, `find_one_by_<key>` per unique key, `update`, `delete` |
+//! | `<table>_model.rs` | you, written once | an `impl <Table>Model` block for your own queries |
+//!
+//! In the service, for a table `user` (`--cache`):
+//!
+//! ```text
+//! let conn = CachedConn::new(pool, redis, CacheConf::default());
+//! let users = model::UserModel::new(conn);
+//! let id = users.insert(&model::User { name: "ann".into(), ..Default::default() }).await?;
+//! let ann = users.find_one_by_name("ann").await?;   // StoreError::NotFound if absent
+//! ```
+//!
+//! `mod.rs` lists every `<table>_model_gen.rs` in the directory, so models from several
+//! DDL files can share it. Generated code needs only `rzero` (feature `stores`) and
+//! `serde` (feature `derive`); the command prints both lines for `Cargo.toml`.
+//!
+//! Without `--cache` a model runs its statements on a `SqlPool`; with it, on a
+//! `CachedConn`, cache-aside with goctl's keys `cache:[<db>:]<table>:<column>:<value>`
+//! (see `queries.rs`). Errors are `StoreError`: `NotFound` when there is no row,
+//! `Conflict` on a duplicate key. Column types map as `types.rs` describes; goctl's
+//! `--ignore-columns` (default `create_at,created_at,create_time,update_at,updated_at,
+//! update_time`) are left to the database on insert and update when it has a default
+//! for them.
+//!
+//! | module | does |
+//! |---|---|
+//! | `ddl` | parses the DDL with sqlparser's MySQL dialect into tables, keys, columns |
+//! | `types` | maps MySQL types to Rust types `Any` can decode |
+//! | `naming` | Rust identifiers from SQL names |
+//! | `emit` | `<table>_model_gen.rs` and `<table>_model.rs` |
+//! | `queries` | the model's methods |
+//! | `keys` | cache keys, goctl's scheme |
+//! | `layout` | rustfmt's layout rules for what is emitted |
 
-/// `rzeroctl model mysql ddl` options.
-#[derive(Debug, clap::Args)]
-pub struct DdlArgs {}
+mod ddl;
+mod emit;
+mod keys;
+mod layout;
+mod naming;
+mod queries;
+#[cfg(test)]
+mod tests;
+mod types;
 
-/// Runs `rzeroctl model mysql ddl`.
-pub fn ddl(_args: &DdlArgs) -> Result<(), crate::CmdError> {
-    Err("`model mysql ddl` is not written yet".into())
+use std::path::{Path, PathBuf};
+
+use crate::cargo::{RzeroSource, versions};
+use crate::files::{self, GENERATED_HEADER, Written};
+use emit::{Model, Options};
+use naming::TableNames;
+
+/// The largest DDL file read: a schema is kilobytes, anything near this is the wrong file.
+const MAX_DDL_BYTES: u64 = 4 * 1024 * 1024;
+
+/// `rzeroctl model mysql ddl` options (goctl's flags).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DdlArgs {
+    /// The DDL file: `CREATE TABLE` statements (other statements are skipped).
+    #[arg(long, short = 's')]
+    pub src: PathBuf,
+    /// The directory of the generated module (created if absent).
+    #[arg(long, short = 'd')]
+    pub dir: PathBuf,
+    /// Cache rows in Redis or memory (cache-aside through `CachedConn`).
+    #[arg(long, short = 'c')]
+    pub cache: bool,
+    /// A local rzero checkout for the printed `Cargo.toml` line (default: the release).
+    #[arg(long)]
+    pub rzero_path: Option<PathBuf>,
+    /// The database name in cache keys: `cache:<database>:<table>:<column>:<value>`.
+    #[arg(long, visible_alias = "db")]
+    pub database: Option<String>,
+    /// Columns left to the database's default on insert and update.
+    #[arg(long, short = 'i', value_delimiter = ',', default_value = DEFAULT_IGNORE_COLUMNS)]
+    pub ignore_columns: Vec<String>,
 }
+
+/// goctl's default `--ignore-columns`: timestamps the database keeps.
+pub const DEFAULT_IGNORE_COLUMNS: &str =
+    "create_at,created_at,create_time,update_at,updated_at,update_time";
+
+// === impl DdlArgs ===
+
+impl DdlArgs {
+    /// The options of `rzeroctl model mysql ddl --src <src> --dir <dir>`, for callers
+    /// other than the command line.
+    pub fn new(src: impl Into<PathBuf>, dir: impl Into<PathBuf>) -> Self {
+        DdlArgs {
+            src: src.into(),
+            dir: dir.into(),
+            cache: false,
+            rzero_path: None,
+            database: None,
+            ignore_columns: DEFAULT_IGNORE_COLUMNS
+                .split(',')
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+/// Runs `rzeroctl model mysql ddl`: parses `--src`, writes the module into `--dir` and
+/// prints what it wrote and the `Cargo.toml` lines the module needs.
+pub fn ddl(args: &DdlArgs) -> Result<(), crate::CmdError> {
+    let written = generate(args)?;
+    for w in &written {
+        let what = match w {
+            Written::Created(_) => "created",
+            Written::Updated(_) => "updated",
+            Written::Kept(_) => "kept",
+        };
+        println!("{what:>8} {}", w.path().display());
+    }
+    println!(
+        "\nDeclare the module with `mod {};` and add to Cargo.toml [dependencies]:\n{}\n{}",
+        args.dir
+            .file_name()
+            .map_or_else(|| "model".into(), |n| n.to_string_lossy()),
+        RzeroSource::from_option(args.rzero_path.clone()).dependency(&["stores"]),
+        serde_line()
+    );
+    Ok(())
+}
+
+/// The `serde` line generated models need.
+fn serde_line() -> String {
+    format!(
+        "serde = {{ version = \"{}\", features = [\"derive\"] }}",
+        versions::SERDE
+    )
+}
+
+/// Everything [`ddl`] does but printing; the files in the order written.
+pub fn generate(args: &DdlArgs) -> Result<Vec<Written>, crate::CmdError> {
+    let src = args.src.display();
+    let sql = read_ddl(&args.src)?;
+    let tables = ddl::parse(&sql).map_err(|e| format!("{src}: {e}"))?;
+    let opts = Options {
+        cache: args.cache,
+        database: args.database.clone().filter(|d| !d.is_empty()),
+        ignore: args.ignore_columns.clone(),
+    };
+    let mut files = Vec::with_capacity(tables.len() * 2);
+    for t in &tables {
+        let m = Model::new(t, &opts).map_err(|e| format!("{src}: {e}"))?;
+        let stem = &m.names.stem;
+        files.push((format!("{stem}_model_gen.rs"), m.gen_file(), true));
+        files.push((
+            format!("{stem}_model.rs"),
+            emit::user_file(&m.names, &t.name),
+            false,
+        ));
+    }
+    let mut written = Vec::with_capacity(files.len() + 2);
+    let dir = &args.dir;
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    for (name, text, generated) in files {
+        let path = dir.join(name);
+        let w = if generated {
+            files::write_generated(&path, &text)
+        } else {
+            files::write_once(&path, &text)
+        };
+        written.push(w.map_err(|e| io(&path, e))?);
+    }
+    let vars = dir.join("vars.rs");
+    written.push(files::write_generated(&vars, VARS_RS).map_err(|e| io(&vars, e))?);
+    let module = dir.join("mod.rs");
+    let text = mod_rs(&stems_in(dir).map_err(|e| io(dir, e))?);
+    written.push(files::write_generated(&module, &text).map_err(|e| io(&module, e))?);
+    Ok(written)
+}
+
+/// Reads the DDL, refusing what cannot be a schema before parsing it.
+fn read_ddl(path: &Path) -> Result<String, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            format!("{shown}: no such file; pass the DDL file with --src")
+        }
+        _ => format!("{shown}: {e}"),
+    })?;
+    if !meta.is_file() {
+        return Err(format!("{shown}: not a file; pass the DDL file with --src"));
+    }
+    if meta.len() > MAX_DDL_BYTES {
+        return Err(format!(
+            "{shown}: {} bytes is more than the {MAX_DDL_BYTES} a schema file may have; \
+             pass the file with the CREATE TABLE statements only",
+            meta.len()
+        ));
+    }
+    let sql = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    if sql.trim().is_empty() {
+        return Err(format!(
+            "{shown}: the file is empty; expected CREATE TABLE statements"
+        ));
+    }
+    Ok(sql)
+}
+
+/// The table stems with both files in `dir`, sorted: what `mod.rs` declares.
+fn stems_in(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut stems = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        if let Some(stem) = name.strip_suffix("_model_gen.rs")
+            && dir.join(format!("{stem}_model.rs")).is_file()
+        {
+            stems.push(stem.to_owned());
+        }
+    }
+    stems.sort();
+    Ok(stems)
+}
+
+/// The module root over `stems`.
+fn mod_rs(stems: &[String]) -> String {
+    let mut o = format!(
+        "{GENERATED_HEADER}\n\
+         //! Models generated by `rzeroctl model mysql ddl`, one pair of files per table:\n\
+         //! `<table>_model_gen.rs`, rewritten on every run, and `<table>_model.rs`, yours.\n\
+         // The crate decides what it exports (`mod model;` or `pub mod model;`).\n\
+         #![allow(unreachable_pub)]\n\nmod vars;\n"
+    );
+    for s in stems {
+        o.push_str(&format!("\nmod {s}_model;\nmod {s}_model_gen;\n"));
+    }
+    // A binary crate uses the models it needs; the others' re-exports are not unused code.
+    o.push_str("\n#[allow(unused_imports)]\n");
+    let names: Vec<String> = stems
+        .iter()
+        .map(|s| {
+            let n = TableNames::from_stem(s);
+            format!("{s}_model_gen::{{{}, {}}}", n.row, n.model)
+        })
+        .collect();
+    let one = format!("pub use self::{{{}}};", names.join(", "));
+    if layout::fits(&one) {
+        o.push_str(&one);
+        o.push('\n');
+    } else {
+        o.push_str("pub use self::{\n");
+        for n in &names {
+            o.push_str(&format!("    {n},\n"));
+        }
+        o.push_str("};\n");
+    }
+    o
+}
+
+/// `vars.rs`: the same for every model.
+const VARS_RS: &str = include_str!("vars.rs.txt");

@@ -1,19 +1,214 @@
-//! `rzeroctl rpc new|protoc`: being written (issue 8).
+//! `rzeroctl rpc new NAME` and `rzeroctl rpc protoc FILE.proto --dir DIR`: goctl's
+//! `goctl rpc new` / `goctl rpc protoc`, a tonic service on rzero's rpc server.
+//!
+//! `protoc` reads the proto as protoc would (`-I`/`--proto_path`, imports, then the
+//! file's own folder; parsed by `protox`, so no protoc is needed) and writes a crate into
+//! DIR laid out like goctl's output. *Generated* files start with "DO NOT EDIT" and are
+//! rewritten on every run; *once* files are the user's and are only created when absent:
+//!
+//! | file | owner | what |
+//! |---|---|---|
+//! | `Cargo.toml` | once | rzero (`rpc`), tonic, prost, tokio, serde; its own `[workspace]` |
+//! | `build.rs` | generated | compiles `proto/` with `protoc-bin-vendored`, plus a descriptor set |
+//! | `proto/<file>.proto` (+ imports) | generated | a copy of the proto (`rpc new` writes its starter here) |
+//! | `etc/<file>.yaml` | once | `Name`, `ListenOn`, `Timeout`, `Etcd` (commented), `OpenTelemetry` |
+//! | `src/main.rs` | generated | `-f etc/<file>.yaml`, else the embedded copy; prints the address |
+//! | `src/lib.rs` | generated | the modules, `pb` (the messages), `server(config, guard)` |
+//! | `src/config.rs` | once | `Config` flattening `RpcServerConf`, `load(args)` |
+//! | `src/svc.rs` | once | `ServiceContext`, built once, shared by every call |
+//! | `src/server.rs` | generated | per service, the tonic trait impl calling the logic |
+//! | `src/client.rs` | generated | per service, `connect_<svc>(&RpcClientConf)` returning the tonic client |
+//! | `src/logic/mod.rs` | generated | the list of logic modules |
+//! | `src/logic/<rpc>.rs` | once each | one function per rpc; `src/logic/<svc>/<rpc>.rs` with several services |
+//!
+//! The crate (and binary) is named after DIR, as `cargo new` names it; the proto file's
+//! stem names the YAML file and `Name: <stem>.rpc`.
+//!
+//! A new logic function answers `UNIMPLEMENTED` with "`<pkg.Service>/<Rpc>` has no logic
+//! yet: edit `src/logic/<rpc>.rs`". goctl's stub answers an empty response and no error,
+//! which a caller cannot tell from a real answer; the status names the file to edit and
+//! works the same for streaming rpcs. An rpc added to the proto gets its file on the next
+//! run; files of rpcs that left it are kept and reported.
+//!
+//! Layout of this module: `parse` reads the proto, `code` writes the Rust sources
+//! that follow the services, `emit` lists the crate's files with the templates of
+//! `templates/`, and this file runs the commands.
+
+mod code;
+mod emit;
+mod parse;
+
+use std::path::{Path, PathBuf};
+
+use crate::cargo::RzeroSource;
+use crate::files::{self, Written};
+use code::Layout;
+use emit::Owner;
 
 /// `rzeroctl rpc new` options.
-#[derive(Debug, clap::Args)]
-pub struct NewArgs {}
-
-/// `rzeroctl rpc protoc` options.
-#[derive(Debug, clap::Args)]
-pub struct ProtocArgs {}
-
-/// Runs `rzeroctl rpc new`.
-pub fn new(_args: &NewArgs) -> Result<(), crate::CmdError> {
-    Err("`rpc new` is not written yet".into())
+#[derive(Debug, Clone, clap::Args)]
+pub struct NewArgs {
+    /// The service: the proto's name, package and service (`greet`: `greet.proto`,
+    /// `package greet`, `service Greet`).
+    pub name: String,
+    /// Where the crate goes (default: `./NAME`).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Depend on the rzero checkout at this path (the workspace root) instead of the
+    /// crates.io release.
+    #[arg(long)]
+    pub rzero_path: Option<PathBuf>,
 }
 
-/// Runs `rzeroctl rpc protoc`.
-pub fn protoc(_args: &ProtocArgs) -> Result<(), crate::CmdError> {
-    Err("`rpc protoc` is not written yet".into())
+/// `rzeroctl rpc protoc` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProtocArgs {
+    /// The `.proto` file.
+    pub proto: PathBuf,
+    /// Where the crate goes; created if absent. Its name is the crate's.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Where imports are searched, as protoc's `-I` (the file's own folder comes last).
+    #[arg(short = 'I', long = "proto_path", visible_alias = "proto-path")]
+    pub proto_path: Vec<PathBuf>,
+    /// Depend on the rzero checkout at this path (the workspace root) instead of the
+    /// crates.io release.
+    #[arg(long)]
+    pub rzero_path: Option<PathBuf>,
+}
+
+/// Runs `rzeroctl rpc new`: writes `DIR/proto/NAME.proto` (kept when it exists) and
+/// generates the crate from it.
+pub fn new(args: &NewArgs) -> Result<(), crate::CmdError> {
+    let name = &args.name;
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(format!(
+            "rpc new: `{name}` is not a service name: use letters, digits, `_` and `-`, \
+             starting with a letter"
+        )
+        .into());
+    }
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(name));
+    let proto = dir.join("proto").join(format!("{name}.proto"));
+    let package = name.replace('-', "_").to_ascii_lowercase();
+    let starter = emit::starter_proto(&package, &parse::to_upper_camel(&package));
+    report(&files::write_once(&proto, &starter).map_err(|e| io_error(&proto, &e))?);
+    protoc(&ProtocArgs {
+        proto,
+        dir,
+        proto_path: Vec::new(),
+        rzero_path: args.rzero_path.clone(),
+    })
+}
+
+/// Runs `rzeroctl rpc protoc`: (re)generates the crate in `--dir` from the proto.
+pub fn protoc(args: &ProtocArgs) -> Result<(), crate::CmdError> {
+    let proto = parse::load(&args.proto, &args.proto_path)?;
+    let mut sources = Vec::new();
+    for (_, path) in &proto.sources {
+        sources.push(std::fs::read_to_string(path).map_err(|e| io_error(path, &e))?);
+    }
+    std::fs::create_dir_all(&args.dir).map_err(|e| io_error(&args.dir, &e))?;
+    let crate_name = crate_name(&args.dir)?;
+    let layout = Layout {
+        lib: crate_name.replace('-', "_"),
+        crate_name,
+        stem: file_stem(&proto.name),
+        multi: proto.services.len() > 1,
+    };
+    let rzero = RzeroSource::from_option(args.rzero_path.clone());
+    let outputs = emit::plan(&proto, &sources, &layout, &rzero);
+    for output in &outputs {
+        let path = args.dir.join(&output.path);
+        let written = match output.owner {
+            Owner::Generated => files::write_generated(&path, &output.contents),
+            Owner::User => files::write_once(&path, &output.contents),
+        };
+        report(&written.map_err(|e| io_error(&path, &e))?);
+    }
+    for stale in emit::stale_logic(&args.dir, &outputs) {
+        println!(
+            "note: {} is no longer listed in src/logic/mod.rs (its rpc left the proto, or the \
+             number of services changed): move its code, then delete it",
+            args.dir.join(stale).display()
+        );
+    }
+    println!("Done.");
+    Ok(())
+}
+
+/// The package name for `dir`, as `cargo new` derives it from the folder's name.
+fn crate_name(dir: &Path) -> Result<String, crate::CmdError> {
+    let full = dir.canonicalize().map_err(|e| io_error(dir, &e))?;
+    let base = full
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = base
+        .chars()
+        .map(|c| match c {
+            c if c.is_ascii_alphanumeric() || c == '_' || c == '-' => c.to_ascii_lowercase(),
+            _ => '-',
+        })
+        .collect();
+    const TAKEN: &[&str] = &[
+        "rzero",
+        "tonic",
+        "tonic-prost",
+        "prost",
+        "prost-types",
+        "serde",
+        "tokio",
+        "test",
+        "std",
+        "core",
+        "alloc",
+        "build",
+    ];
+    let keyword = parse::to_snake(&name.replace('-', "_")) != name.replace('-', "_");
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic())
+        || TAKEN.contains(&name.as_str())
+        || keyword
+    {
+        return Err(format!(
+            "rpc: the folder `{}` does not make a crate name (`{name}`): generate into a folder \
+             named like a crate, such as `greet-rpc`",
+            dir.display()
+        )
+        .into());
+    }
+    Ok(name)
+}
+
+/// `api/v1/order.proto` -> `order`, kept to characters safe in a path and a string.
+fn file_stem(name: &str) -> String {
+    let stem = Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    stem.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn report(written: &Written) {
+    match written {
+        Written::Created(p) => println!("created {}", p.display()),
+        Written::Updated(p) => println!("updated {}", p.display()),
+        Written::Kept(_) => {}
+    }
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> crate::CmdError {
+    format!("{}: {e}", path.display()).into()
 }

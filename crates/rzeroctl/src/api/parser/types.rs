@@ -58,13 +58,13 @@ impl Parser {
 
     /// An identifier that is not a keyword.
     fn name(&mut self, what: &str) -> PResult<(String, crate::api::ast::Pos)> {
-        if let TokenKind::Ident(w) = &self.peek().kind {
-            if KEYWORDS.contains(&w.as_str()) {
-                return Err(self.error_at(
-                    self.peek().pos,
-                    format!("expected {what}, found the keyword `{w}`"),
-                ));
-            }
+        if let TokenKind::Ident(w) = &self.peek().kind
+            && KEYWORDS.contains(&w.as_str())
+        {
+            return Err(self.error_at(
+                self.peek().pos,
+                format!("expected {what}, found the keyword `{w}`"),
+            ));
         }
         self.expect_ident(what)
     }

@@ -1,0 +1,254 @@
+//! `CREATE TABLE` statements to [`Table`]s: sqlparser's MySQL dialect does the parsing,
+//! this module keeps what a model needs (columns, primary key, unique keys) and checks
+//! what a model cannot do without (a primary key, known column types).
+//!
+//! Statements other than `CREATE TABLE` (`DROP TABLE`, `SET NAMES`, seed `INSERT`s)
+//! are skipped, as goctl does, so a schema file ships as it is.
+
+use sqlparser::ast::{
+    ColumnDef, ColumnOption, CommentDef, CreateTable, CreateTableOptions, Expr, IndexColumn,
+    SqlOption, Statement, TableConstraint,
+};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+
+use super::types::{self, MysqlType};
+
+/// One table, as the generators see it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Table {
+    /// The table name, unquoted (the last part of `db.table`).
+    pub(super) name: String,
+    /// The table's `COMMENT`, if any.
+    pub(super) comment: Option<String>,
+    /// Columns in table order.
+    pub(super) columns: Vec<Column>,
+    /// The primary key's columns (indexes into `columns`), in key order.
+    pub(super) primary: Vec<usize>,
+    /// Each unique key's columns, in declaration order, the primary key left out.
+    pub(super) uniques: Vec<Vec<usize>>,
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Column {
+    /// The column name, unquoted.
+    pub(super) name: String,
+    /// Its type, mapped to Rust.
+    pub(super) ty: MysqlType,
+    /// `NULL` allowed (primary key columns never are).
+    pub(super) nullable: bool,
+    /// `AUTO_INCREMENT`.
+    pub(super) auto_increment: bool,
+    /// The database fills it when the insert leaves it out (`DEFAULT`, or `NULL`able).
+    pub(super) has_default: bool,
+    /// The column's `COMMENT`, if any.
+    pub(super) comment: Option<String>,
+}
+
+// === impl Table ===
+
+impl Table {
+    /// The auto-increment column, if any.
+    pub(super) fn auto_increment(&self) -> Option<&Column> {
+        self.columns.iter().find(|c| c.auto_increment)
+    }
+
+    /// The columns of `key`.
+    pub(super) fn key_columns<'a>(&'a self, key: &'a [usize]) -> impl Iterator<Item = &'a Column> {
+        key.iter().map(|&i| &self.columns[i])
+    }
+}
+
+/// Parses `sql` and returns its tables; errors name the table and column at fault.
+pub(super) fn parse(sql: &str) -> Result<Vec<Table>, String> {
+    let statements = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| match e {
+        ParserError::RecursionLimitExceeded => {
+            "the SQL nests too deeply to parse; is it a schema file?".to_owned()
+        }
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => {
+            format!("not valid MySQL DDL: {m}")
+        }
+    })?;
+    let tables = statements
+        .iter()
+        .filter_map(|s| match s {
+            Statement::CreateTable(ct) => Some(table(ct)),
+            _ => None,
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if tables.is_empty() {
+        return Err("no `CREATE TABLE` statement found; pass the file holding the schema".into());
+    }
+    let mut names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0].eq_ignore_ascii_case(w[1])) {
+        return Err(format!("table `{}` is created twice", w[1]));
+    }
+    Ok(tables)
+}
+
+fn table(ct: &CreateTable) -> Result<Table, String> {
+    let name = ct
+        .name
+        .0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| i.value.clone())
+        .ok_or_else(|| format!("table `{}` has no plain name", ct.name))?;
+    if ct.like.is_some() || ct.query.is_some() {
+        return Err(format!(
+            "table `{name}`: `CREATE TABLE ... LIKE/AS` is not supported; spell its columns out"
+        ));
+    }
+    let columns = ct
+        .columns
+        .iter()
+        .map(|c| column(&name, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut t = Table {
+        comment: table_comment(ct),
+        name,
+        columns,
+        primary: Vec::new(),
+        uniques: Vec::new(),
+    };
+    let mut primaries = Vec::new();
+    for (i, c) in ct.columns.iter().enumerate() {
+        for o in &c.options {
+            match &o.option {
+                ColumnOption::PrimaryKey(_) => primaries.push(vec![i]),
+                ColumnOption::Unique(_) => t.uniques.push(vec![i]),
+                _ => {}
+            }
+        }
+    }
+    for k in &ct.constraints {
+        match k {
+            TableConstraint::PrimaryKey(p) => primaries.push(key(&t, &p.columns)?),
+            TableConstraint::Unique(u) => t.uniques.push(key(&t, &u.columns)?),
+            // Plain indexes and foreign keys make no lookup methods (goctl's neither).
+            _ => {}
+        }
+    }
+    t.primary = match primaries.len() {
+        1 => primaries.remove(0),
+        0 => {
+            return Err(format!(
+                "table `{}` has no primary key; a model reads, updates and deletes rows by it: \
+                 add `PRIMARY KEY (...)`",
+                t.name
+            ));
+        }
+        _ => return Err(format!("table `{}` declares its primary key twice", t.name)),
+    };
+    for &i in &t.primary {
+        t.columns[i].nullable = false;
+    }
+    // A unique key equal to the primary key, or declared twice, adds no lookup.
+    let mut seen = vec![t.primary.clone()];
+    t.uniques.retain(|u| {
+        let fresh = !seen.contains(u);
+        seen.push(u.clone());
+        fresh
+    });
+    if t.columns.iter().filter(|c| c.auto_increment).count() > 1 {
+        return Err(format!(
+            "table `{}` has more than one AUTO_INCREMENT column",
+            t.name
+        ));
+    }
+    Ok(t)
+}
+
+fn column(table: &str, c: &ColumnDef) -> Result<Column, String> {
+    let name = c.name.value.clone();
+    let ty =
+        types::map(&c.data_type).map_err(|e| format!("table `{table}`, column `{name}`: {e}"))?;
+    let mut col = Column {
+        name,
+        ty,
+        nullable: true,
+        auto_increment: false,
+        has_default: false,
+        comment: None,
+    };
+    for o in &c.options {
+        match &o.option {
+            ColumnOption::NotNull => col.nullable = false,
+            ColumnOption::Null => col.nullable = true,
+            ColumnOption::Default(_) | ColumnOption::Generated { .. } => col.has_default = true,
+            ColumnOption::Comment(s) => col.comment = Some(s.clone()),
+            ColumnOption::DialectSpecific(tokens)
+                if tokens
+                    .iter()
+                    .any(|t| t.to_string().eq_ignore_ascii_case("AUTO_INCREMENT")) =>
+            {
+                col.auto_increment = true;
+            }
+            _ => {}
+        }
+    }
+    if col.auto_increment && !col.ty.is_integer() {
+        return Err(format!(
+            "table `{table}`, column `{}`: AUTO_INCREMENT on a non-integer column",
+            col.name
+        ));
+    }
+    col.has_default |= col.nullable || col.auto_increment;
+    Ok(col)
+}
+
+/// The column indexes of a key; `name(10)` prefix parts count as `name`.
+fn key(t: &Table, parts: &[IndexColumn]) -> Result<Vec<usize>, String> {
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        let name = match &p.column.expr {
+            Expr::Identifier(i) => i.value.clone(),
+            Expr::CompoundIdentifier(is) => is.last().map(|i| i.value.clone()).unwrap_or_default(),
+            Expr::Function(f) => f.name.to_string().trim_matches('`').to_owned(),
+            other => {
+                return Err(format!(
+                    "table `{}`: key part `{other}` is an expression; keys on expressions are \
+                     not supported",
+                    t.name
+                ));
+            }
+        };
+        let i = t
+            .columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(&name))
+            .ok_or_else(|| format!("table `{}`: key names unknown column `{name}`", t.name))?;
+        if out.contains(&i) {
+            return Err(format!(
+                "table `{}`: column `{name}` appears twice in one key",
+                t.name
+            ));
+        }
+        out.push(i);
+    }
+    if out.is_empty() {
+        return Err(format!("table `{}`: a key without columns", t.name));
+    }
+    Ok(out)
+}
+
+fn table_comment(ct: &CreateTable) -> Option<String> {
+    let options = match &ct.table_options {
+        CreateTableOptions::Plain(o)
+        | CreateTableOptions::With(o)
+        | CreateTableOptions::Options(o)
+        | CreateTableOptions::TableProperties(o) => o.as_slice(),
+        CreateTableOptions::None => &[],
+    };
+    let comment = ct.comment.as_ref().or_else(|| {
+        options.iter().find_map(|o| match o {
+            SqlOption::Comment(c) => Some(c),
+            _ => None,
+        })
+    })?;
+    match comment {
+        CommentDef::WithEq(s) | CommentDef::WithoutEq(s) => Some(s.clone()),
+    }
+}

@@ -1,0 +1,29 @@
+//! The service's config, `etc/{{stem}}.yaml`: go-zero's RPC server keys (`Name`,
+//! `ListenOn`, `Timeout`, `Etcd`, `OpenTelemetry`, ...). Yours to extend: add the
+//! sections your logic needs (a `Mysql`, the `RpcClientConf` of a service you call).
+//! rzeroctl wrote this file once and never touches it again.
+
+use rzero::rpc::RpcServerConf;
+use serde::{Deserialize, Serialize};
+
+/// `etc/{{stem}}.yaml`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Config {
+    /// `Name`, `ListenOn`, `Timeout`, `Etcd`, `OpenTelemetry`, ...
+    #[serde(flatten)]
+    pub rpc: RpcServerConf,
+}
+
+/// The embedded default config, used when no `-f` is given.
+pub const EMBEDDED: &str = include_str!("../etc/{{stem}}.yaml");
+
+/// The name errors give the embedded config.
+pub const EMBEDDED_NAME: &str = "etc/{{stem}}.yaml (embedded)";
+
+/// Loads `-f <file>`, or the embedded default.
+pub fn load(args: &[String]) -> Result<Config, rzero::conf::ConfError> {
+    match args.iter().position(|a| a == "-f") {
+        Some(i) => rzero::conf::load(args.get(i + 1).map_or("", String::as_str)),
+        None => rzero::conf::Loader::new().load_str(EMBEDDED_NAME, EMBEDDED),
+    }
+}
