@@ -18,7 +18,7 @@
 //! | `keys.rs` | unknown keys, also through `flatten` |
 //! | `report.rs` | serde's errors turned into [`ConfError`]s a person can act on |
 //! | `duration.rs` | [`duration`]: `Timeout: 3000` or `"5s"` |
-//! | `sections.rs` | [`EtcdConf`], [`RedisConf`], [`SqlConf`], [`ServiceConf`] |
+//! | `sections.rs` | [`EtcdConf`], [`RedisConf`], [`SqlConf`], [`Mode`] |
 //!
 //! # `${VAR}` expansion
 //!
@@ -61,13 +61,20 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! use rzero_conf::{EtcdConf, Loader, ServiceConf};
+//! use rzero_conf::{EtcdConf, Loader};
 //! use serde::{Deserialize, Serialize};
+//!
+//! /// The part every service has, flattened as go-zero embeds it.
+//! #[derive(Debug, Deserialize, Serialize)]
+//! struct Base {
+//!     #[serde(rename = "Name")]
+//!     name: String,
+//! }
 //!
 //! #[derive(Debug, Deserialize, Serialize)]
 //! struct Config {
 //!     #[serde(flatten)]
-//!     service: ServiceConf,
+//!     service: Base,
 //!     /// Where to listen; default `0.0.0.0:8080`.
 //!     #[serde(rename = "ListenOn", default = "default_listen_on")]
 //!     listen_on: String,
@@ -117,9 +124,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{ConfError, ErrorKind};
-pub use sections::{
-    EtcdConf, Mode, RedisConf, RedisType, Secret, ServiceConf, SqlConf, redact_dsn,
-};
+pub use sections::{EtcdConf, Mode, RedisConf, RedisType, Secret, SqlConf, redact_dsn};
 
 /// Config files larger than this are refused: configs are small, and a huge file is a
 /// mistake (or an attack) that would otherwise cost memory at start.

@@ -29,7 +29,7 @@ impl Secret {
     }
 }
 
-/// go-zero's `service.ServiceConf` mode: what kind of environment this process runs in.
+/// go-zero's `service.ServiceConf` `Mode` (read by rzero-service's `ServiceConf`): what kind of environment this process runs in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -195,22 +195,6 @@ pub fn redact_dsn(dsn: &str) -> String {
         }
         None => dsn.to_owned(),
     }
-}
-
-/// go-zero's `service.ServiceConf`, the part every service has; flatten it into the
-/// service's config.
-///
-/// go-zero's `ServiceConf` also holds `Log`, `Prometheus`, `Telemetry` and `DevServer`:
-/// those sections belong to rzero-telemetry (`LogConf`, `PrometheusConf`,
-/// `TelemetryConf`) and are read beside this one.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ServiceConf {
-    /// The service name, e.g. `order-api`; telemetry's default `service.name`.
-    #[serde(rename = "Name")]
-    pub name: String,
-    /// `dev`, `test`, `rt`, `pre` or `pro` (default).
-    #[serde(rename = "Mode", default)]
-    pub mode: Mode,
 }
 
 #[cfg(test)]

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use rzero_conf::{EtcdConf, Loader, Mode, RedisConf, RedisType, ServiceConf, SqlConf};
+mod common;
+
+use common::ServiceConf;
+use rzero_conf::{EtcdConf, Loader, Mode, RedisConf, RedisType, SqlConf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 

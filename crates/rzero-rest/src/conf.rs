@@ -19,8 +19,7 @@
 
 use std::time::Duration;
 
-use rzero_conf::ServiceConf;
-use rzero_telemetry::{LogConf, PrometheusConf, TelemetryConf};
+use rzero_service::ServiceConf;
 use serde::{Deserialize, Serialize};
 
 use crate::cors::CorsConf;
@@ -29,7 +28,9 @@ use crate::cors::CorsConf;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RestConf {
-    /// `Name` and `Mode`.
+    /// The keys every service has: `Name`, `Mode`, `Log`, `Telemetry`/`OpenTelemetry`,
+    /// `Prometheus`, `Shutdown` (go-zero's `service.ServiceConf`, shared with the rpc
+    /// server).
     #[serde(flatten)]
     pub service: ServiceConf,
     /// Interface to bind (default `0.0.0.0`).
@@ -64,21 +65,6 @@ pub struct RestConf {
     /// Cross-origin requests; off unless `AllowOrigins` is set.
     #[serde(default)]
     pub cors: CorsConf,
-    /// How a stop signal is handled.
-    #[serde(default)]
-    pub shutdown: ShutdownConf,
-    /// go-zero's `Log`.
-    #[serde(default)]
-    pub log: LogConf,
-    /// go-zero's `Telemetry`.
-    #[serde(default)]
-    pub telemetry: Option<TelemetryConf>,
-    /// The guide's `OpenTelemetry` (same keys as `Telemetry`; used when that is absent).
-    #[serde(default)]
-    pub open_telemetry: Option<TelemetryConf>,
-    /// go-zero's `Prometheus`: serve `/metrics` on its own port when present.
-    #[serde(default)]
-    pub prometheus: Option<PrometheusConf>,
 }
 
 impl Default for RestConf {
@@ -95,34 +81,7 @@ impl Default for RestConf {
             trace_ignore_paths: Vec::new(),
             middlewares: MiddlewaresConf::default(),
             cors: CorsConf::default(),
-            shutdown: ShutdownConf::default(),
-            log: LogConf::default(),
-            telemetry: None,
-            open_telemetry: None,
-            prometheus: None,
         }
-    }
-}
-
-impl RestConf {
-    /// The telemetry section, whichever spelling the file used (`Telemetry` wins).
-    pub fn telemetry_conf(&self) -> TelemetryConf {
-        self.telemetry
-            .clone()
-            .or_else(|| self.open_telemetry.clone())
-            .unwrap_or_default()
-    }
-
-    /// Starts telemetry from this config: traces, metrics and logs as the file and the
-    /// `OTEL_*` variables say, named after `Name`.
-    pub fn init_telemetry(
-        &self,
-        version: &str,
-    ) -> Result<rzero_telemetry::TelemetryGuard, rzero_telemetry::TelemetryError> {
-        rzero_telemetry::Telemetry::new(&self.service.name, version)
-            .conf(&self.telemetry_conf())
-            .log(&self.log)
-            .init()
     }
 }
 
@@ -197,29 +156,6 @@ impl MiddlewaresConf {
     }
 }
 
-/// go-zero's `Shutdown`: what happens between the stop signal and the exit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ShutdownConf {
-    /// After the signal, `/ready` answers 503 this long before the listener closes, so
-    /// load balancers stop sending (default 1s, go-zero's `WrapUpTime`).
-    #[serde(default = "default_wrap_up", with = "rzero_conf::duration")]
-    pub wrap_up_time: Duration,
-    /// In-flight requests get this long to finish; then they are dropped (default 5.5s,
-    /// go-zero's `WaitTime`).
-    #[serde(default = "default_wait", with = "rzero_conf::duration")]
-    pub wait_time: Duration,
-}
-
-impl Default for ShutdownConf {
-    fn default() -> Self {
-        ShutdownConf {
-            wrap_up_time: default_wrap_up(),
-            wait_time: default_wait(),
-        }
-    }
-}
-
 fn yes() -> bool {
     true
 }
@@ -240,12 +176,6 @@ fn default_timeout() -> Duration {
 }
 fn default_cpu_threshold() -> u64 {
     900
-}
-fn default_wrap_up() -> Duration {
-    Duration::from_secs(1)
-}
-fn default_wait() -> Duration {
-    Duration::from_millis(5500)
 }
 
 #[cfg(test)]
@@ -270,7 +200,7 @@ mod tests {
         assert!(!c.rest.middlewares.shedding);
         assert!(c.rest.middlewares.trace);
         assert_eq!(c.rest.max_bytes, 1 << 20);
-        assert_eq!(c.rest.telemetry_conf().endpoint, "localhost:4317");
+        assert_eq!(c.rest.service.telemetry_conf().endpoint, "localhost:4317");
     }
 
     #[test]

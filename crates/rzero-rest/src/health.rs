@@ -2,9 +2,6 @@
 //! starting and while draining), outside every middleware so probes are never shed,
 //! broken, timed out or traced.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use axum::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,21 +14,8 @@ pub const HEALTH_PATH: &str = "/health";
 /// Readiness path.
 pub const READY_PATH: &str = "/ready";
 
-/// Whether the server takes traffic; clones share the flag.
-#[derive(Clone, Debug, Default)]
-pub struct Readiness(Arc<AtomicBool>);
-
-impl Readiness {
-    /// Sets the flag.
-    pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Release);
-    }
-
-    /// Reads the flag.
-    pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-}
+/// The flag `/ready` reports, shared with the server's lifecycle.
+pub use rzero_service::Readiness;
 
 fn ok_json(status: &'static str) -> Response {
     (

@@ -37,9 +37,10 @@ pub mod server;
 pub mod timeout;
 pub mod trace;
 
-pub use conf::{MiddlewaresConf, RestConf, ShutdownConf};
+pub use conf::{MiddlewaresConf, RestConf};
 pub use error::Error;
 pub use parse::{Parse, Parsed};
+pub use rzero_service::{ServiceConf, ShutdownConf};
 pub use server::{Group, Route, ServeError, Server};
 
 /// Re-exported so handlers answer JSON without depending on axum themselves.

@@ -320,7 +320,7 @@ async fn the_route_breaker_opens_on_failures_and_closes_after_recovery() {
 #[tokio::test]
 async fn a_stop_signal_drains_in_flight_requests() {
     let mut conf = test_conf();
-    conf.shutdown.wait_time = Duration::from_secs(5);
+    conf.service.shutdown.wait_time = Duration::from_secs(5);
     let server = Server::new(conf).route(Route::get("/slow", || async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         "finished"
@@ -497,13 +497,13 @@ async fn metrics_are_served_for_prometheus_on_their_own_port() {
         .init()
         .expect("telemetry");
     let mut conf = test_conf();
-    conf.prometheus = Some(rzero_telemetry::PrometheusConf {
+    conf.service.prometheus = Some(rzero_telemetry::PrometheusConf {
         host: "127.0.0.1".into(),
         port: free,
         path: "/metrics".into(),
     });
     let server = Server::new(conf)
-        .telemetry(&guard)
+        .telemetry(guard)
         .route(Route::get("/hello", || async { "hi" }));
     let (addr, _stop, _task) = start(server).await;
     assert_eq!(send(addr, "GET", "/hello", "", "").await.status, 200);

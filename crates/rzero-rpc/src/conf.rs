@@ -21,15 +21,18 @@
 
 use std::time::Duration;
 
-use rzero_conf::{EtcdConf, ServiceConf};
-use rzero_telemetry::{LogConf, PrometheusConf, TelemetryConf};
+use rzero_conf::EtcdConf;
+use rzero_service::ServiceConf;
 use serde::{Deserialize, Serialize};
 
 /// An RPC server's settings. Defaults are go-zero's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RpcServerConf {
-    /// `Name` and `Mode`.
+    /// The keys every service has: `Name`, `Mode`, `Log`, `Telemetry`/`OpenTelemetry`,
+    /// `Prometheus`, `Shutdown` (go-zero's `service.ServiceConf`, shared with the rest
+    /// server). `Shutdown.WrapUpTime` is how long the server keeps serving after it left
+    /// etcd and reported NOT_SERVING.
     #[serde(flatten)]
     pub service: ServiceConf,
     /// Where to listen, `host:port` (default `0.0.0.0:8080`).
@@ -50,36 +53,6 @@ pub struct RpcServerConf {
     /// Serve `grpc.health.v1` (default true).
     #[serde(default = "yes")]
     pub health: bool,
-    /// How a stop is handled.
-    #[serde(default)]
-    pub shutdown: ShutdownConf,
-    /// go-zero's `Log`.
-    #[serde(default)]
-    pub log: LogConf,
-    /// go-zero's `Telemetry`.
-    #[serde(default)]
-    pub telemetry: Option<TelemetryConf>,
-    /// The guide's `OpenTelemetry` (same keys as `Telemetry`; used when that is absent).
-    #[serde(default)]
-    pub open_telemetry: Option<TelemetryConf>,
-    /// go-zero's `Prometheus`.
-    #[serde(default)]
-    pub prometheus: Option<PrometheusConf>,
-}
-
-/// What a server does between a stop signal and its exit.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ShutdownConf {
-    /// After the signal the server leaves etcd and reports NOT_SERVING, and keeps
-    /// serving this long so that callers and probes notice (default 1s, go-zero's
-    /// `WrapUpTime`).
-    #[serde(default = "default_wrap_up", with = "rzero_conf::duration")]
-    pub wrap_up_time: Duration,
-    /// Calls in flight get this long to finish; then they are dropped (default 5.5s,
-    /// go-zero's `WaitTime`).
-    #[serde(default = "default_wait", with = "rzero_conf::duration")]
-    pub wait_time: Duration,
 }
 
 /// A client's settings: where the target is and how to call it. Give one of
@@ -120,12 +93,6 @@ fn default_timeout() -> Duration {
 fn default_cpu_threshold() -> u64 {
     900
 }
-fn default_wrap_up() -> Duration {
-    Duration::from_secs(1)
-}
-fn default_wait() -> Duration {
-    Duration::from_millis(5500)
-}
 fn default_keepalive() -> Duration {
     Duration::from_secs(20)
 }
@@ -142,41 +109,6 @@ impl Default for RpcServerConf {
             timeout: default_timeout(),
             cpu_threshold: default_cpu_threshold(),
             health: true,
-            shutdown: ShutdownConf::default(),
-            log: LogConf::default(),
-            telemetry: None,
-            open_telemetry: None,
-            prometheus: None,
-        }
-    }
-}
-
-impl RpcServerConf {
-    /// The telemetry section, whichever spelling the file used (`Telemetry` wins).
-    pub fn telemetry_conf(&self) -> TelemetryConf {
-        self.telemetry
-            .clone()
-            .or_else(|| self.open_telemetry.clone())
-            .unwrap_or_default()
-    }
-
-    /// Starts telemetry from this config, named after `Name`.
-    pub fn init_telemetry(
-        &self,
-        version: &str,
-    ) -> Result<rzero_telemetry::TelemetryGuard, rzero_telemetry::TelemetryError> {
-        rzero_telemetry::Telemetry::new(&self.service.name, version)
-            .conf(&self.telemetry_conf())
-            .log(&self.log)
-            .init()
-    }
-}
-
-impl Default for ShutdownConf {
-    fn default() -> Self {
-        ShutdownConf {
-            wrap_up_time: default_wrap_up(),
-            wait_time: default_wait(),
         }
     }
 }
@@ -226,8 +158,8 @@ mod tests {
         assert_eq!(c.cpu_threshold, 0);
         assert!(!c.health);
         assert_eq!(c.etcd.as_ref().map(|e| e.key.as_str()), Some("user.rpc"));
-        assert_eq!(c.telemetry_conf().endpoint, "localhost:4317");
-        assert_eq!(c.shutdown.wait_time, Duration::from_millis(5500));
+        assert_eq!(c.service.telemetry_conf().endpoint, "localhost:4317");
+        assert_eq!(c.service.shutdown.wait_time, Duration::from_millis(5500));
 
         let typo = "Name: user.rpc\nListenOnn: x\n";
         let err = rzero_conf::Loader::new()

@@ -54,5 +54,6 @@ pub mod status;
 pub mod testing;
 
 pub use client::{ClientError, RpcClient};
-pub use conf::{RpcClientConf, RpcServerConf, ShutdownConf};
+pub use conf::{RpcClientConf, RpcServerConf};
+pub use rzero_service::{ServiceConf, ShutdownConf};
 pub use server::{BoundServer, RpcServer, ServeError};

@@ -35,8 +35,9 @@ pub const RPC_CLIENT_BREAKER_REJECTIONS: &str = "rzero.rpc.client.breaker.reject
 /// Counter of server calls the load shedder refused.
 pub const RPC_SERVER_SHED: &str = "rzero.rpc.server.shed";
 
-/// The instrumentation scope of this crate's tracer and meter.
-pub const SCOPE: &str = "rzero-rpc";
+/// The instrumentation scope of this crate's meter when it was given none: the service's
+/// one scope, `rzero_telemetry::SCOPE` (a service reports under one scope).
+pub const SCOPE: &str = rzero_telemetry::SCOPE;
 
 /// Bucket bounds (seconds) for call durations: RPCs are faster than page loads, so the
 /// buckets start at 0.5 ms.

@@ -28,7 +28,7 @@ async fn status(addr: std::net::SocketAddr, service: &str) -> Result<i32, String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_not_serving_during_drain_and_in_flight_calls_finish() {
     let mut conf = server_conf("echo");
-    conf.shutdown.wrap_up_time = Duration::from_millis(800);
+    conf.service.shutdown.wrap_up_time = Duration::from_millis(800);
     let mut server = start_with(conf, Echo::default(), |s| s).await;
     let addr = server.addr;
     assert_eq!(

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use opentelemetry::metrics::Meter;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -24,6 +25,11 @@ pub struct TelemetryGuard {
     pub(crate) meter_provider: Option<SdkMeterProvider>,
     pub(crate) logger_provider: Option<SdkLoggerProvider>,
     pub(crate) prometheus: PrometheusHandle,
+    /// The one tracer and meter of the service's instrumentation scope ([`crate::SCOPE`]):
+    /// rzero's layers, its stores and the service's own logic share them, so one service
+    /// reports under one scope.
+    pub(crate) tracer: SdkTracer,
+    pub(crate) meter: Meter,
     pub(crate) service_name: String,
     pub(crate) deadline: Duration,
     pub(crate) done: AtomicBool,
@@ -37,14 +43,19 @@ pub struct ShutdownError(String);
 // === impl TelemetryGuard ===
 
 impl TelemetryGuard {
-    /// A tracer of this guard's provider: the zero-allocation hot path that rzero's own
-    /// layers use (the global tracer boxes every span).
-    pub fn tracer(&self, scope: &'static str) -> SdkTracer {
-        use opentelemetry::trace::TracerProvider as _;
-        match &self.tracer_provider {
-            Some(p) => p.tracer(scope),
-            None => SdkTracerProvider::builder().build().tracer(scope),
-        }
+    /// The tracer of this service: the zero-allocation SDK tracer that rzero's own layers
+    /// use (the global tracer boxes every span). Its scope is [`crate::SCOPE`] at rzero's
+    /// version; a service's own spans (its logic steps) use it too, so that one service
+    /// has one instrumentation scope. Cheap to clone.
+    pub fn tracer(&self) -> SdkTracer {
+        self.tracer.clone()
+    }
+
+    /// The meter of this service, on the same scope as [`tracer`](Self::tracer): what
+    /// rzero's metrics layers, stores and clients record on. A no-op meter when telemetry
+    /// is disabled.
+    pub fn meter(&self) -> Meter {
+        self.meter.clone()
     }
 
     /// The Prometheus text renderer of this guard's meter provider.

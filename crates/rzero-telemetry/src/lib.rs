@@ -28,7 +28,7 @@
 //! Spans made with the `opentelemetry` API and with `tracing` (`#[instrument]`) land in the
 //! same trace: the `tracing` bridge activates the OpenTelemetry context of an entered span
 //! and parents new spans on the current OpenTelemetry context. rzero's own layers use the
-//! SDK tracer directly ([`TelemetryGuard::tracer`]), which costs a fraction of the bridge.
+//! SDK tracer directly ([`TelemetryGuard::tracer`], [`TelemetryGuard::meter`]), which costs a fraction of the bridge.
 #![warn(missing_docs)]
 
 pub mod config;
@@ -43,6 +43,7 @@ pub mod settings;
 
 use std::sync::atomic::AtomicBool;
 
+use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
@@ -59,8 +60,17 @@ pub use logs::current_trace_ids;
 pub use metrics::PrometheusHandle;
 pub use settings::Settings;
 
-/// The instrumentation scope of rzero's own spans and metrics.
+/// The instrumentation scope of a service's spans and metrics: rzero's layers, stores and
+/// the service's own logic (through [`TelemetryGuard::tracer`] and
+/// [`TelemetryGuard::meter`]).
 pub const SCOPE: &str = "rzero";
+
+/// The scope every signal of rzero and of the service's own code is reported under.
+fn scope() -> opentelemetry::InstrumentationScope {
+    opentelemetry::InstrumentationScope::builder(SCOPE)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
 
 /// Builder for the one call that starts telemetry. See the crate docs.
 #[derive(Debug)]
@@ -183,7 +193,7 @@ impl Telemetry {
                 .map(|p| logs::ExportLoopGuard(OpenTelemetryTracingBridge::new(p)));
             let bridge = tracer_provider.as_ref().map(|p| {
                 tracing_opentelemetry::layer()
-                    .with_tracer(p.tracer(SCOPE))
+                    .with_tracer(p.tracer_with_scope(scope()))
                     .with_context_activation(true)
             });
             let (filter, warning) = logs::filter(&self.log, rust_log);
@@ -200,7 +210,21 @@ impl Telemetry {
             tracing::warn!(target: "rzero_telemetry", "{warning}");
         }
 
+        let scope = scope();
+        let tracer = match &tracer_provider {
+            Some(p) => p.tracer_with_scope(scope.clone()),
+            None => SdkTracerProvider::builder()
+                .build()
+                .tracer_with_scope(scope.clone()),
+        };
+        let meter = match &meter_provider {
+            Some(m) => m.meter_with_scope(scope),
+            // Nothing was installed: the global provider is the no-op one.
+            None => opentelemetry::global::meter_with_scope(scope),
+        };
         Ok(TelemetryGuard {
+            tracer,
+            meter,
             tracer_provider,
             meter_provider,
             logger_provider,

@@ -7,6 +7,7 @@
 //! | [`conf`] | `rzero-conf` | go-zero compatible YAML config loading |
 //! | [`telemetry`] | `rzero-telemetry` | traces, metrics and logs over OTLP from config |
 //! | [`resilience`] | `rzero-resilience` | adaptive breaker, load shedder, P2C balancer |
+//! | [`service`] | `rzero-service` | the section and lifecycle both servers share |
 //! | [`rest`] | `rzero-rest` | the HTTP gateway server with its middleware, and `httpc` |
 //! | [`rpc`] | `rzero-rpc` | the gRPC server and client: interceptors, breaker, P2C, discovery |
 //! | [`stores`] | `rzero-stores` | SQL (MySQL, SQLite) and Redis, traced; cache-aside |
@@ -35,6 +36,8 @@ pub use rzero_resilience as resilience;
 pub use rzero_rest as rest;
 #[cfg(feature = "rpc")]
 pub use rzero_rpc as rpc;
+#[cfg(feature = "service")]
+pub use rzero_service as service;
 #[cfg(feature = "stores")]
 pub use rzero_stores as stores;
 #[cfg(feature = "telemetry")]

@@ -38,12 +38,12 @@ fn conf(addr: &str) -> Result<RestConf, Box<dyn std::error::Error>> {
     conf.service.name = "rest-load".into();
     conf.host = host.into();
     conf.port = port.parse()?;
-    conf.shutdown.wrap_up_time = Duration::ZERO;
-    conf.telemetry = Some(TelemetryConf {
+    conf.service.shutdown.wrap_up_time = Duration::ZERO;
+    conf.service.telemetry = Some(TelemetryConf {
         sampler: 1.0,
         ..TelemetryConf::default()
     });
-    conf.log = LogConf {
+    conf.service.log = LogConf {
         level: std::env::var("RZERO_LOG_LEVEL").unwrap_or_else(|_| "warn".into()),
         ..LogConf::default()
     };
@@ -80,13 +80,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         "rzero" => {
             let conf = conf(&addr)?;
-            let guard = conf.init_telemetry("0.0.0")?;
+            let guard = conf.service.init_telemetry("0.0.0")?;
             Server::new(conf)
-                .telemetry(&guard)
+                .telemetry(guard)
                 .route(Route::get("/hello", hello))
                 .serve()
                 .await?;
-            guard.shutdown().await?;
         }
         other => return Err(format!("mode `{other}`: expected plain, off or rzero").into()),
     }

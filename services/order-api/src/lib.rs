@@ -20,11 +20,10 @@ use crate::svc::ServiceContext;
 /// The gateway for `config`, traced by `guard`, ready to serve.
 pub async fn server(
     config: config::Config,
-    guard: &TelemetryGuard,
+    guard: TelemetryGuard,
 ) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
     let order_rpc = RpcClient::builder(config.order_rpc.clone())
-        .tracer(guard.tracer(rzero_telemetry::SCOPE))
-        .meter(opentelemetry::global::meter(rzero_telemetry::SCOPE))
+        .telemetry(&guard)
         .build()
         .await?;
     let svc = ServiceContext {

@@ -24,8 +24,7 @@ pub async fn server(
     config: config::Config,
     guard: TelemetryGuard,
 ) -> Result<RpcServer, Box<dyn std::error::Error + Send + Sync>> {
-    let meter = opentelemetry::global::meter(rzero_telemetry::SCOPE);
-    let telemetry = Telemetry::new(guard.tracer(rzero_stores::SCOPE), &meter);
+    let telemetry = Telemetry::new(guard.tracer(), &guard.meter());
     let db = SqlPool::connect_lazy(&config.mysql, telemetry.clone())?;
     if config.mysql.migrate {
         db.migrate(&model::migrations(db.system())).await?;
@@ -36,11 +35,10 @@ pub async fn server(
     };
     let conn = CachedConn::new(db, cache, config.cache.clone());
     let users = RpcClient::builder(config.user_rpc.clone())
-        .tracer(guard.tracer(rzero_telemetry::SCOPE))
-        .meter(meter)
+        .telemetry(&guard)
         .build()
         .await?;
-    let service = logic::OrderService::new(conn, UserClient::new(users), guard.tracer("order-rpc"));
+    let service = logic::OrderService::new(conn, UserClient::new(users), guard.tracer());
     Ok(RpcServer::new(config.rpc)
         .telemetry(guard)
         .file_descriptor_set(order_proto::FILE_DESCRIPTOR_SET)

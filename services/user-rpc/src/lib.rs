@@ -21,10 +21,7 @@ pub async fn server(
     config: config::Config,
     guard: TelemetryGuard,
 ) -> Result<RpcServer, Box<dyn std::error::Error + Send + Sync>> {
-    let telemetry = Telemetry::new(
-        guard.tracer(rzero_stores::SCOPE),
-        &opentelemetry::global::meter(rzero_stores::SCOPE),
-    );
+    let telemetry = Telemetry::new(guard.tracer(), &guard.meter());
     let db = SqlPool::connect_lazy(&config.mysql, telemetry.clone())?;
     if config.mysql.migrate {
         db.migrate(&model::migrations(db.system())).await?;

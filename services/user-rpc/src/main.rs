@@ -4,7 +4,10 @@
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args: Vec<String> = std::env::args().collect();
     let config = user_rpc::config::load(&args)?;
-    let guard = config.rpc.init_telemetry(env!("CARGO_PKG_VERSION"))?;
+    let guard = config
+        .rpc
+        .service
+        .init_telemetry(env!("CARGO_PKG_VERSION"))?;
     user_rpc::server(config, guard)
         .await?
         .bind()

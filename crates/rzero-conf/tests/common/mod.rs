@@ -5,8 +5,18 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rzero_conf::{ConfError, EtcdConf, Loader, RedisConf, ServiceConf, SqlConf};
+use rzero_conf::{ConfError, EtcdConf, Loader, Mode, RedisConf, SqlConf};
 use serde::{Deserialize, Serialize};
+
+/// The `Name` and `Mode` part of go-zero's `service.ServiceConf` (rzero-service's has
+/// more; this crate's tests need only a flattened part).
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub(crate) struct ServiceConf {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Mode", default)]
+    pub mode: Mode,
+}
 
 /// go-zero's `zrpc.RpcServerConf`, as a crate of ours would declare it.
 #[derive(Debug, Deserialize, Serialize)]

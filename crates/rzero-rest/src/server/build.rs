@@ -1,6 +1,6 @@
 //! From routes and config to one axum `Router` with the middleware in go-zero's order.
 
-use std::sync::Arc;
+use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
@@ -8,9 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use rzero_resilience::breaker::{BreakerLayer, SreBreaker};
 use rzero_resilience::classify::{HttpServerErrors, HttpUnavailable};
-use rzero_resilience::shedder::{
-    AdaptiveShedder, CpuSampler, CpuUsage, LoadShedLayer, ShedderConfig,
-};
+use rzero_resilience::shedder::{CpuSampler, LoadShedLayer};
 use tower::ServiceBuilder;
 
 use super::Server;
@@ -34,7 +32,7 @@ pub(crate) struct Built {
     pub(crate) sampler: Option<CpuSampler>,
 }
 
-impl Server {
+impl<S: Clone + Send + Sync + 'static> Server<S> {
     /// The router with every route and middleware, ready to serve; also what tests and
     /// benchmarks drive directly.
     pub fn into_router(mut self) -> Result<Router, ServeError> {
@@ -54,29 +52,18 @@ impl Server {
 
         // The server-wide middleware, made once and shared by every route (the shedder,
         // the MaxConns permits and the instruments live behind `Arc`s in the layers).
-        let mut sampler = None;
-        let shed = if on.shedding && conf.cpu_threshold > 0 {
-            let cpu: Arc<dyn CpuUsage> = match &self.cpu {
-                Some(cpu) => cpu.clone(),
-                None => {
-                    let s = CpuSampler::start().map_err(|e| {
-                        ServeError::Config(format!("CpuThreshold is set but CPU usage cannot be read ({e}); set CpuThreshold: 0 to turn shedding off"))
-                    })?;
-                    let usage = Arc::new(s.usage());
-                    sampler = Some(s);
-                    usage
-                }
-            };
-            let config = ShedderConfig {
-                cpu_threshold: conf.cpu_threshold,
-                ..ShedderConfig::default()
-            };
-            Some(LoadShedLayer::new(
-                AdaptiveShedder::new(config, cpu),
-                HttpUnavailable,
-            ))
+        let shedding = if on.shedding {
+            rzero_service::shedding::start(conf.cpu_threshold, self.cpu.clone())
+                .map_err(|e| ServeError::Config(e.to_string()))?
         } else {
             None
+        };
+        let (shed, sampler) = match shedding {
+            Some(s) => (
+                Some(LoadShedLayer::new(s.shedder, HttpUnavailable)),
+                s.sampler,
+            ),
+            None => (None, None),
         };
         let max_conns = (on.max_conns && conf.max_conns > 0)
             .then(|| MaxConnsLayer::new(conf.max_conns, refusals.clone()));
@@ -109,11 +96,12 @@ impl Server {
                 let Route {
                     method,
                     path,
-                    mut handler,
+                    handler,
                     timeout,
                     max_bytes,
                     invalid,
                 } = route;
+                let mut handler: MethodRouter = handler.with_state(self.state.clone());
                 if let Some(why) = invalid {
                     return Err(ServeError::Route(why));
                 }
@@ -172,21 +160,23 @@ impl Server {
             }
         }
 
+        // 404 and 405 are requests like any other to tracing, the access log and metrics
+        // (without `http.route`: no route matched), but not to a route's breaker, limits
+        // or JWT.
+        let unrouted = ServiceBuilder::new()
+            .map_request(|mut req: axum::extract::Request| {
+                req.extensions_mut().remove::<axum::extract::MatchedPath>();
+                req
+            })
+            .option_layer(trace)
+            .option_layer(log)
+            .option_layer(metrics);
         let mut router = Router::new();
         for (path, handler, _) in by_path {
-            router = router.route(&path, handler);
+            let not_allowed = unrouted.clone().service_fn(method_not_allowed);
+            router = router.route(&path, handler.fallback_service(not_allowed));
         }
-        router = router
-            .fallback(|uri: http::Uri| async move {
-                Error::not_found(format!("no route for {}", uri.path())).into_response()
-            })
-            .method_not_allowed_fallback(|m: http::Method, uri: http::Uri| async move {
-                Error::new(
-                    http::StatusCode::METHOD_NOT_ALLOWED,
-                    format!("{m} is not served at {}", uri.path()),
-                )
-                .into_response()
-            });
+        router = router.fallback_service(unrouted.service_fn(not_found));
         // CORS outside routing: a preflight `OPTIONS` must be answered for routes that
         // serve only `POST`, before the 405 fallback.
         if let Some(cors) = cors {
@@ -195,4 +185,18 @@ impl Server {
         router = router.merge(health::routes(self.readiness.clone()));
         Ok(Built { router, sampler })
     }
+}
+
+async fn not_found(req: axum::extract::Request) -> Result<axum::response::Response, Infallible> {
+    Ok(Error::not_found(format!("no route for {}", req.uri().path())).into_response())
+}
+
+async fn method_not_allowed(
+    req: axum::extract::Request,
+) -> Result<axum::response::Response, Infallible> {
+    Ok(Error::new(
+        http::StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} is not served at {}", req.method(), req.uri().path()),
+    )
+    .into_response())
 }

@@ -1,25 +1,39 @@
 //! The gateway server: routes from the service, middleware from `RestConf`.
 //!
 //! ```no_run
+//! use std::sync::Arc;
+//!
+//! use axum::extract::State;
 //! use rzero_rest::{Group, RestConf, Route, Server};
 //!
-//! # async fn run(conf: RestConf, guard: rzero_telemetry::TelemetryGuard) -> Result<(), rzero_rest::ServeError> {
-//! Server::new(conf)
-//!     .telemetry(&guard)
+//! struct ServiceContext { greeting: String }
+//!
+//! async fn hello(State(ctx): State<Arc<ServiceContext>>) -> String {
+//!     ctx.greeting.clone()
+//! }
+//!
+//! # async fn run(conf: RestConf) -> Result<(), Box<dyn std::error::Error>> {
+//! let guard = conf.service.init_telemetry(env!("CARGO_PKG_VERSION"))?;
+//! let ctx = Arc::new(ServiceContext { greeting: "hi".into() });
+//! Server::with_state(conf, ctx)
+//!     .telemetry(guard) // the server flushes it as the last step of its stop
 //!     .group(Group::new().prefix("/api/v1").routes([
-//!         Route::post("/orders", || async { "created" }),
+//!         Route::get("/hello", hello),
 //!         Route::get("/orders/:order_id", || async { "an order" }),
 //!     ]))
-//!     .serve() // until SIGTERM/SIGINT, then drains
+//!     .serve() // until SIGTERM/SIGINT, then drains and flushes telemetry
 //!     .await?;
-//! guard.shutdown().await.ok(); // then flush telemetry
 //! # Ok(()) }
 //! ```
 //!
 //! Every route gets, outermost first: CORS, tracing, the access log, metrics, `MaxConns`,
 //! shedding, then its own breaker, timeout, panic recovery, body limit, JWT (when its
 //! group asks) and its group's middleware (go-zero's order in `rest/engine.go`). Each
-//! can be switched off under `Middlewares:`.
+//! can be switched off under `Middlewares:`. A request no route matches (404) or whose
+//! method a route does not serve (405) goes through tracing, the access log and metrics
+//! too, without an `http.route`.
+//!
+//! The stop is the [`rzero_service::Lifecycle`] the gRPC server runs as well.
 
 mod build;
 mod route;
@@ -31,27 +45,30 @@ use opentelemetry::metrics::Meter;
 use opentelemetry_sdk::trace::SdkTracer;
 use rzero_resilience::breaker::BreakerConfig;
 use rzero_resilience::shedder::CpuUsage;
+use rzero_service::Readiness;
 use rzero_telemetry::{PrometheusHandle, TelemetryGuard};
 
 pub use route::{Group, Route};
 pub use serve::ServeError;
 
 use crate::conf::RestConf;
-use crate::health::Readiness;
 
-/// A gateway being set up; [`Server::serve`] runs it.
-pub struct Server {
+/// A gateway being set up; [`Server::serve`] runs it. `S` is the state its handlers
+/// share (`State<S>`), `()` for none.
+pub struct Server<S = ()> {
     conf: RestConf,
+    state: S,
     tracer: Option<SdkTracer>,
     meter: Option<Meter>,
     prometheus: Option<PrometheusHandle>,
+    guard: Option<TelemetryGuard>,
     cpu: Option<Arc<dyn CpuUsage>>,
     breaker: BreakerConfig,
-    groups: Vec<Group>,
+    groups: Vec<route::Group<S>>,
     readiness: Readiness,
 }
 
-impl std::fmt::Debug for Server {
+impl<S> std::fmt::Debug for Server<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("name", &self.conf.service.name)
@@ -61,13 +78,23 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// A server configured by `conf`, with no routes yet.
+    /// A server configured by `conf`, with no routes yet and no shared state.
     pub fn new(conf: RestConf) -> Self {
+        Server::with_state(conf, ())
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Server<S> {
+    /// A server whose handlers share `state` (the service context): a handler takes it
+    /// as axum's `State<S>`.
+    pub fn with_state(conf: RestConf, state: S) -> Self {
         Server {
             conf,
+            state,
             tracer: None,
             meter: None,
             prometheus: None,
+            guard: None,
             cpu: None,
             breaker: BreakerConfig::default(),
             groups: Vec::new(),
@@ -75,12 +102,15 @@ impl Server {
         }
     }
 
-    /// Traces, metrics and the Prometheus endpoint from `guard` (what `main` set up).
-    pub fn telemetry(self, guard: &TelemetryGuard) -> Self {
-        let meter = opentelemetry::global::meter(rzero_telemetry::SCOPE);
-        self.tracer(guard.tracer(rzero_telemetry::SCOPE))
-            .meter(meter)
-            .prometheus(guard.prometheus())
+    /// Takes the telemetry guard `main` started: its tracer and meter trace and measure
+    /// every request, its Prometheus renderer serves the `Prometheus` section, and the
+    /// server flushes it as the last step of a graceful stop.
+    pub fn telemetry(mut self, guard: TelemetryGuard) -> Self {
+        self.tracer = Some(guard.tracer());
+        self.meter = Some(guard.meter());
+        self.prometheus = Some(guard.prometheus());
+        self.guard = Some(guard);
+        self
     }
 
     /// Server spans with `tracer`. Without one, the trace middleware is off.
@@ -115,12 +145,12 @@ impl Server {
     }
 
     /// Adds one route at the root.
-    pub fn route(self, route: Route) -> Self {
+    pub fn route(self, route: Route<S>) -> Self {
         self.group(Group::new().route(route))
     }
 
     /// Adds a group of routes.
-    pub fn group(mut self, group: Group) -> Self {
+    pub fn group(mut self, group: Group<S>) -> Self {
         self.groups.push(group);
         self
     }

@@ -2,6 +2,11 @@
 //! segments, a handler, and per route or per group a timeout, a body limit, JWT and
 //! middleware (go-zero's `rest.Route`, `WithPrefix`, `WithJwt`, `WithTimeout`,
 //! `WithMaxBytes`, `WithMiddlewares`).
+//!
+//! `S` is the state the handlers share (the service context), as in axum's
+//! `Router<S>`: a handler takes it with `State<S>`, and [`Server::with_state`] gives it.
+//!
+//! [`Server::with_state`]: super::Server::with_state
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +20,10 @@ use crate::jwt::JwtConf;
 pub(crate) type Wrap = Arc<dyn Fn(MethodRouter) -> MethodRouter + Send + Sync>;
 
 /// One route: method, path, handler and its own limits.
-#[derive(Clone)]
-pub struct Route {
+pub struct Route<S = ()> {
     pub(crate) method: Method,
     pub(crate) path: String,
-    pub(crate) handler: MethodRouter,
+    pub(crate) handler: MethodRouter<S>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_bytes: Option<u64>,
     /// Why the route cannot be served (an HTTP method axum cannot route), reported by
@@ -27,7 +31,20 @@ pub struct Route {
     pub(crate) invalid: Option<String>,
 }
 
-impl std::fmt::Debug for Route {
+impl<S> Clone for Route<S> {
+    fn clone(&self) -> Self {
+        Route {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            handler: self.handler.clone(),
+            timeout: self.timeout,
+            max_bytes: self.max_bytes,
+            invalid: self.invalid.clone(),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Route<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Route({} {})", self.method, self.path)
     }
@@ -38,7 +55,7 @@ macro_rules! method_fns {
         #[doc = concat!("A `", stringify!($method), "` route; `path` may have `:name` segments.")]
         pub fn $name<H, T>(path: &str, handler: H) -> Self
         where
-            H: Handler<T, ()>,
+            H: Handler<T, S>,
             T: 'static,
         {
             Route::new(Method::$method, path, handler)
@@ -46,11 +63,11 @@ macro_rules! method_fns {
     )*};
 }
 
-impl Route {
+impl<S: Clone + Send + Sync + 'static> Route<S> {
     /// A route for `method` at `path` (`/api/v1/orders/:order_id`).
     pub fn new<H, T>(method: Method, path: &str, handler: H) -> Self
     where
-        H: Handler<T, ()>,
+        H: Handler<T, S>,
         T: 'static,
     {
         let (filter, invalid) = match MethodFilter::try_from(method.clone()) {
@@ -88,17 +105,42 @@ impl Route {
 }
 
 /// Routes sharing a prefix, JWT, limits and middleware: one `@server(...)` block.
-#[derive(Clone, Default)]
-pub struct Group {
+pub struct Group<S = ()> {
     pub(crate) prefix: String,
     pub(crate) jwt: Option<JwtConf>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_bytes: Option<u64>,
     pub(crate) wraps: Vec<Wrap>,
-    pub(crate) routes: Vec<Route>,
+    pub(crate) routes: Vec<Route<S>>,
 }
 
-impl std::fmt::Debug for Group {
+impl<S> Default for Group<S> {
+    fn default() -> Self {
+        Group {
+            prefix: String::new(),
+            jwt: None,
+            timeout: None,
+            max_bytes: None,
+            wraps: Vec::new(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+impl<S> Clone for Group<S> {
+    fn clone(&self) -> Self {
+        Group {
+            prefix: self.prefix.clone(),
+            jwt: self.jwt.clone(),
+            timeout: self.timeout,
+            max_bytes: self.max_bytes,
+            wraps: self.wraps.clone(),
+            routes: self.routes.clone(),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Group<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Group")
             .field("prefix", &self.prefix)
@@ -108,7 +150,7 @@ impl std::fmt::Debug for Group {
     }
 }
 
-impl Group {
+impl<S> Group<S> {
     /// An empty group.
     pub fn new() -> Self {
         Group::default()
@@ -156,13 +198,13 @@ impl Group {
     }
 
     /// Adds a route.
-    pub fn route(mut self, route: Route) -> Self {
+    pub fn route(mut self, route: Route<S>) -> Self {
         self.routes.push(route);
         self
     }
 
     /// Adds routes.
-    pub fn routes(mut self, routes: impl IntoIterator<Item = Route>) -> Self {
+    pub fn routes(mut self, routes: impl IntoIterator<Item = Route<S>>) -> Self {
         self.routes.extend(routes);
         self
     }

@@ -1,12 +1,13 @@
-//! Running a server: bind, serve, and stop the way go-zero does on SIGTERM. `/ready`
-//! turns false at once, the listener keeps accepting for `Shutdown.WrapUpTime` so load
-//! balancers notice, then it closes, idle keep-alive connections are closed and in-flight
-//! requests get `Shutdown.WaitTime` to finish. `serve` returns then, and `main` flushes
-//! telemetry by shutting its guard down.
+//! Running a server: bind, serve, and stop the way go-zero does on SIGTERM, with the
+//! [`Lifecycle`] the gRPC server shares: `/ready` turns false at once, the listener keeps
+//! accepting for `Shutdown.WrapUpTime` so load balancers notice, then it closes, idle
+//! keep-alive connections are closed and in-flight requests get `Shutdown.WaitTime` to
+//! finish; then the CPU sampler and the Prometheus listener stop and telemetry is flushed.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 
+use rzero_service::{Lifecycle, StartError};
 use tokio::net::TcpListener;
 
 use super::Server;
@@ -29,13 +30,16 @@ pub enum ServeError {
     /// A config value cannot be used.
     #[error("{0}")]
     Config(String),
+    /// What runs beside the server could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
     /// Serving failed.
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
 }
 
-impl Server {
-    /// Binds `Host:Port` and serves until SIGTERM or SIGINT, then drains.
+impl<S: Clone + Send + Sync + 'static> Server<S> {
+    /// Binds `Host:Port` and serves until SIGTERM or SIGINT, then drains and flushes.
     pub async fn serve(self) -> Result<(), ServeError> {
         let addr = format!("{}:{}", self.conf.host, self.conf.port);
         let listener = TcpListener::bind(&addr)
@@ -54,31 +58,15 @@ impl Server {
     ) -> Result<(), ServeError> {
         let built = self.build()?;
         let local = listener.local_addr()?;
-        let mut prometheus_task = None;
-        if let (Some(conf), Some(handle)) = (&self.conf.prometheus, &self.prometheus) {
-            let (addr, task) = handle
-                .serve(conf)
-                .await
-                .map_err(|e| ServeError::Config(e.to_string()))?;
-            tracing::info!(%addr, path = %conf.path, "serving Prometheus metrics");
-            prometheus_task = Some(task);
+        let mut life = Lifecycle::new(&self.conf.service).with_readiness(self.readiness.clone());
+        life.own_sampler(built.sampler);
+        if let Some(handle) = self.prometheus.take() {
+            life.prometheus(handle);
         }
-        let readiness = self.readiness.clone();
-        let shutdown_conf = self.conf.shutdown.clone();
-        let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = {
-            let readiness = readiness.clone();
-            let wrap_up = shutdown_conf.wrap_up_time;
-            async move {
-                shutdown.await;
-                readiness.set(false);
-                tracing::info!(?wrap_up, "stop requested: /ready is now false");
-                tokio::time::sleep(wrap_up).await;
-                tracing::info!("listener closed; draining in-flight requests");
-                let _ = drain_tx.send(());
-            }
-        };
-        readiness.set(true);
+        if let Some(guard) = self.guard.take() {
+            life.telemetry(guard);
+        }
+        life.start().await?;
         tracing::info!(addr = %local, name = %self.conf.service.name, "serving HTTP");
         let app = built
             .router
@@ -87,29 +75,17 @@ impl Server {
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let serving = axum::serve(listener, app).with_graceful_shutdown(signal);
-        let wait = shutdown_conf.wait_time;
-        let deadline = async move {
-            if drain_rx.await.is_ok() {
-                tokio::time::sleep(wait).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        let result = tokio::select! {
-            r = serving.into_future() => r.map_err(ServeError::from),
-            () = deadline => {
-                tracing::warn!(?wait, "requests still in flight after Shutdown.WaitTime; dropping them");
-                Ok(())
-            }
-        };
-        if let Some(s) = built.sampler {
-            s.stop();
-        }
-        if let Some(task) = prometheus_task {
-            task.abort();
-        }
-        readiness.set(false);
-        result
+        life.run(
+            |drain| async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(drain)
+                    .into_future()
+                    .await
+                    .map_err(ServeError::from)
+            },
+            shutdown,
+            async {},
+        )
+        .await
     }
 }

@@ -83,8 +83,8 @@ pub(crate) async fn send(
 
 /// Serves `server` on a free loopback port until the returned sender is dropped or used.
 #[allow(dead_code)]
-pub(crate) async fn start(
-    server: rzero_rest::Server,
+pub(crate) async fn start<S: Clone + Send + Sync + 'static>(
+    server: rzero_rest::Server<S>,
 ) -> (
     SocketAddr,
     tokio::sync::oneshot::Sender<()>,
@@ -109,6 +109,6 @@ pub(crate) fn test_conf() -> rzero_rest::RestConf {
     conf.service.name = "test-api".into();
     conf.host = "127.0.0.1".into();
     conf.cpu_threshold = 0;
-    conf.shutdown.wrap_up_time = Duration::ZERO;
+    conf.service.shutdown.wrap_up_time = Duration::ZERO;
     conf
 }

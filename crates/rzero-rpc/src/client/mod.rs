@@ -154,6 +154,12 @@ impl RpcClientBuilder {
         self
     }
 
+    /// Traces and measures calls with the service's tracer and meter (what a service
+    /// context builds its clients with).
+    pub fn telemetry(self, guard: &rzero_telemetry::TelemetryGuard) -> Self {
+        self.tracer(guard.tracer()).meter(guard.meter())
+    }
+
     /// Uses these breakers (tests drive their clock; default: go-zero's settings).
     pub fn breakers(mut self, breakers: BreakerSet<String>) -> Self {
         self.breakers = Some(breakers);

@@ -6,10 +6,11 @@
 //! [`timeout`] (deadline), [`recover`] (panics become INTERNAL), then tonic's router.
 //! `grpc.health.v1` and server reflection (v1) are served beside the services.
 //!
-//! A stop signal runs go-zero's shutdown, in this order: leave etcd, report NOT_SERVING,
-//! keep serving for `Shutdown.WrapUpTime` so callers and probes notice, stop accepting
-//! and drain the calls in flight for at most `Shutdown.WaitTime`, stop the CPU sampler,
-//! and flush telemetry (when the server was given the guard).
+//! A stop signal runs go-zero's shutdown, the [`rzero_service::Lifecycle`] the rest
+//! server runs too: leave etcd and report NOT_SERVING, keep serving for
+//! `Shutdown.WrapUpTime` so callers and probes notice, stop accepting and drain the calls
+//! in flight for at most `Shutdown.WaitTime`, stop the CPU sampler and the Prometheus
+//! listener, and flush telemetry (when the server was given the guard).
 //!
 //! Layout: `mod.rs` the builder, `run.rs` serving and shutdown, one folder per layer.
 
@@ -22,6 +23,7 @@ pub mod trace;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http::{Request, Response};
 use opentelemetry::metrics::Meter;
@@ -46,7 +48,7 @@ pub struct RpcServer {
     descriptors: Vec<&'static [u8]>,
     tracer: Option<SdkTracer>,
     meter: Option<Meter>,
-    cpu: Option<Box<dyn CpuUsage>>,
+    cpu: Option<Arc<dyn CpuUsage>>,
     telemetry: Option<TelemetryGuard>,
 }
 
@@ -121,10 +123,12 @@ impl RpcServer {
         self
     }
 
-    /// Takes the telemetry guard: its tracer traces calls, and it is flushed and shut
-    /// down as the last step of a graceful stop.
+    /// Takes the telemetry guard `main` started: its tracer and meter trace and measure
+    /// every call, its Prometheus renderer serves the `Prometheus` section, and the server
+    /// flushes it as the last step of a graceful stop.
     pub fn telemetry(mut self, guard: TelemetryGuard) -> Self {
-        self.tracer = Some(guard.tracer(crate::names::SCOPE));
+        self.tracer = Some(guard.tracer());
+        self.meter = Some(guard.meter());
         self.telemetry = Some(guard);
         self
     }
@@ -132,7 +136,7 @@ impl RpcServer {
     /// Reads CPU usage from `cpu` instead of sampling the process's cgroup (tests force
     /// overload this way).
     pub fn cpu(mut self, cpu: impl CpuUsage) -> Self {
-        self.cpu = Some(Box::new(cpu));
+        self.cpu = Some(Arc::new(cpu));
         self
     }
 

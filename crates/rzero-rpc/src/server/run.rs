@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 
 use futures_util::StreamExt;
 use opentelemetry::global;
-use rzero_resilience::shedder::{AdaptiveShedder, CpuSampler, CpuUsage, FixedCpu, ShedderConfig};
+use rzero_resilience::shedder::{AdaptiveShedder, FixedCpu, ShedderConfig};
+use rzero_service::{Lifecycle, StartError};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::ServingStatus;
@@ -35,10 +36,11 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// The CPU sampler thread could not start.
-    #[error(
-        "cannot start the CPU sampler for load shedding: {0}; set CpuThreshold: 0 to run without"
-    )]
-    CpuSampler(#[source] std::io::Error),
+    #[error(transparent)]
+    CpuSampler(#[from] rzero_service::shedding::SamplerError),
+    /// What runs beside the server (the Prometheus listener) could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
     /// A file descriptor set given for reflection is not valid.
     #[error("reflection: a file descriptor set is not valid: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
@@ -79,21 +81,15 @@ pub(super) async fn serve(
     }
     routes.add_service(reflection.build_v1()?);
 
-    // The sampler is this server's: started here, stopped when it stops.
-    let mut sampler = None;
-    let shedder_conf = ShedderConfig {
-        cpu_threshold: conf.cpu_threshold,
-        ..ShedderConfig::default()
-    };
-    let shedder = match (cpu, conf.cpu_threshold) {
-        (Some(cpu), _) => AdaptiveShedder::new(shedder_conf, DynCpu(cpu)),
-        (None, 0) => AdaptiveShedder::new(shedder_conf, FixedCpu::new(0)),
-        (None, _) => {
-            let s = CpuSampler::start().map_err(ServeError::CpuSampler)?;
-            let usage = s.usage();
-            sampler = Some(s);
-            AdaptiveShedder::new(shedder_conf, usage)
+    // The sampler is this server's: started here, stopped by its lifecycle.
+    let mut life = Lifecycle::new(&conf.service);
+    let shedder = match rzero_service::shedding::start(conf.cpu_threshold, cpu)? {
+        Some(s) => {
+            life.own_sampler(s.sampler);
+            s.shedder
         }
+        // CpuThreshold 0: a shedder that never sheds keeps one stack shape.
+        None => AdaptiveShedder::new(ShedderConfig::default(), FixedCpu::new(0)),
     };
     let trace = match tracer {
         Some(tracer) => TraceLayer::new(tracer).server_address(addr),
@@ -121,75 +117,32 @@ pub(super) async fn serve(
         }
         conn
     });
-    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = tonic::transport::Server::builder()
-        .layer(layers)
-        .add_routes(routes.routes())
-        .serve_with_incoming_shutdown(incoming, async move {
-            let _ = drain_rx.await;
-        });
-    tokio::pin!(serving);
+    if let Some(guard) = telemetry {
+        life.telemetry(guard);
+    }
+    life.start().await?;
     tracing::info!(%addr, services = ?service_names, "rpc server listening");
-
-    let result = tokio::select! {
-        result = &mut serving => Some(result),
-        () = shutdown => None,
-    };
-    let result = match result {
-        Some(result) => result.map_err(ServeError::from),
-        None => {
-            let wrap_up = async {
-                if let Some(r) = registration {
-                    r.deregister().await;
-                }
-                set_all(&health, &service_names, ServingStatus::NotServing).await;
-                tracing::info!(%addr, "rpc server draining: NOT_SERVING, deregistered");
-                tokio::time::sleep(conf.shutdown.wrap_up_time).await;
-            };
-            tokio::select! {
-                result = &mut serving => return finish(result.map_err(ServeError::from), sampler, telemetry).await,
-                () = wrap_up => {}
-            }
-            let _ = drain_tx.send(());
-            match tokio::time::timeout(conf.shutdown.wait_time, &mut serving).await {
-                Ok(result) => result.map_err(ServeError::from),
-                Err(_) => {
-                    tracing::warn!(
-                        %addr,
-                        wait = ?conf.shutdown.wait_time,
-                        "calls still in flight after Shutdown.WaitTime were dropped"
-                    );
-                    Ok(())
-                }
-            }
+    let router = tonic::transport::Server::builder()
+        .layer(layers)
+        .add_routes(routes.routes());
+    let wrap_up = async {
+        if let Some(r) = registration {
+            r.deregister().await;
         }
+        set_all(&health, &service_names, ServingStatus::NotServing).await;
+        tracing::info!(%addr, "rpc server wrapping up: NOT_SERVING, deregistered");
     };
-    finish(result, sampler, telemetry).await
-}
-
-async fn finish(
-    result: Result<(), ServeError>,
-    sampler: Option<CpuSampler>,
-    telemetry: Option<rzero_telemetry::TelemetryGuard>,
-) -> Result<(), ServeError> {
-    if let Some(s) = sampler {
-        s.stop();
-    }
-    if let Some(guard) = telemetry
-        && let Err(e) = guard.shutdown().await
-    {
-        tracing::warn!("telemetry was not flushed in time: {e}");
-    }
-    result
-}
-
-/// A CPU reading given to the server as a trait object.
-struct DynCpu(Box<dyn CpuUsage>);
-
-impl CpuUsage for DynCpu {
-    fn millicpu(&self) -> u64 {
-        self.0.millicpu()
-    }
+    life.run(
+        |drain| async move {
+            router
+                .serve_with_incoming_shutdown(incoming, drain)
+                .await
+                .map_err(ServeError::from)
+        },
+        shutdown,
+        wrap_up,
+    )
+    .await
 }
 
 async fn set_all(health: &HealthReporter, names: &[&'static str], status: ServingStatus) {

@@ -121,7 +121,7 @@ pub fn server_conf(name: &str) -> RpcServerConf {
     conf.service.name = name.into();
     conf.listen_on = "127.0.0.1:0".into();
     conf.cpu_threshold = 0;
-    conf.shutdown = ShutdownConf {
+    conf.service.shutdown = ShutdownConf {
         wrap_up_time: Duration::ZERO,
         wait_time: Duration::from_secs(5),
     };

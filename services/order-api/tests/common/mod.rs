@@ -183,7 +183,7 @@ pub(crate) async fn start_with(backend: Backend, mysql: &str) -> System {
     let conf: order_rpc::config::Config = Loader::new()
         .load_str("order.yaml", &yaml)
         .expect("order conf");
-    let guard = telemetry("order.rpc", &conf.rpc.telemetry_conf());
+    let guard = telemetry("order.rpc", &conf.rpc.service.telemetry_conf());
     let order = order_rpc::server(conf, guard)
         .await
         .expect("order-rpc")
@@ -204,8 +204,8 @@ pub(crate) async fn start_with(backend: Backend, mysql: &str) -> System {
     let conf: order_api::config::Config = Loader::new()
         .load_str("order-api.yaml", &yaml)
         .expect("api conf");
-    let guard = telemetry("order-api", &conf.rest.telemetry_conf());
-    let server = order_api::server(conf, &guard).await.expect("order-api");
+    let guard = telemetry("order-api", &conf.rest.service.telemetry_conf());
+    let server = order_api::server(conf, guard).await.expect("order-api");
     let listener = tokio::net::TcpListener::bind(any).await.expect("bind");
     let api = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -216,7 +216,6 @@ pub(crate) async fn start_with(backend: Backend, mysql: &str) -> System {
                 let _ = rx.await;
             })
             .await;
-        let _ = guard.shutdown().await;
     });
     System {
         backend,
@@ -247,7 +246,7 @@ pub(crate) async fn start_user(
     let conf: user_rpc::config::Config = Loader::new()
         .load_str("user.yaml", &yaml)
         .expect("user conf");
-    let guard = telemetry("user.rpc", &conf.rpc.telemetry_conf());
+    let guard = telemetry("user.rpc", &conf.rpc.service.telemetry_conf());
     let user = user_rpc::server(conf, guard)
         .await
         .expect("user-rpc")
