@@ -17,6 +17,7 @@ pub mod cargo;
 pub mod deploy;
 pub mod files;
 pub mod model;
+mod render;
 pub mod rpc;
 pub mod rustgen;
 pub mod swagger;

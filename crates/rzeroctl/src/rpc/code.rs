@@ -68,7 +68,7 @@ pub(crate) fn lib_rs(proto: &Proto, layout: &Layout) -> String {
         names.join(", "),
         proto.name
     );
-    out.push_str(include_str!("templates/lib_docs.rs.tpl"));
+    out.push_str(include_str!("../../templates/rpc/lib_docs.rs.tpl"));
     let mut imports: Vec<String> = proto
         .services
         .iter()
@@ -82,7 +82,7 @@ pub(crate) fn lib_rs(proto: &Proto, layout: &Layout) -> String {
     imports.sort();
     out.push_str(&imports.join("\n"));
     out.push('\n');
-    out.push_str(include_str!("templates/lib_items.rs.tpl"));
+    out.push_str(include_str!("../../templates/rpc/lib_items.rs.tpl"));
     out.push_str(&signature(
         "",
         "pub async fn server",
@@ -166,7 +166,7 @@ pub(crate) fn server_rs(proto: &Proto, layout: &Layout) -> String {
 pub(crate) fn client_rs(proto: &Proto) -> String {
     let mut out = format!(
         "{GENERATED_HEADER}\n{}",
-        include_str!("templates/client.rs.tpl")
+        include_str!("../../templates/rpc/client.rs.tpl")
     );
     for s in &proto.services {
         let client = format!("{}Client", s.trait_name);
@@ -212,7 +212,7 @@ pub(crate) fn client_rs(proto: &Proto) -> String {
 pub(crate) fn logic_mod_rs(proto: &Proto, layout: &Layout) -> String {
     let mut out = format!(
         "{GENERATED_HEADER}\n{}\n",
-        include_str!("templates/logic_mod.rs.tpl")
+        include_str!("../../templates/rpc/logic_mod.rs.tpl")
     );
     if !layout.multi {
         let mut mods: Vec<String> = methods(proto).map(|m| m.fn_name.clone()).collect();

@@ -70,33 +70,33 @@ pub(crate) fn plan(
     let tpl = |t: &str| render(t, vars);
     add(
         "Cargo.toml",
-        tpl(include_str!("templates/Cargo.toml.tpl")),
+        tpl(include_str!("../../templates/rpc/Cargo.toml.tpl")),
         Owner::User,
     );
     add(
         "build.rs",
-        tpl(include_str!("templates/build.rs.tpl")),
+        tpl(include_str!("../../templates/rpc/build.rs.tpl")),
         Owner::Generated,
     );
     add(
         &format!("etc/{}.yaml", layout.stem),
-        tpl(include_str!("templates/etc.yaml.tpl")),
+        tpl(include_str!("../../templates/rpc/etc.yaml.tpl")),
         Owner::User,
     );
     add(
         "src/main.rs",
-        tpl(include_str!("templates/main.rs.tpl")),
+        tpl(include_str!("../../templates/rpc/main.rs.tpl")),
         Owner::Generated,
     );
     add("src/lib.rs", code::lib_rs(proto, layout), Owner::Generated);
     add(
         "src/config.rs",
-        tpl(include_str!("templates/config.rs.tpl")),
+        tpl(include_str!("../../templates/rpc/config.rs.tpl")),
         Owner::User,
     );
     add(
         "src/svc.rs",
-        tpl(include_str!("templates/svc.rs.tpl")),
+        tpl(include_str!("../../templates/rpc/svc.rs.tpl")),
         Owner::User,
     );
     add(
@@ -123,7 +123,7 @@ pub(crate) fn plan(
 /// `service Name { rpc Ping(Request) returns (Response); }`.
 pub(crate) fn starter_proto(package: &str, service: &str) -> String {
     render(
-        include_str!("templates/starter.proto.tpl"),
+        include_str!("../../templates/rpc/starter.proto.tpl"),
         &[("package", package), ("service", service)],
     )
 }
