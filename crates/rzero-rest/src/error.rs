@@ -61,6 +61,11 @@ impl Error {
         )
     }
 
+    /// 501: the route exists but has no logic yet (what generated logic stubs answer).
+    pub fn not_implemented(msg: impl Into<Cow<'static, str>>) -> Self {
+        Error::new(StatusCode::NOT_IMPLEMENTED, msg)
+    }
+
     /// 503: a dependency or the server itself cannot serve now; retrying later may work.
     pub fn unavailable(msg: impl Into<Cow<'static, str>>) -> Self {
         Error::new(StatusCode::SERVICE_UNAVAILABLE, msg)

@@ -10,9 +10,9 @@ pub struct NewArgs {
     /// Where to create it (default: `./NAME`).
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Use a local rzero checkout (its workspace root) instead of the crates.io release.
-    #[arg(long)]
-    pub rzero_path: Option<PathBuf>,
+    /// Where the crate gets rzero from.
+    #[command(flatten)]
+    pub rzero: crate::cargo::RzeroArgs,
 }
 
 /// `rzeroctl api validate` options.
@@ -76,7 +76,7 @@ pub fn new(args: &NewArgs) -> Result<(), crate::CmdError> {
     crate::rustgen::run(&crate::rustgen::RustArgs {
         api,
         dir,
-        rzero_path: args.rzero_path.clone(),
+        rzero: args.rzero.clone(),
     })
 }
 /// Runs `rzeroctl api validate`.

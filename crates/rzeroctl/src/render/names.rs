@@ -114,9 +114,21 @@ pub(crate) fn toml_str(s: &str) -> String {
     out
 }
 
-/// `s` as a YAML double-quoted scalar (a JSON string is one).
+/// `s` as a YAML scalar: plain when it is a plain word YAML reads as that string
+/// (`order-api`, `order.rpc`), else double-quoted (a JSON string is a valid one).
 pub(crate) fn yaml_str(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
+    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "nan" | "inf"
+        );
+    if plain {
+        s.to_owned()
+    } else {
+        serde_json::Value::String(s.to_owned()).to_string()
+    }
 }
 
 #[cfg(test)]
@@ -155,5 +167,8 @@ mod tests {
         assert!(!lit.contains('\n'), "{lit}");
         assert_eq!(toml_str("a\"b\nc"), "\"a\\\"b\\nc\"");
         assert_eq!(yaml_str("a: b\n- c"), "\"a: b\\n- c\"");
+        assert_eq!(yaml_str("order.rpc"), "order.rpc");
+        assert_eq!(yaml_str("no"), "\"no\"");
+        assert_eq!(yaml_str("1.0"), "\"1.0\"");
     }
 }

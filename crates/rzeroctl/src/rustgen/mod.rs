@@ -1,5 +1,6 @@
 //! `rzeroctl api rust --api F --dir D`: a Rust service on rzero's rest server from a
-//! `.api` file (goctl's `api go`), laid out like `services/order-api`:
+//! `.api` file (goctl's `api go`); `services/order-api` is this command's output plus its
+//! logic:
 //!
 //! | file | owner | holds |
 //! |---|---|---|
@@ -7,23 +8,27 @@
 //! | `src/config.rs`, `src/svc.rs` | you (written once) | config struct, service context |
 //! | `src/logic/<group>/<handler>.rs` | you (written once) | one function per route: the work |
 //! | `src/middleware/<name>.rs` | you (written once) | one `@server(middleware:)` each |
-//! | `src/main.rs`, `src/types.rs`, `src/routes.rs` | rzeroctl (rewritten) | start-up, the contract, the routes |
+//! | `src/main.rs`, `src/lib.rs`, `src/types.rs`, `src/routes.rs` | rzeroctl (rewritten) | start-up, the contract, the routes |
 //! | `src/handler/<group>.rs`, `src/logic/mod.rs`, ... | rzeroctl (rewritten) | one handler per route, module lists |
+//!
+//! The service context is built once, asynchronously, from the config and the telemetry
+//! guard (so it can hold traced RPC clients, SQL pools and caches); handlers receive it
+//! as axum's `State`. Output comes from `templates/api/` and `templates/service/` (shared
+//! with `rpc protoc`), through rustfmt.
 //!
 //! Regenerating after the `.api` changes rewrites rzeroctl's files and creates the logic
 //! files of new routes; it never touches yours. A route removed from the `.api` leaves its
 //! logic file on disk, no longer compiled. Groups (`@server(group: a/b)`) become modules
 //! named `a_b`; routes without a group live at the top of `handler` and `logic`.
 
-mod layout;
-mod names;
+mod plan;
 mod types;
 
 use std::path::{Path, PathBuf};
 
 use crate::api::spec::Spec;
-use crate::cargo::RzeroSource;
-use crate::files::{GENERATED_HEADER, Written, write_generated, write_once};
+use crate::cargo::{RzeroArgs, RzeroSource};
+use crate::files::{GenFile, Written, write_all};
 
 /// `rzeroctl api rust` options.
 #[derive(Debug, clap::Args)]
@@ -34,9 +39,9 @@ pub struct RustArgs {
     /// The crate's folder (created if absent).
     #[arg(long)]
     pub dir: PathBuf,
-    /// Use a local rzero checkout (its workspace root) instead of the crates.io release.
-    #[arg(long)]
-    pub rzero_path: Option<PathBuf>,
+    /// Where the crate gets rzero from.
+    #[command(flatten)]
+    pub rzero: RzeroArgs,
 }
 
 /// A generation problem the user can fix in the `.api` (or the target folder).
@@ -51,33 +56,24 @@ impl std::fmt::Display for GenError {
 
 impl std::error::Error for GenError {}
 
-/// One file to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GenFile {
-    /// Relative to the crate's folder.
-    pub path: PathBuf,
-    /// The content.
-    pub contents: String,
-    /// Whether the user owns it (written once) or rzeroctl does (rewritten).
-    pub user_owned: bool,
-}
-
 /// `PascalCase` of a name (`greet` -> `Greet`), as handler names use.
 pub fn pascal_name(name: &str) -> String {
-    names::pascal(name)
+    crate::render::pascal(name)
 }
 
 /// Runs `rzeroctl api rust`.
 pub fn run(args: &RustArgs) -> Result<(), crate::CmdError> {
     let spec = crate::api::load(&args.api)?;
-    let files = generate(&spec, &RzeroSource::from_option(args.rzero_path.clone()))?;
+    let rzero = args.rzero.source();
+    let api_file = args
+        .api
+        .file_name()
+        .map_or_else(|| "the .api".into(), |n| n.to_string_lossy().into_owned());
+    let files = generate(&spec, &rzero, &api_file)?;
     for w in write(&args.dir, &files)? {
-        match w {
-            Written::Created(p) => println!("created {}", p.display()),
-            Written::Updated(p) => println!("updated {}", p.display()),
-            Written::Kept(_) => {}
-        }
+        w.report();
     }
+    println!("Depends on {}.", rzero.describe());
     println!(
         "Done. Run it: cd {} && cargo run (the logic in src/logic/ is yours to fill)",
         args.dir.display()
@@ -85,68 +81,18 @@ pub fn run(args: &RustArgs) -> Result<(), crate::CmdError> {
     Ok(())
 }
 
-/// Every file of the service for `spec`, formatted, in memory.
-pub fn generate(spec: &Spec, rzero: &RzeroSource) -> Result<Vec<GenFile>, GenError> {
+/// Every file of the service for `spec`, formatted, in memory; `api_file` names the
+/// `.api` in the crate's docs.
+pub fn generate(spec: &Spec, rzero: &RzeroSource, api_file: &str) -> Result<Vec<GenFile>, GenError> {
     if spec.service.name.is_empty() {
         return Err(GenError(
             "the .api has no `service` block: nothing to generate".into(),
         ));
     }
-    let mut files = Vec::new();
-    for (path, code, user_owned) in layout::files(spec, rzero)? {
-        let contents = if path.extension().is_some_and(|e| e == "rs") {
-            let pretty = format_rust(&code).map_err(|e| {
-                GenError(format!(
-                    "rzeroctl generated invalid Rust for {} ({e}); please report this with your .api",
-                    path.display()
-                ))
-            })?;
-            if user_owned {
-                pretty
-            } else {
-                format!("{GENERATED_HEADER}\n{pretty}")
-            }
-        } else {
-            code
-        };
-        files.push(GenFile {
-            path,
-            contents,
-            user_owned,
-        });
-    }
-    Ok(files)
+    plan::files(spec, rzero, api_file)
 }
 
-/// Writes `files` under `dir`: rzeroctl's rewritten when changed, the user's only when
-/// absent. Refuses to overwrite a file of rzeroctl's that lost its header (the user
-/// took it over).
+/// Writes `files` under `dir` (see [`crate::files::write_all`]).
 pub fn write(dir: &Path, files: &[GenFile]) -> Result<Vec<Written>, crate::CmdError> {
-    let mut out = Vec::new();
-    for f in files {
-        let path = dir.join(&f.path);
-        let written = if f.user_owned {
-            write_once(&path, &f.contents)
-        } else {
-            if let Ok(old) = std::fs::read_to_string(&path)
-                && !old.starts_with(GENERATED_HEADER)
-            {
-                return Err(format!(
-                    "{} exists and was not generated by rzeroctl (no `{GENERATED_HEADER}` line): move it away or restore the line",
-                    path.display()
-                )
-                .into());
-            }
-            write_generated(&path, &f.contents)
-        }
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        out.push(written);
-    }
-    Ok(out)
-}
-
-/// Pretty-prints generated code the way prost and tonic do (prettyplease); doc
-/// comments survive, plain `//` comments do not, so generated code uses doc comments.
-fn format_rust(code: &str) -> Result<String, syn::Error> {
-    Ok(prettyplease::unparse(&syn::parse_file(code)?))
+    write_all(dir, files)
 }

@@ -9,11 +9,11 @@
 //! `interface{}` serde_json::Value; an embedded struct's fields are inlined; an inline
 //! struct field becomes its own struct named `ParentField`.
 
-use std::fmt::Write as _;
+use serde::Serialize;
 
 use super::GenError;
-use super::names::{ident, pascal, snake, string_lit};
 use crate::api::spec::{Member, Source, Spec, TagOpts, Type};
+use crate::render::{ident, pascal, rust_str, snake};
 
 /// Names a declared type may not take: they would shadow what the generated code uses.
 const RESERVED: [&str; 12] = [
@@ -31,16 +31,75 @@ const RESERVED: [&str; 12] = [
     "Value",
 ];
 
+/// What `templates/api/types.rs.tpl` renders.
+#[derive(Debug, Default, Serialize)]
+pub(super) struct TypesCtx {
+    types: Vec<TypeCtx>,
+    uses_map: bool,
+    parse_imports: Vec<&'static str>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct TypeCtx {
+    name: String,
+    docs: Vec<String>,
+    /// `Some`: a type alias to this Rust type.
+    alias: Option<String>,
+    fields: Vec<FieldCtx>,
+    defaults: Vec<DefaultCtx>,
+    path: Vec<String>,
+    form: Vec<String>,
+    header: Vec<String>,
+    checks: Vec<CheckCtx>,
+}
+
+#[derive(Debug, Serialize)]
+struct FieldCtx {
+    name: String,
+    ty: String,
+    docs: Vec<String>,
+    /// The inside of `#[serde(...)]`, empty for none.
+    serde: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DefaultCtx {
+    func: String,
+    ty: String,
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckCtx {
+    wire: String,
+    field: String,
+    optional: bool,
+    /// The value as a number (`self.x` or `*v`).
+    place: String,
+    /// ` as f64` unless it is one.
+    cast: &'static str,
+    /// The value as `&str`.
+    text: String,
+    kinds: Vec<CheckKind>,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckKind {
+    range: Option<String>,
+    options: Vec<String>,
+}
+
 struct Out {
-    code: String,
+    types: Vec<TypeCtx>,
     /// Members of the declared struct types, for inlining embedded ones.
     members: std::collections::HashMap<String, Vec<Member>>,
     /// Inline structs still to emit: (name, members).
     pending: Vec<(String, Vec<Member>)>,
+    uses_map: bool,
 }
 
-/// The whole `types.rs`.
-pub(super) fn emit(spec: &Spec) -> Result<String, GenError> {
+/// The context of the whole `types.rs`.
+pub(super) fn context(spec: &Spec) -> Result<TypesCtx, GenError> {
     let mut out = Out {
         members: spec
             .types
@@ -50,8 +109,9 @@ pub(super) fn emit(spec: &Spec) -> Result<String, GenError> {
                 _ => None,
             })
             .collect(),
-        code: String::new(),
+        types: Vec::new(),
         pending: Vec::new(),
+        uses_map: false,
     };
     for t in &spec.types {
         let name = pascal(&t.name);
@@ -61,25 +121,43 @@ pub(super) fn emit(spec: &Spec) -> Result<String, GenError> {
                 t.name
             )));
         }
-        for d in &t.docs {
-            let _ = writeln!(out.code, "/// {}", doc_text(d));
-        }
-        if t.docs.is_empty() {
-            let _ = writeln!(out.code, "/// `{}` in the .api.", t.name);
+        let mut docs: Vec<String> = t.docs.iter().map(|d| doc_text(d)).collect();
+        if docs.is_empty() {
+            docs.push(format!("`{}` in the .api.", t.name));
         }
         match &t.ty {
-            Type::Struct(members) => emit_struct(&mut out, &name, members)?,
+            Type::Struct(members) => emit_struct(&mut out, &name, docs, members)?,
             other => {
-                let rust = rust_type(&mut out, &name, "", other)?;
-                let _ = writeln!(out.code, "pub type {name} = {rust};\n");
+                let alias = rust_type(&mut out, &name, "", other)?;
+                out.types.push(TypeCtx {
+                    name,
+                    docs,
+                    alias: Some(alias),
+                    ..TypeCtx::default()
+                });
             }
         }
         while let Some((n, m)) = out.pending.pop() {
-            let _ = writeln!(out.code, "/// An inline struct of the .api.");
-            emit_struct(&mut out, &n, &m)?;
+            emit_struct(&mut out, &n, vec!["An inline struct of the .api.".into()], &m)?;
         }
     }
-    Ok(out.code)
+    let structs = out.types.iter().any(|t| t.alias.is_none());
+    let checks = out.types.iter().any(|t| !t.checks.is_empty());
+    let mut parse_imports = Vec::new();
+    if checks {
+        parse_imports.push("FieldError");
+    }
+    if structs {
+        parse_imports.push("Parse");
+    }
+    if checks {
+        parse_imports.push("check");
+    }
+    Ok(TypesCtx {
+        types: out.types,
+        uses_map: out.uses_map,
+        parse_imports,
+    })
 }
 
 fn doc_text(comment: &str) -> String {
@@ -88,7 +166,7 @@ fn doc_text(comment: &str) -> String {
         .trim_start_matches("/*")
         .trim_end_matches("*/")
         .trim()
-        .replace('\n', " ")
+        .to_owned()
 }
 
 struct FieldPlan {
@@ -122,55 +200,62 @@ fn inline_embedded(out: &Out, members: &[Member], depth: u32) -> Vec<Member> {
     flat
 }
 
-fn emit_struct(out: &mut Out, name: &str, members: &[Member]) -> Result<(), GenError> {
+fn emit_struct(
+    out: &mut Out,
+    name: &str,
+    docs: Vec<String>,
+    members: &[Member],
+) -> Result<(), GenError> {
     let members = &inline_embedded(out, members, 0);
     let mut plans = Vec::new();
     for m in members {
         plans.push(plan(out, name, m)?);
     }
-    let _ = writeln!(
-        out.code,
-        "#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]\npub struct {name} {{"
-    );
-    let mut defaults = String::new();
+    let mut t = TypeCtx {
+        name: name.to_owned(),
+        docs,
+        ..TypeCtx::default()
+    };
     for (p, m) in plans.iter().zip(members) {
-        for d in &m.docs {
-            let _ = writeln!(out.code, "    /// {}", doc_text(d));
-        }
+        let mut docs: Vec<String> = m.docs.iter().map(|d| doc_text(d)).collect();
         if !m.tag.raw.is_empty() {
-            let _ = writeln!(out.code, "    /// `{}`", m.tag.raw.replace('`', "'"));
+            docs.push(format!("`{}`", m.tag.raw.replace('`', "'")));
         }
+        let mut attrs = Vec::new();
         if p.opts.name == "-" {
-            let _ = writeln!(out.code, "    #[serde(skip)]");
+            attrs.push("skip".to_owned());
         } else {
-            let mut attrs = Vec::new();
             if p.wire != p.rust_name.trim_start_matches("r#") {
-                attrs.push(format!("rename = {}", string_lit(&p.wire)));
+                attrs.push(format!("rename = {}", rust_str(&p.wire)));
             }
             if let Some(default) = &p.opts.default {
-                let f = format!(
+                let func = format!(
                     "default_{}_{}",
                     snake(name),
                     p.rust_name.trim_start_matches("r#")
                 );
-                let value = default_value(p, default, name)?;
-                let _ = writeln!(defaults, "fn {f}() -> {} {{\n    {value}\n}}\n", p.ty);
-                attrs.push(format!("default = {}", string_lit(&f)));
+                t.defaults.push(DefaultCtx {
+                    func: func.clone(),
+                    ty: p.ty.clone(),
+                    value: default_value(p, default, name)?,
+                });
+                attrs.push(format!("default = {}", rust_str(&func)));
             } else if p.opts.optional || p.optional_wrap {
                 attrs.push("default".into());
             }
             if p.optional_wrap && p.opts.omitempty {
                 attrs.push("skip_serializing_if = \"Option::is_none\"".into());
             }
-            if !attrs.is_empty() {
-                let _ = writeln!(out.code, "    #[serde({})]", attrs.join(", "));
-            }
         }
-        let _ = writeln!(out.code, "    pub {}: {},", p.rust_name, p.ty);
+        t.fields.push(FieldCtx {
+            name: p.rust_name.clone(),
+            ty: p.ty.clone(),
+            docs,
+            serde: attrs.join(", "),
+        });
     }
-    let _ = writeln!(out.code, "}}\n");
-    out.code.push_str(&defaults);
-    emit_parse(out, name, &plans);
+    parse_parts(&mut t, &plans);
+    out.types.push(t);
     Ok(())
 }
 
@@ -231,11 +316,14 @@ fn rust_type(out: &mut Out, parent: &str, field: &str, ty: &Type) -> Result<Stri
             other => format!("Option<{}>", rust_type(out, parent, field, other)?),
         },
         Type::Slice(t) | Type::Array(_, t) => format!("Vec<{}>", rust_type(out, parent, field, t)?),
-        Type::Map(k, v) => format!(
+        Type::Map(k, v) => {
+            out.uses_map = true;
+            format!(
             "BTreeMap<{}, {}>",
             rust_type(out, parent, field, k)?,
             rust_type(out, parent, field, v)?
-        ),
+        )
+        }
         Type::Struct(members) => {
             let name = format!("{parent}{}", pascal(field));
             out.pending.push((name.clone(), members.clone()));
@@ -279,7 +367,7 @@ fn default_value(p: &FieldPlan, default: &str, parent: &str) -> Result<String, G
     };
     let base = p.base.as_deref().ok_or_else(bad)?;
     let lit = match base {
-        "string" | "error" => format!("{}.to_string()", string_lit(default)),
+        "string" | "error" => format!("{}.to_owned()", rust_str(default)),
         "bool" => default.parse::<bool>().map_err(|_| bad())?.to_string(),
         "float32" | "float64" => {
             let v: f64 = default.parse().map_err(|_| bad())?;
@@ -300,93 +388,62 @@ fn default_value(p: &FieldPlan, default: &str, parent: &str) -> Result<String, G
     })
 }
 
-/// `impl Parse`: the path/form/header field lists and the `options=`/`range=` checks.
-fn emit_parse(out: &mut Out, name: &str, plans: &[FieldPlan]) {
+/// `impl Parse`'s parts: the path/form/header field lists and the `options=`/`range=`
+/// checks.
+fn parse_parts(t: &mut TypeCtx, plans: &[FieldPlan]) {
     let list = |s: Source| -> Vec<String> {
         plans
             .iter()
             .filter(|p| p.source == Some(s) && p.opts.name != "-")
-            .map(|p| string_lit(&p.wire))
+            .map(|p| p.wire.clone())
             .collect()
     };
-    let _ = writeln!(out.code, "impl Parse for {name} {{");
-    for (s, c) in [(Source::Path, "PATH"), (Source::Form, "FORM")] {
-        let l = list(s);
-        if !l.is_empty() {
-            let _ = writeln!(
-                out.code,
-                "    const {c}: &'static [&'static str] = &[{}];",
-                l.join(", ")
-            );
-        }
-    }
-    let headers: Vec<String> = list(Source::Header)
-        .into_iter()
-        .map(|w| format!("({w}, {w})"))
-        .collect();
-    if !headers.is_empty() {
-        let _ = writeln!(
-            out.code,
-            "    const HEADER: &'static [(&'static str, &'static str)] = &[{}];",
-            headers.join(", ")
-        );
-    }
-    let mut checks = String::new();
+    t.path = list(Source::Path);
+    t.form = list(Source::Form);
+    t.header = list(Source::Header);
     for p in plans {
         let Some(base) = p.base.as_deref() else {
             continue;
         };
-        let wire = string_lit(&p.wire);
-        // `place` reads the value, `reference` borrows it.
-        let (place, reference) = if p.optional_wrap {
-            ("*v".to_string(), "v".to_string())
-        } else {
-            (
-                format!("self.{}", p.rust_name),
-                format!("&self.{}", p.rust_name),
-            )
-        };
-        let mut field = String::new();
+        let mut kinds = Vec::new();
         if let Some(range) = &p.opts.range
             && is_number(base)
         {
-            let _ = writeln!(
-                field,
-                "check::range({wire}, {place} as f64, {})?;",
-                string_lit(range)
-            );
+            kinds.push(CheckKind {
+                range: Some(range.clone()),
+                options: Vec::new(),
+            });
         }
         if !p.opts.options.is_empty() {
-            let allowed: Vec<String> = p.opts.options.iter().map(|o| string_lit(o)).collect();
-            let text = if base == "string" {
-                reference
-            } else {
-                format!("&{place}.to_string()")
-            };
-            let _ = writeln!(
-                field,
-                "check::options({wire}, {text}, &[{}])?;",
-                allowed.join(", ")
-            );
+            kinds.push(CheckKind {
+                range: None,
+                options: p.opts.options.clone(),
+            });
         }
-        if field.is_empty() {
+        if kinds.is_empty() {
             continue;
         }
-        if p.optional_wrap {
-            let _ = writeln!(
-                checks,
-                "if let Some(v) = &self.{} {{\n{field}}}",
-                p.rust_name
-            );
-        } else {
-            checks.push_str(&field);
-        }
+        // `place` reads the value as a number, `text` borrows it as text.
+        let (place, text) = match (p.optional_wrap, base == "string") {
+            (true, true) => ("*v".to_owned(), "v".to_owned()),
+            (true, false) => ("*v".to_owned(), "&v.to_string()".to_owned()),
+            (false, true) => (
+                format!("self.{}", p.rust_name),
+                format!("&self.{}", p.rust_name),
+            ),
+            (false, false) => (
+                format!("self.{}", p.rust_name),
+                format!("&self.{}.to_string()", p.rust_name),
+            ),
+        };
+        t.checks.push(CheckCtx {
+            wire: p.wire.clone(),
+            field: p.rust_name.clone(),
+            optional: p.optional_wrap,
+            place,
+            cast: if base == "float64" { "" } else { " as f64" },
+            text,
+            kinds,
+        });
     }
-    if !checks.is_empty() {
-        let _ = writeln!(
-            out.code,
-            "fn validate(&self) -> Result<(), FieldError> {{\n{checks}Ok(())\n}}"
-        );
-    }
-    let _ = writeln!(out.code, "}}\n");
 }

@@ -1,0 +1,3 @@
+//! Handlers of the group `{{ group }}`.
+
+{% include "api/handlers.rs.tpl" %}

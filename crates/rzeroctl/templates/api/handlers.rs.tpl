@@ -1,0 +1,18 @@
+use std::sync::Arc;
+
+use rzero::rest::{ {{- imports | join(", ") -}} };
+
+use crate::svc::ServiceContext;
+{% for h in handlers %}
+
+/// {{ h.title | comment }}.
+pub async fn {{ h.func }}(
+    State(ctx): State<Arc<ServiceContext>>,
+{% if h.request %}
+    {{ h.extractor }}(req): {{ h.extractor }}<{{ h.request }}>,
+{% endif %}
+) -> Result<{% if h.response %}Json<{{ h.response }}>{% else %}(){% endif %}, Error> {
+    {{ h.logic_path }}(&ctx{% if h.request %}, req{% endif %}).await{% if h.response %}.map(Json){% endif %}
+
+}
+{% endfor %}
