@@ -146,7 +146,8 @@ fn formatting_is_idempotent() {
     }
 }
 
-/// The tree without positions and comments, `()` bodies as absent (goctl drops them).
+/// The tree without positions, comments and warnings (formatting resolves those), `()`
+/// bodies as absent (goctl drops them).
 fn normalize(mut f: File) -> File {
     fn ty(t: &mut DataType) {
         match t {
@@ -177,6 +178,7 @@ fn normalize(mut f: File) -> File {
         }
     }
     f.tail.clear();
+    f.warnings.clear();
     for s in &mut f.stmts {
         match s {
             Stmt::Syntax(s) => {
@@ -215,6 +217,9 @@ fn normalize(mut f: File) -> File {
                     r.path_pos = Default::default();
                     r.comments = Comments::default();
                     if let Some(Doc::Group(b)) = &mut r.doc {
+                        kv(b);
+                    }
+                    if let Some(b) = &mut r.server {
                         kv(b);
                     }
                     for b in [&mut r.request, &mut r.response] {
@@ -378,6 +383,50 @@ fn stdin_to_stdout() {
         String::from_utf8_lossy(&bad.stderr).contains("<stdin>:2:"),
         "{bad:?}"
     );
+}
+
+#[test]
+fn legacy_forms_are_rewritten_and_named_on_stderr() {
+    let src = "info(\n\ttitle: doc title\n)\n\nservice a {\n\t@doc (\"d\")\n\t@server(\n\t\thandler: H\n\t)\n\tget /x\n}\n";
+    let out = rzeroctl(&["api", "format", "--stdin"], Some(src));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "info (\n\ttitle: \"doc title\"\n)\n\nservice a {\n\t@doc \"d\"\n\t@handler H\n\tget /x\n}\n"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    for at in [
+        "<stdin>:2:9: warning:",
+        "<stdin>:6:2: warning:",
+        "<stdin>:7:2: warning:",
+    ] {
+        assert!(err.contains(at), "{at} in {err}");
+    }
+    // `api validate` loads the same file, warns the same way and succeeds.
+    let dir = scratch("legacy");
+    let file = dir.join("a.api");
+    std::fs::write(&file, src).unwrap();
+    let out = rzeroctl(&["api", "validate", "--api", file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a.api:2:9: warning: `title: doc title`"),
+        "{err}"
+    );
+    // `--check` lists the file: formatting would change it.
+    let d = dir.to_str().unwrap();
+    assert!(
+        !rzeroctl(&["api", "format", "--dir", d, "--check"], None)
+            .status
+            .success()
+    );
+    assert!(
+        rzeroctl(&["api", "format", "--dir", d], None)
+            .status
+            .success()
+    );
+    let out = rzeroctl(&["api", "validate", "--api", file.to_str().unwrap()], None);
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! a comment at most to the start of its item and never drops one.
 
 pub use super::lexer::Pos;
+use super::parser::Warning;
 
 /// Comments around an item.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub struct File {
     pub stmts: Vec<Stmt>,
     /// Comments after the last statement.
     pub tail: Vec<String>,
+    /// Legacy forms read (the tree holds their current form), in source order.
+    pub warnings: Vec<Warning>,
 }
 
 /// A top-level statement.
@@ -215,7 +218,8 @@ pub enum Doc {
     Group(KvBlock),
 }
 
-/// `[@doc ...] @handler name  method /path (Req) returns (Resp)`.
+/// `[@doc ...] @handler name  method /path (Req) returns (Resp)` (or, in goctl's legacy
+/// grammar, `@server(handler: name)` instead of `@handler name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteItem {
     /// The `@doc`, if any.
@@ -224,6 +228,9 @@ pub struct RouteItem {
     pub handler: String,
     /// Where the handler's name is.
     pub handler_pos: Pos,
+    /// A legacy route-level `@server(handler: Name ...)` that holds keys besides
+    /// `handler`, kept as written (they have no current form); `None` otherwise.
+    pub server: Option<KvBlock>,
     /// The HTTP method, lower case as written.
     pub method: String,
     /// The path, e.g. `/orders/:order_id`.

@@ -9,6 +9,12 @@
 //! strings (`` `...` ``) are taken verbatim without escapes and may span lines;
 //! `interface{}` is one token; a number followed by a unit (`3s`, `100ms`, `1h30m`) is a
 //! duration; `@` starts only `@server`, `@handler` or `@doc`.
+//!
+//! A character that cannot start a token, a bad `@word` or a number with a bad unit is
+//! not an error here but a [`TokenKind::Bad`] token, as goctl's scanner returns an
+//! `ILLEGAL` token: the parser refuses it with the lexer's message wherever it meets
+//! one, except inside the value of goctl's legacy `key: rest of the line` form (`title:
+//! 用户服务`, `email: a@b.c`), which takes any text.
 
 use std::fmt;
 
@@ -37,6 +43,13 @@ pub enum TokenKind {
     Punct(char),
     /// `...` (array length in `[...]int`).
     Ellipsis,
+    /// Text that cannot start a token (`é`, `@foo`, `3mx`), and why.
+    Bad {
+        /// The text, as written.
+        text: String,
+        /// What was expected and found.
+        message: String,
+    },
     /// End of the file.
     Eof,
 }
@@ -54,6 +67,7 @@ impl fmt::Display for TokenKind {
             TokenKind::AtDoc => f.write_str("`@doc`"),
             TokenKind::Punct(c) => write!(f, "`{c}`"),
             TokenKind::Ellipsis => f.write_str("`...`"),
+            TokenKind::Bad { text, .. } => write!(f, "`{text}`"),
             TokenKind::Eof => f.write_str("end of file"),
         }
     }
@@ -153,8 +167,7 @@ fn is_ident(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-/// Splits `src` into tokens and comments, or reports the first character that cannot
-/// start a token, or an unterminated string or comment.
+/// Splits `src` into tokens and comments, or reports an unterminated string or comment.
 pub fn lex(src: &str) -> Result<Lexed, LexError> {
     let mut cur = Cursor {
         chars: src.chars().collect(),
@@ -238,11 +251,12 @@ pub fn lex(src: &str) -> Result<Lexed, LexError> {
                     "server" => TokenKind::AtServer,
                     "handler" => TokenKind::AtHandler,
                     "doc" => TokenKind::AtDoc,
-                    _ => {
-                        return Err(err(format!(
+                    _ => TokenKind::Bad {
+                        message: format!(
                             "expected `@server`, `@handler` or `@doc`, found `@{word}`"
-                        )));
-                    }
+                        ),
+                        text: format!("@{word}"),
+                    },
                 }
             }
             '.' if cur.peek(1) == Some('.') && cur.peek(2) == Some('.') => {
@@ -266,12 +280,16 @@ pub fn lex(src: &str) -> Result<Lexed, LexError> {
                     TokenKind::Ident(word)
                 }
             }
-            c if c.is_ascii_digit() => number(&mut cur).map_err(err)?,
+            c if c.is_ascii_digit() => number(&mut cur),
             c => {
-                return Err(err(format!(
-                    "unexpected character {c:?}: outside strings and comments a .api file \
-                     holds only ASCII identifiers, numbers and punctuation"
-                )));
+                cur.bump();
+                TokenKind::Bad {
+                    text: c.to_string(),
+                    message: format!(
+                        "unexpected character {c:?}: outside strings and comments a .api file \
+                         holds only ASCII identifiers, numbers and punctuation"
+                    ),
+                }
             }
         };
         out.tokens.push(Token {
@@ -289,24 +307,26 @@ pub fn lex(src: &str) -> Result<Lexed, LexError> {
 }
 
 /// An integer, or a duration when a unit follows (`ns us µs ms s m h`, repeated as in
-/// Go's `time.ParseDuration`: `1h30m`).
-fn number(cur: &mut Cursor) -> Result<TokenKind, String> {
+/// Go's `time.ParseDuration`: `1h30m`); a bad unit makes the whole word a bad token.
+fn number(cur: &mut Cursor) -> TokenKind {
     let mut text = String::new();
     cur.take_while(&mut text, |c| c.is_ascii_digit());
     if !matches!(cur.peek(0), Some('n' | 'u' | 'µ' | 'm' | 's' | 'h')) {
-        return Ok(TokenKind::Int(text));
+        return TokenKind::Int(text);
     }
     loop {
         let mut unit = String::new();
         cur.take_while(&mut unit, |c| c.is_alphabetic());
         if !matches!(unit.as_str(), "ns" | "us" | "µs" | "ms" | "s" | "m" | "h") {
-            return Err(format!(
+            let message = format!(
                 "expected a duration unit (ns, us, ms, s, m, h) after `{text}`, found `{unit}`"
-            ));
+            );
+            text.push_str(&unit);
+            return TokenKind::Bad { text, message };
         }
         text.push_str(&unit);
         if !cur.peek(0).is_some_and(|c| c.is_ascii_digit()) {
-            return Ok(TokenKind::Duration(text));
+            return TokenKind::Duration(text);
         }
         cur.take_while(&mut text, |c| c.is_ascii_digit());
     }
@@ -352,8 +372,12 @@ mod tests {
                 TokenKind::Eof,
             ]
         );
-        assert!(lex("3mx").is_err());
-        assert!(lex("@serve").is_err());
+        let bad = |src: &str| matches!(kinds(src)[0], TokenKind::Bad { .. });
+        assert!(bad("3mx") && bad("@serve") && bad("é"));
+        assert_eq!(
+            lex("a é").unwrap().tokens[1].pos,
+            Pos { line: 1, column: 3 }
+        );
     }
 
     #[test]

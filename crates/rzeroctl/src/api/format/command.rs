@@ -1,13 +1,14 @@
 //! `rzeroctl api format --dir D | --stdin [--check]`.
 //!
 //! Files that do not parse are reported (`file:line:column: ...`) and left untouched;
-//! the others are still formatted. A file is rewritten only when its text changes, via
+//! the others are still formatted. The legacy forms a file held are listed as warnings
+//! (`file:line:column: warning: ...`) on stderr: formatting rewrites them. A file is rewritten only when its text changes, via
 //! a temporary file renamed over it so that a crash never leaves half a file.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::format_source;
+use super::format_checked;
 use crate::CmdError;
 use crate::api::load::MAX_FILE_BYTES;
 
@@ -29,7 +30,10 @@ fn run_stdin(check: bool) -> Result<(), CmdError> {
     if src.len() as u64 > MAX_FILE_BYTES {
         return Err(format!("stdin holds more than {MAX_FILE_BYTES} bytes; refused").into());
     }
-    let out = format_source("<stdin>", &src)?;
+    let (out, warnings) = format_checked("<stdin>", &src)?;
+    for w in &warnings {
+        eprintln!("{w}");
+    }
     if check {
         if out != src {
             println!("<stdin>");
@@ -97,7 +101,11 @@ fn format_one(path: &Path, check: bool) -> Result<bool, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{name}: {e}"))?;
     let src =
         String::from_utf8(bytes).map_err(|e| format!("{name}: not UTF-8 ({e}); left untouched"))?;
-    let out = format_source(&name, &src).map_err(|e| format!("{e} (left untouched)"))?;
+    let (out, warnings) =
+        format_checked(&name, &src).map_err(|e| format!("{e} (left untouched)"))?;
+    for w in &warnings {
+        eprintln!("{w}");
+    }
     if out == src {
         return Ok(false);
     }

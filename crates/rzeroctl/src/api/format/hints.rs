@@ -238,7 +238,12 @@ impl Placer<'_> {
         let Some(hi) = self.token_index(r.handler_pos) else {
             return;
         };
-        let Some(at_handler) = hi.checked_sub(1).and_then(|i| self.toks.get(i)) else {
+        // A legacy `@server(handler: X)` route keeps its comments where the parser put them.
+        let Some(at_handler) = hi
+            .checked_sub(1)
+            .and_then(|i| self.toks.get(i))
+            .filter(|t| t.kind == TokenKind::AtHandler)
+        else {
             return;
         };
         // The route's last token: the one before the next route or the closing `}`.
@@ -248,6 +253,7 @@ impl Placer<'_> {
                     self.toks[i].kind,
                     TokenKind::AtDoc
                         | TokenKind::AtHandler
+                        | TokenKind::AtServer
                         | TokenKind::Punct('}')
                         | TokenKind::Eof
                 )

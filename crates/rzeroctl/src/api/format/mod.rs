@@ -11,6 +11,12 @@
 //! [`hints`]. Alignment runs, as with goctl's tabwriter, stop at a line that is not a
 //! plain field or pair (a comment line, an embedded type, a field with an inline struct),
 //! and a column is only padded on lines where another cell follows it.
+//!
+//! The parser reads goctl's legacy forms into their current form, so printing the tree
+//! rewrites them: `title: doc title` becomes `title: "doc title"`, `@doc ("x")` becomes
+//! `@doc "x"`, a route-level `@server(handler: X)` becomes `@handler X`, `type X struct
+//! {` becomes `type X {`. [`format_checked`] also returns the warnings for what it
+//! rewrote.
 
 pub mod command;
 mod hints;
@@ -22,18 +28,24 @@ use crate::api::ast::{
     StructType, TypeDecl, TypeStmt, Value,
 };
 use crate::api::lexer::lex;
-use crate::api::parser::{ParseError, parse};
+use crate::api::parser::{ParseError, Warning, parse};
 use hints::Hints;
 
 /// Formats `.api` source text; `file` names it in errors.
 pub fn format_source(file: &str, src: &str) -> Result<String, ParseError> {
+    format_checked(file, src).map(|(out, _)| out)
+}
+
+/// Formats `.api` source text, with the warnings for the legacy forms it rewrote.
+pub fn format_checked(file: &str, src: &str) -> Result<(String, Vec<Warning>), ParseError> {
     let mut tree = parse(file, src)?;
+    let warnings = std::mem::take(&mut tree.warnings);
     // `parse` succeeded, so lexing does too; without tokens only the hints are lost.
     let hints = match lex(src) {
         Ok(lexed) => hints::place(&mut tree, &lexed),
         Err(_) => Hints::default(),
     };
-    Ok(Printer { hints }.file(&tree))
+    Ok((Printer { hints }.file(&tree), warnings))
 }
 
 /// Formats a syntax tree without its source: comments go where the tree has them.
@@ -390,11 +402,15 @@ impl Printer {
             None => {}
         }
         Self::lines(out, list(|h| &h.after_doc), 1);
-        out.push_str(&format!(
-            "\t@handler {}{}\n",
-            r.handler,
-            join(list(|h| &h.handler_trailing))
-        ));
+        match &r.server {
+            // A legacy route-level `@server` with keys that have no current form.
+            Some(b) => self.kv_block("@server", b, 1, "", out),
+            None => out.push_str(&format!(
+                "\t@handler {}{}\n",
+                r.handler,
+                join(list(|h| &h.handler_trailing))
+            )),
+        }
         Self::lines(out, list(|h| &h.before_method), 1);
         let body = |b: &Option<Body>| {
             b.as_ref()

@@ -5,14 +5,24 @@
 //! The parser stops at the first syntax error and reports `file:line:column: expected
 //! X, found Y`. Nesting depth is bounded so hostile input (`[][][]...`) cannot overflow
 //! the stack; every loop consumes a token or stops, so no input can hang it.
+//!
+//! goctl v1.10 still ships its legacy parser (`tools/goctl/api/parser/g4`, run with
+//! `GOCTL_EXPERIMENTAL=off`; `tools/goctl/api/parser/parser.go` picks it), and real
+//! projects' files were written for it. Where the current grammar fails and the
+//! legacy one reads a form, we read it too, into the tree's current form, with a
+//! [`Warning`]: unquoted `key: rest of the line` values in `info`, `@server` and `@doc`
+//! ([`kv`]), `@doc ("text")` and a route-level `@server(handler: X)` ([`service`]), and
+//! `type X struct {` ([`types`]). What neither grammar takes is an error.
 
+mod kv;
 mod service;
 mod types;
 
 use std::fmt;
 
-use super::ast::{Comments, File, ImportStmt, Kv, KvBlock, Pos, Stmt, SyntaxStmt, Value};
+use super::ast::{Comments, File, ImportStmt, Pos, Stmt, SyntaxStmt};
 use super::lexer::{Comment, Token, TokenKind, lex};
+use kv::KvKind;
 
 /// How deep type expressions may nest (`[]map[string]*{...}` counts 4).
 const MAX_DEPTH: u32 = 64;
@@ -36,6 +46,25 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// Something goctl loads but that should change: a form of goctl's legacy grammar
+/// (which its current parser rejects; `rzeroctl api format` rewrites it), or text goctl
+/// keeps without reading all of it (a malformed struct tag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The file, as given.
+    pub file: String,
+    /// Where.
+    pub pos: Pos,
+    /// What it is and what to write instead.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: warning: {}", self.file, self.pos, self.message)
+    }
+}
+
 /// Parses one file's text; `file` names it in errors.
 pub fn parse(file: &str, src: &str) -> Result<File, ParseError> {
     let lexed = lex(src).map_err(|e| ParseError {
@@ -45,22 +74,29 @@ pub fn parse(file: &str, src: &str) -> Result<File, ParseError> {
     })?;
     let mut p = Parser {
         file: file.to_string(),
+        lines: src.split('\n').collect(),
         toks: lexed.tokens,
         i: 0,
         comments: lexed.comments,
         ci: 0,
         depth: 0,
+        warnings: Vec::new(),
     };
-    p.file_stmts()
+    let mut tree = p.file_stmts()?;
+    tree.warnings = p.warnings;
+    Ok(tree)
 }
 
-pub(crate) struct Parser {
+pub(crate) struct Parser<'a> {
     file: String,
+    /// The source's lines: legacy `key: rest of the line` values are taken as written.
+    lines: Vec<&'a str>,
     toks: Vec<Token>,
     i: usize,
     comments: Vec<Comment>,
     ci: usize,
     depth: u32,
+    warnings: Vec<Warning>,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -73,7 +109,7 @@ const EOF: Token = Token {
 
 // === impl Parser: tokens and comments ===
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> &Token {
         self.peek_at(0)
     }
@@ -116,10 +152,21 @@ impl Parser {
         }
     }
 
-    /// "expected `what`, found <the next token>".
+    /// "expected `what`, found <the next token>", or the lexer's word on a bad token.
     fn expected(&self, what: &str) -> ParseError {
         let t = self.peek();
+        if let TokenKind::Bad { message, .. } = &t.kind {
+            return self.error_at(t.pos, message.clone());
+        }
         self.error_at(t.pos, format!("expected {what}, found {}", t.kind))
+    }
+
+    fn warn(&mut self, pos: Pos, message: String) {
+        self.warnings.push(Warning {
+            file: self.file.clone(),
+            pos,
+            message,
+        });
     }
 
     fn expect_punct(&mut self, c: char) -> PResult<Token> {
@@ -202,7 +249,7 @@ impl Parser {
 
 // === impl Parser: top-level statements ===
 
-impl Parser {
+impl Parser<'_> {
     fn file_stmts(&mut self) -> PResult<File> {
         let mut file = File::default();
         loop {
@@ -297,113 +344,6 @@ impl Parser {
                 Ok(r)
             }
             _ => Err(self.expected(what)),
-        }
-    }
-}
-
-/// Which block a `( key: value )` list belongs to: `@server` values have their own
-/// grammar (paths, durations, lists), the others are strings or identifiers.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum KvKind {
-    Info,
-    Server,
-    Doc,
-}
-
-impl Parser {
-    /// `( key: value ... )`, the keyword at `pos` already consumed.
-    fn kv_block(&mut self, pos: Pos, kind: KvKind) -> PResult<KvBlock> {
-        self.expect_punct('(')?;
-        let mut block = KvBlock {
-            pos,
-            ..KvBlock::default()
-        };
-        loop {
-            let lead = self.leading();
-            if self.is_punct(')') {
-                block.tail = lead;
-                self.bump();
-                return Ok(block);
-            }
-            let (key, at) = self.expect_ident("a key (`name:`) or `)`")?;
-            self.expect_punct(':')?;
-            let value = match kind {
-                KvKind::Server => self.server_value()?,
-                KvKind::Info | KvKind::Doc => self.plain_value()?,
-            };
-            block.pairs.push(Kv {
-                key,
-                value,
-                pos: at,
-                comments: self.finish(lead),
-            });
-        }
-    }
-
-    fn plain_value(&mut self) -> PResult<Value> {
-        let v = match &self.peek().kind {
-            TokenKind::Str(s) => Value::Str(s.clone()),
-            TokenKind::Raw(s) => Value::Raw(s.clone()),
-            TokenKind::Ident(s) | TokenKind::Int(s) => Value::Bare(s.clone()),
-            _ => return Err(self.expected("a string value")),
-        };
-        self.bump();
-        Ok(v)
-    }
-
-    /// goctl's `@server` value: a string, duration, integer, path (`/a/b-c`), a
-    /// comma list (`A,B`), a dashed word (`foo-bar`) or `word/more/path`.
-    fn server_value(&mut self) -> PResult<Value> {
-        let what =
-            "a value (a path like /api/v1, a name, a duration like 3s, a number or a string)";
-        let v = match &self.peek().kind {
-            TokenKind::Str(s) => Value::Str(s.clone()),
-            TokenKind::Duration(s) | TokenKind::Int(s) => Value::Bare(s.clone()),
-            TokenKind::Punct('/') => return self.server_path(String::new()).map(Value::Bare),
-            TokenKind::Ident(s) => {
-                let mut text = s.clone();
-                self.bump();
-                if self.is_punct(',') || self.is_punct('-') {
-                    let sep = if self.is_punct(',') { ',' } else { '-' };
-                    while self.is_punct(sep) {
-                        self.bump();
-                        let (w, _) = self.expect_ident("a name")?;
-                        text.push(sep);
-                        text.push_str(&w);
-                    }
-                    return Ok(Value::Bare(text));
-                }
-                return self.server_path(text).map(Value::Bare);
-            }
-            _ => return Err(self.expected(what)),
-        };
-        self.bump();
-        Ok(v)
-    }
-
-    /// `/seg[-seg]` repeated, appended to `text`.
-    fn server_path(&mut self, mut text: String) -> PResult<String> {
-        while self.is_punct('/') {
-            self.bump();
-            text.push('/');
-            text.push_str(&self.path_word()?);
-            if self.is_punct('-') {
-                self.bump();
-                text.push('-');
-                text.push_str(&self.path_word()?);
-            }
-        }
-        Ok(text)
-    }
-
-    fn path_word(&mut self) -> PResult<String> {
-        match &self.peek().kind {
-            TokenKind::Ident(s) | TokenKind::Int(s) | TokenKind::Duration(s) => {
-                let s = s.clone();
-                self.bump();
-                Ok(s)
-            }
-            _ => Err(self.expected("a path segment")),
         }
     }
 }

@@ -1,11 +1,16 @@
 //! `service` blocks and their routes (goctl's `parseService`, `parseRouteStmt`,
-//! `parsePathExpr`, `parseBodyStmt`).
+//! `parsePathExpr`, `parseBodyStmt`), plus the two route forms of goctl's legacy grammar
+//! that real files still use (`tools/goctl/api/parser/g4/ApiParser.g4`: `serviceRoute:
+//! atDoc? (atServer|atHandler) route` and `atDoc: ATDOC lp='('? ((kvLit+)|STRING)
+//! rp=')'?`): `@doc ("text")` and a route-level `@server(handler: Name)`, whose handler
+//! `fillRouteAtServer` in `tools/goctl/api/parser/parser.go` takes. Both are read with a
+//! warning into the current form (`@doc "text"`, `@handler Name`).
 
 use super::{KvKind, PResult, Parser};
-use crate::api::ast::{Body, Comments, Doc, KvBlock, METHODS, RouteItem, ServiceStmt};
+use crate::api::ast::{Body, Comments, Doc, Kv, KvBlock, METHODS, Pos, RouteItem, ServiceStmt};
 use crate::api::lexer::TokenKind;
 
-impl Parser {
+impl Parser<'_> {
     /// `service name { routes }`, after an optional `@server(...)`.
     pub(super) fn service(
         &mut self,
@@ -49,31 +54,29 @@ impl Parser {
         Ok(stmt)
     }
 
-    fn route(&mut self, lead: Vec<String>) -> PResult<RouteItem> {
+    fn route(&mut self, mut lead: Vec<String>) -> PResult<RouteItem> {
         let doc = if self.peek().kind == TokenKind::AtDoc {
             let at = self.bump().pos;
-            Some(match &self.peek().kind {
-                TokenKind::Str(s) => {
-                    let s = s.clone();
-                    self.bump();
-                    Doc::Literal(s)
-                }
-                TokenKind::Punct('(') => Doc::Group(self.kv_block(at, KvKind::Doc)?),
-                _ => return Err(self.expected("a doc string or `(` after `@doc`")),
-            })
+            Some(self.doc(at)?)
         } else {
             None
         };
-        if self.peek().kind != TokenKind::AtHandler {
-            let what = if doc.is_some() {
-                "`@handler` after `@doc`"
-            } else {
-                "`@doc`, `@handler` or `}`"
-            };
-            return Err(self.expected(what));
-        }
-        self.bump();
-        let (handler, handler_pos) = self.expect_ident("the handler's name")?;
+        let (handler, handler_pos, server) = match self.peek().kind {
+            TokenKind::AtHandler => {
+                self.bump();
+                let (handler, pos) = self.expect_ident("the handler's name")?;
+                (handler, pos, None)
+            }
+            TokenKind::AtServer => self.route_server(&mut lead)?,
+            _ => {
+                let what = if doc.is_some() {
+                    "`@handler` after `@doc`"
+                } else {
+                    "`@doc`, `@handler` or `}`"
+                };
+                return Err(self.expected(what));
+            }
+        };
         let method = match &self.peek().kind {
             TokenKind::Ident(m) if METHODS.contains(&m.as_str()) => m.clone(),
             _ => {
@@ -108,6 +111,7 @@ impl Parser {
             doc,
             handler,
             handler_pos,
+            server,
             method,
             path,
             path_pos,
@@ -117,11 +121,101 @@ impl Parser {
         })
     }
 
+    /// `"text"`, `( key: value ... )`, or the legacy `("text")`, after `@doc` at `at`.
+    fn doc(&mut self, at: Pos) -> PResult<Doc> {
+        let legacy = match (&self.peek_at(1).kind, &self.peek_at(2).kind) {
+            (TokenKind::Str(s), TokenKind::Punct(')')) if self.is_punct('(') => Some(s.clone()),
+            _ => None,
+        };
+        if let Some(s) = legacy {
+            self.i += 3;
+            let s2 = super::kv::shown(&s);
+            self.warn(
+                at,
+                format!(
+                    "`@doc (\"{s2}\")` is goctl's legacy form (only GOCTL_EXPERIMENTAL=off \
+                     reads it); write `@doc \"{s2}\"` (`rzeroctl api format` does)"
+                ),
+            );
+            return Ok(Doc::Literal(s));
+        }
+        match &self.peek().kind {
+            TokenKind::Str(s) => {
+                let s = s.clone();
+                self.bump();
+                Ok(Doc::Literal(s))
+            }
+            TokenKind::Punct('(') => Ok(Doc::Group(self.kv_block(at, KvKind::Doc)?)),
+            _ => Err(self.expected("a doc string or `(` after `@doc`")),
+        }
+    }
+
+    /// The legacy route-level `@server(handler: Name ...)`: the handler's name and
+    /// where it is, and the block itself when it holds other keys too (they have no
+    /// current form, so the formatter keeps the block). With only `handler`, the block's
+    /// comments join the route's `lead`.
+    fn route_server(&mut self, lead: &mut Vec<String>) -> PResult<(String, Pos, Option<KvBlock>)> {
+        let at = self.bump().pos;
+        let block = self.kv_block(at, KvKind::Server)?;
+        let Some(kv) = block.pairs.iter().find(|kv| kv.key == "handler") else {
+            return Err(self.error_at(
+                at,
+                "a route-level `@server(...)` needs `handler: Name` (or write `@handler Name`)",
+            ));
+        };
+        let name = kv.value.text().to_string();
+        let ident = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident {
+            return Err(self.error_at(
+                kv.pos,
+                format!("handler `{name}` is not a name: use letters, digits and `_`"),
+            ));
+        }
+        let pos = kv.pos;
+        let others: Vec<&str> = block
+            .pairs
+            .iter()
+            .filter(|kv| kv.key != "handler")
+            .map(|kv| kv.key.as_str())
+            .collect();
+        if others.is_empty() {
+            self.warn(
+                at,
+                format!(
+                    "a route-level `@server(handler: {name})` is goctl's legacy form (only \
+                     GOCTL_EXPERIMENTAL=off reads it); write `@handler {name}` \
+                     (`rzeroctl api format` does)"
+                ),
+            );
+            for kv in block.pairs {
+                lead.extend(comments_of(kv));
+            }
+            lead.extend(block.tail);
+            return Ok((name, pos, None));
+        }
+        self.warn(
+            at,
+            format!(
+                "a route-level `@server(...)` is goctl's legacy form (only \
+                 GOCTL_EXPERIMENTAL=off reads it); rzeroctl takes its handler `{name}` and \
+                 ignores {}; write `@handler {name}` and move the rest to the service's \
+                 `@server`",
+                others
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        Ok((name, pos, Some(block)))
+    }
+
     /// The tokens that may follow a route: the next route or the block's end.
     fn route_ends(&self) -> bool {
         matches!(
             self.peek().kind,
-            TokenKind::AtDoc | TokenKind::AtHandler | TokenKind::Punct('}')
+            TokenKind::AtDoc | TokenKind::AtHandler | TokenKind::AtServer | TokenKind::Punct('}')
         )
     }
 
@@ -190,6 +284,18 @@ impl Parser {
         }
     }
 
+    /// A path segment's word: goctl's `parsePathItem` takes an identifier or a number.
+    fn path_word(&mut self) -> PResult<String> {
+        match &self.peek().kind {
+            TokenKind::Ident(s) | TokenKind::Int(s) | TokenKind::Duration(s) => {
+                let s = s.clone();
+                self.bump();
+                Ok(s)
+            }
+            _ => Err(self.expected("a path segment")),
+        }
+    }
+
     /// `(Name)`, `(*Name)`, `([]Name)`, `([]*Name)` or `()`.
     fn body(&mut self) -> PResult<Body> {
         let open = self.expect_punct('(')?;
@@ -218,4 +324,11 @@ impl Parser {
         self.expect_punct(')')?;
         Ok(body)
     }
+}
+
+/// A pair's comments, leading then trailing.
+fn comments_of(kv: Kv) -> Vec<String> {
+    let mut out = kv.comments.leading;
+    out.extend(kv.comments.trailing);
+    out
 }

@@ -1,14 +1,43 @@
 //! `type` statements and type expressions (goctl's `parseTypeStmt`, `parseDataType`,
-//! `parseElemExpr`).
+//! `parseElemExpr` in `tools/goctl/pkg/parser/api/parser/parser.go`).
 
 use super::{PResult, Parser};
 use crate::api::ast::{Comments, DataType, Field, StructType, TypeDecl, TypeStmt};
 use crate::api::lexer::TokenKind;
 
-/// Words that cannot name a type or a field.
-const KEYWORDS: [&str; 6] = ["syntax", "info", "import", "type", "service", "returns"];
+/// Words that cannot name a type, a field or a base type: Go's keywords, exactly the
+/// list goctl's `curTokenIsKeyword` refuses (`keywords` in
+/// `tools/goctl/pkg/parser/api/token/token.go`). `syntax`, `info`, `service` and
+/// `returns` are not among them: goctl takes `type info {}`.
+const KEYWORDS: [&str; 25] = [
+    "break",
+    "case",
+    "chan",
+    "const",
+    "continue",
+    "default",
+    "defer",
+    "else",
+    "fallthrough",
+    "for",
+    "func",
+    "go",
+    "goto",
+    "if",
+    "import",
+    "interface",
+    "map",
+    "package",
+    "range",
+    "return",
+    "select",
+    "struct",
+    "switch",
+    "type",
+    "var",
+];
 
-impl Parser {
+impl Parser<'_> {
     pub(super) fn type_stmt(&mut self, leading: Vec<String>) -> PResult<TypeStmt> {
         let pos = self.bump().pos;
         let mut stmt = TypeStmt {
@@ -46,7 +75,24 @@ impl Parser {
         if alias {
             self.bump();
         }
-        let ty = self.data_type()?;
+        // goctl's legacy grammar wrote `type X struct {...}` (`typeStruct: structName=ID
+        // structToken=ID? '{' field* '}'` in `tools/goctl/api/parser/g4/ApiParser.g4`);
+        // its current parser takes `struct` for the Go keyword it is.
+        let legacy_struct =
+            !alias && self.is_ident("struct") && self.peek_at(1).kind == TokenKind::Punct('{');
+        let ty = if legacy_struct {
+            let at = self.bump().pos;
+            self.warn(
+                at,
+                format!(
+                    "`{name} struct {{` is goctl's legacy form (only GOCTL_EXPERIMENTAL=off \
+                     reads it); write `{name} {{` (`rzeroctl api format` does)"
+                ),
+            );
+            self.struct_type().map(DataType::Struct)?
+        } else {
+            self.data_type()?
+        };
         Ok(TypeDecl {
             name,
             alias,
@@ -83,12 +129,18 @@ impl Parser {
                 self.bump();
                 Ok(DataType::Any)
             }
-            // goctl's legacy grammar wrote `type X struct {...}`; still common in the wild.
+            // goctl's `TestNestTypeApi` (`tools/goctl/api/gogen/gen_test.go`) wants
+            // `XXX struct {}` inside a struct refused: `struct` is a keyword to the
+            // current parser, and the legacy one's `checkKeyword` refuses it as the
+            // nested type's name.
             TokenKind::Ident(w)
                 if w == "struct" && self.peek_at(1).kind == TokenKind::Punct('{') =>
             {
-                self.bump();
-                self.struct_type().map(DataType::Struct)
+                Err(self.error_at(
+                    self.peek().pos,
+                    "expected a type, found the keyword `struct`: an inline struct is \
+                     written `Name {...}` (goctl refuses `struct` here, in both its grammars)",
+                ))
             }
             TokenKind::Ident(w) if w == "map" => {
                 self.bump();
@@ -150,15 +202,20 @@ impl Parser {
         }
     }
 
-    /// goctl's `parseElemExpr`: `*T` and a lone `T` (followed by a tag, a new line or
-    /// `}`) are embedded; otherwise `Name[, Name] Type`; then an optional tag.
+    /// goctl's `parseElemExpr`: `*T` and a lone `T` (followed by a tag or a new line)
+    /// are embedded; otherwise `Name[, Name] Type`; then an optional tag. So `Base }` on
+    /// one line is a field without a type, as in goctl, and `Name` over `string}` is an
+    /// embedded `Name` then a field `string` without a type: goctl's parser tests
+    /// (`TestParser_Parse_parseTypeStmt_invalid`: `"type  A {Name \n string}"`) want
+    /// both refused.
     fn field(&mut self, lead: Vec<String>) -> PResult<Field> {
         let start = self.peek().clone();
         let mut names = Vec::new();
         let ty = match &start.kind {
             TokenKind::Punct('*') => {
                 self.bump();
-                let (name, pos) = self.name("an embedded type's name")?;
+                // goctl checks no keyword here (`parseElemExpr` after `*`).
+                let (name, pos) = self.expect_ident("an embedded type's name")?;
                 let inner = if name == "any" {
                     DataType::Any
                 } else {
@@ -169,8 +226,8 @@ impl Parser {
             TokenKind::Ident(_) => {
                 let (first, pos) = self.name("a field name or `}`")?;
                 let next = self.peek();
-                let embedded = next.pos.line > start.end_line
-                    || matches!(next.kind, TokenKind::Raw(_) | TokenKind::Punct('}'));
+                let embedded =
+                    next.pos.line > start.end_line || matches!(next.kind, TokenKind::Raw(_));
                 if embedded {
                     if first == "any" {
                         DataType::Any
