@@ -43,10 +43,10 @@ pub use parse::{Parse, Parsed};
 pub use rzero_service::{ServiceConf, ShutdownConf};
 pub use server::{Group, Route, ServeError, Server};
 
+/// The axum this crate serves with, for middleware and extractors of your own, at the
+/// version rzero uses (generated middleware files use `rzero::rest::axum`).
+pub use axum;
 /// Re-exported so handlers answer JSON without depending on axum themselves.
 pub use axum::Json;
 /// Re-exported: handlers take the server's shared state (the service context) with it.
 pub use axum::extract::State;
-/// The axum this crate serves with, for middleware and extractors of your own, at the
-/// version rzero uses (generated middleware files use `rzero::rest::axum`).
-pub use axum;

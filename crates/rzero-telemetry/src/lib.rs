@@ -23,7 +23,8 @@
 //! - [`sampler`]: the rule-based sampler (the guide's DynamicSampler);
 //! - [`metrics`]: the OTLP + Prometheus meter provider;
 //! - `logs`: stdout lines and OTLP log records with trace ids;
-//! - [`guard`]: shutdown and signals.
+//! - [`guard`]: shutdown and signals;
+//! - [`step`]: one step of a request as a span of its own, failures recorded on it.
 //!
 //! Spans made with the `opentelemetry` API and with `tracing` (`#[instrument]`) land in the
 //! same trace: the `tracing` bridge activates the OpenTelemetry context of an entered span
@@ -40,6 +41,7 @@ pub mod metrics;
 mod resource;
 pub mod sampler;
 pub mod settings;
+mod step;
 
 use std::sync::atomic::AtomicBool;
 
@@ -59,6 +61,7 @@ pub use guard::{ShutdownError, TelemetryGuard, shutdown_signal};
 pub use logs::current_trace_ids;
 pub use metrics::PrometheusHandle;
 pub use settings::Settings;
+pub use step::step;
 
 /// The instrumentation scope of a service's spans and metrics: rzero's layers, stores and
 /// the service's own logic (through [`TelemetryGuard::tracer`] and

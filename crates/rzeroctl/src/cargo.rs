@@ -100,7 +100,8 @@ fn built_from_checkout() -> Option<PathBuf> {
     let root = manifest_dir.parent()?.parent()?;
     let facade = root.join("crates/rzero/Cargo.toml");
     let text = std::fs::read_to_string(facade).ok()?;
-    text.contains("name = \"rzero\"").then(|| root.to_path_buf())
+    text.contains("name = \"rzero\"")
+        .then(|| root.to_path_buf())
 }
 
 /// Third-party versions generated crates depend on: the ones rzero itself is built with.

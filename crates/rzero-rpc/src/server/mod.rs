@@ -140,7 +140,16 @@ impl RpcServer {
         self
     }
 
-    /// Binds `ListenOn`.
+    /// Binds `ListenOn` and serves until SIGTERM or SIGINT, then stops gracefully (see
+    /// the module doc): what a service's `main` runs.
+    pub async fn serve(self) -> Result<(), ServeError> {
+        self.bind()
+            .await?
+            .serve(rzero_telemetry::shutdown_signal())
+            .await
+    }
+
+    /// Binds `ListenOn` (tests bind port 0 and read the address before serving).
     pub async fn bind(self) -> Result<BoundServer, ServeError> {
         let listen_on = self.conf.listen_on.clone();
         let listener = TcpListener::bind(&listen_on)

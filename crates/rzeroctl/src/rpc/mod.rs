@@ -40,10 +40,9 @@ mod parse;
 
 use std::path::{Path, PathBuf};
 
-use crate::cargo::RzeroSource;
-use crate::files::{self, Written};
+use crate::cargo::RzeroArgs;
+use crate::files;
 use code::Layout;
-use emit::Owner;
 
 /// `rzeroctl rpc new` options.
 #[derive(Debug, Clone, clap::Args)]
@@ -54,10 +53,9 @@ pub struct NewArgs {
     /// Where the crate goes (default: `./NAME`).
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Depend on the rzero checkout at this path (the workspace root) instead of the
-    /// crates.io release.
-    #[arg(long)]
-    pub rzero_path: Option<PathBuf>,
+    /// Where the crate gets rzero from.
+    #[command(flatten)]
+    pub rzero: RzeroArgs,
 }
 
 /// `rzeroctl rpc protoc` options.
@@ -71,10 +69,9 @@ pub struct ProtocArgs {
     /// Where imports are searched, as protoc's `-I` (the file's own folder comes last).
     #[arg(short = 'I', long = "proto_path", visible_alias = "proto-path")]
     pub proto_path: Vec<PathBuf>,
-    /// Depend on the rzero checkout at this path (the workspace root) instead of the
-    /// crates.io release.
-    #[arg(long)]
-    pub rzero_path: Option<PathBuf>,
+    /// Where the crate gets rzero from.
+    #[command(flatten)]
+    pub rzero: RzeroArgs,
 }
 
 /// Runs `rzeroctl rpc new`: writes `DIR/proto/NAME.proto` (kept when it exists) and
@@ -95,13 +92,15 @@ pub fn new(args: &NewArgs) -> Result<(), crate::CmdError> {
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(name));
     let proto = dir.join("proto").join(format!("{name}.proto"));
     let package = name.replace('-', "_").to_ascii_lowercase();
-    let starter = emit::starter_proto(&package, &parse::to_upper_camel(&package));
-    report(&files::write_once(&proto, &starter).map_err(|e| io_error(&proto, &e))?);
+    let starter = emit::starter_proto(&package, &parse::to_upper_camel(&package))?;
+    files::write_once(&proto, &starter)
+        .map_err(|e| io_error(&proto, &e))?
+        .report();
     protoc(&ProtocArgs {
         proto,
         dir,
         proto_path: Vec::new(),
-        rzero_path: args.rzero_path.clone(),
+        rzero: args.rzero.clone(),
     })
 }
 
@@ -120,15 +119,10 @@ pub fn protoc(args: &ProtocArgs) -> Result<(), crate::CmdError> {
         stem: file_stem(&proto.name),
         multi: proto.services.len() > 1,
     };
-    let rzero = RzeroSource::from_option(args.rzero_path.clone());
-    let outputs = emit::plan(&proto, &sources, &layout, &rzero);
-    for output in &outputs {
-        let path = args.dir.join(&output.path);
-        let written = match output.owner {
-            Owner::Generated => files::write_generated(&path, &output.contents),
-            Owner::User => files::write_once(&path, &output.contents),
-        };
-        report(&written.map_err(|e| io_error(&path, &e))?);
+    let rzero = args.rzero.source();
+    let outputs = emit::plan(&proto, &sources, &layout, &rzero, &args.dir)?;
+    for written in files::write_all(&args.dir, &outputs)? {
+        written.report();
     }
     for stale in emit::stale_logic(&args.dir, &outputs) {
         println!(
@@ -137,7 +131,11 @@ pub fn protoc(args: &ProtocArgs) -> Result<(), crate::CmdError> {
             args.dir.join(stale).display()
         );
     }
-    println!("Done.");
+    println!("Depends on {}.", rzero.describe());
+    println!(
+        "Done. Run it: cd {} && cargo run (the logic in src/logic/ is yours to fill)",
+        args.dir.display()
+    );
     Ok(())
 }
 
@@ -199,14 +197,6 @@ fn file_stem(name: &str) -> String {
             }
         })
         .collect()
-}
-
-fn report(written: &Written) {
-    match written {
-        Written::Created(p) => println!("created {}", p.display()),
-        Written::Updated(p) => println!("updated {}", p.display()),
-        Written::Kept(_) => {}
-    }
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> crate::CmdError {

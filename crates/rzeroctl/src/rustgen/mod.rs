@@ -83,7 +83,11 @@ pub fn run(args: &RustArgs) -> Result<(), crate::CmdError> {
 
 /// Every file of the service for `spec`, formatted, in memory; `api_file` names the
 /// `.api` in the crate's docs.
-pub fn generate(spec: &Spec, rzero: &RzeroSource, api_file: &str) -> Result<Vec<GenFile>, GenError> {
+pub fn generate(
+    spec: &Spec,
+    rzero: &RzeroSource,
+    api_file: &str,
+) -> Result<Vec<GenFile>, GenError> {
     if spec.service.name.is_empty() {
         return Err(GenError(
             "the .api has no `service` block: nothing to generate".into(),

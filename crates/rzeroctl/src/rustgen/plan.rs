@@ -27,7 +27,11 @@ impl Plan<'_> {
 
     fn logic_path(&self) -> String {
         match &self.module {
-            Some(m) => format!("src/logic/{}/{}.rs", m.trim_start_matches("r#"), self.file_stem()),
+            Some(m) => format!(
+                "src/logic/{}/{}.rs",
+                m.trim_start_matches("r#"),
+                self.file_stem()
+            ),
             None => format!("src/logic/{}.rs", self.file_stem()),
         }
     }
@@ -103,7 +107,11 @@ fn body_type(b: &BodyRef) -> String {
         },
         n => format!("crate::types::{}", crate::render::pascal(n)),
     };
-    if b.slice { format!("Vec<{base}>") } else { base }
+    if b.slice {
+        format!("Vec<{base}>")
+    } else {
+        base
+    }
 }
 
 fn sorted_unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -115,7 +123,11 @@ fn sorted_unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
 
 /// Every file of the service for `spec`, rendered; `api_file` is how the `.api` is named
 /// in the docs.
-pub(super) fn files(spec: &Spec, rzero: &RzeroSource, api_file: &str) -> Result<Vec<GenFile>, GenError> {
+pub(super) fn files(
+    spec: &Spec,
+    rzero: &RzeroSource,
+    api_file: &str,
+) -> Result<Vec<GenFile>, GenError> {
     let err = GenError;
     let name = spec.service.name.clone();
     let plans: Vec<Plan<'_>> = spec
@@ -158,7 +170,10 @@ pub(super) fn files(spec: &Spec, rzero: &RzeroSource, api_file: &str) -> Result<
     };
 
     let mut out = Vec::new();
-    out.push(GenFile::user("Cargo.toml", render("api/Cargo.toml.tpl", &base).map_err(err)?));
+    out.push(GenFile::user(
+        "Cargo.toml",
+        render("api/Cargo.toml.tpl", &base).map_err(err)?,
+    ));
     let jwt: Vec<JwtCtx> = jwt_keys
         .iter()
         .map(|k| JwtCtx {
@@ -187,14 +202,29 @@ pub(super) fn files(spec: &Spec, rzero: &RzeroSource, api_file: &str) -> Result<
     }
     out.push(GenFile::user(
         "src/config.rs",
-        render_rust("service/config.rs.tpl", with(serde_json::json!({ "uses": uses, "fields": fields })))
-            .map_err(err)?,
+        render_rust(
+            "service/config.rs.tpl",
+            with(serde_json::json!({ "uses": uses, "fields": fields })),
+        )
+        .map_err(err)?,
     ));
-    out.push(GenFile::user("src/svc.rs", render_rust("service/svc.rs.tpl", &base).map_err(err)?));
-    out.push(GenFile::generated("src/main.rs", &render_rust("service/main.rs.tpl", &base).map_err(err)?));
-    out.push(GenFile::generated("src/lib.rs", &render_rust("api/lib.rs.tpl", &base).map_err(err)?));
+    out.push(GenFile::user(
+        "src/svc.rs",
+        render_rust("service/svc.rs.tpl", &base).map_err(err)?,
+    ));
+    out.push(GenFile::generated(
+        "src/main.rs",
+        &render_rust("service/main.rs.tpl", &base).map_err(err)?,
+    ));
+    out.push(GenFile::generated(
+        "src/lib.rs",
+        &render_rust("api/lib.rs.tpl", &base).map_err(err)?,
+    ));
     let types = super::types::context(spec)?;
-    out.push(GenFile::generated("src/types.rs", &render_rust("api/types.rs.tpl", &types).map_err(err)?));
+    out.push(GenFile::generated(
+        "src/types.rs",
+        &render_rust("api/types.rs.tpl", &types).map_err(err)?,
+    ));
     out.push(GenFile::generated(
         "src/routes.rs",
         &render_rust("api/routes.rs.tpl", routes_ctx(spec, &plans)).map_err(err)?,
@@ -206,15 +236,21 @@ pub(super) fn files(spec: &Spec, rzero: &RzeroSource, api_file: &str) -> Result<
             .collect();
         out.push(GenFile::generated(
             "src/middleware/mod.rs",
-            &render_rust("api/middleware_mod.rs.tpl", serde_json::json!({ "middlewares": list }))
-                .map_err(err)?,
+            &render_rust(
+                "api/middleware_mod.rs.tpl",
+                serde_json::json!({ "middlewares": list }),
+            )
+            .map_err(err)?,
         ));
         for m in &middlewares {
             let func = snake_ident(m);
             out.push(GenFile::user(
                 format!("src/middleware/{}.rs", func.trim_start_matches("r#")),
-                render_rust("api/middleware.rs.tpl", serde_json::json!({ "name": m, "func": func }))
-                    .map_err(err)?,
+                render_rust(
+                    "api/middleware.rs.tpl",
+                    serde_json::json!({ "name": m, "func": func }),
+                )
+                .map_err(err)?,
             ));
         }
     }
@@ -231,7 +267,10 @@ fn routes_ctx(spec: &Spec, plans: &[Plan<'_>]) -> serde_json::Value {
             .map(|p| RouteCtx {
                 method: p.route.method.to_lowercase(),
                 path: p.route.path.clone(),
-                handler_path: p.qualified("handler").trim_start_matches("handler::").to_owned(),
+                handler_path: p
+                    .qualified("handler")
+                    .trim_start_matches("handler::")
+                    .to_owned(),
             })
             .collect();
         groups.push(GroupCtx {
@@ -271,11 +310,18 @@ fn handlers_and_logic(plans: &[Plan<'_>], out: &mut Vec<GenFile>) -> Result<(), 
         let entry = modules.entry(p.module.clone()).or_default();
         let (extractor, request) = match p.route.request.as_ref() {
             Some(b) if b.name.is_empty() => ("Parsed", None),
-            Some(b) if crate::api::ast::BASE_TYPES.contains(&b.name.as_str()) => ("Json", Some(body_type(b))),
+            Some(b) if crate::api::ast::BASE_TYPES.contains(&b.name.as_str()) => {
+                ("Json", Some(body_type(b)))
+            }
             Some(b) => ("Parsed", Some(body_type(b))),
             None => ("Parsed", None),
         };
-        let response = p.route.response.as_ref().filter(|b| !b.name.is_empty()).map(body_type);
+        let response = p
+            .route
+            .response
+            .as_ref()
+            .filter(|b| !b.name.is_empty())
+            .map(body_type);
         entry.0.push(HandlerCtx {
             title: p.title(),
             func: p.func.clone(),
@@ -284,7 +330,9 @@ fn handlers_and_logic(plans: &[Plan<'_>], out: &mut Vec<GenFile>) -> Result<(), 
             response: response.clone(),
             logic_path: p.qualified("crate::logic"),
         });
-        entry.1.push(serde_json::json!({ "file": p.file_stem(), "func": p.func }));
+        entry
+            .1
+            .push(serde_json::json!({ "file": p.file_stem(), "func": p.func }));
         let todo = format!(
             "{} has no logic yet: fill in {}",
             p.route.handler,
@@ -308,10 +356,16 @@ fn handlers_and_logic(plans: &[Plan<'_>], out: &mut Vec<GenFile>) -> Result<(), 
     }
     let imports = |handlers: &[HandlerCtx]| {
         let mut v = vec!["Error"];
-        if handlers.iter().any(|h| h.response.is_some() || (h.request.is_some() && h.extractor == "Json")) {
+        if handlers
+            .iter()
+            .any(|h| h.response.is_some() || (h.request.is_some() && h.extractor == "Json"))
+        {
             v.push("Json");
         }
-        if handlers.iter().any(|h| h.request.is_some() && h.extractor == "Parsed") {
+        if handlers
+            .iter()
+            .any(|h| h.request.is_some() && h.extractor == "Parsed")
+        {
             v.push("Parsed");
         }
         v.push("State");

@@ -138,7 +138,12 @@ pub(super) fn context(spec: &Spec) -> Result<TypesCtx, GenError> {
             }
         }
         while let Some((n, m)) = out.pending.pop() {
-            emit_struct(&mut out, &n, vec!["An inline struct of the .api.".into()], &m)?;
+            emit_struct(
+                &mut out,
+                &n,
+                vec!["An inline struct of the .api.".into()],
+                &m,
+            )?;
         }
     }
     let structs = out.types.iter().any(|t| t.alias.is_none());
@@ -319,10 +324,10 @@ fn rust_type(out: &mut Out, parent: &str, field: &str, ty: &Type) -> Result<Stri
         Type::Map(k, v) => {
             out.uses_map = true;
             format!(
-            "BTreeMap<{}, {}>",
-            rust_type(out, parent, field, k)?,
-            rust_type(out, parent, field, v)?
-        )
+                "BTreeMap<{}, {}>",
+                rust_type(out, parent, field, k)?,
+                rust_type(out, parent, field, v)?
+            )
         }
         Type::Struct(members) => {
             let name = format!("{parent}{}", pascal(field));

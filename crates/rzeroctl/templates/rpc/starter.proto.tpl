@@ -1,7 +1,7 @@
 syntax = "proto3";
 
-package {{package}};
-option go_package = "./{{package}}";
+package {{ package }};
+option go_package = "./{{ package }}";
 
 message Request {
   string ping = 1;
@@ -11,6 +11,6 @@ message Response {
   string pong = 1;
 }
 
-service {{service}} {
+service {{ service }} {
   rpc Ping(Request) returns (Response);
 }
