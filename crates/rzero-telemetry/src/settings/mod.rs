@@ -11,6 +11,7 @@ use opentelemetry::KeyValue;
 
 use crate::config::{BatchConf, Protocol, SampleRule, TelemetryConf};
 use crate::error::TelemetryError;
+use crate::propagation::{DEFAULT_PROPAGATORS, PropagatorName, parse_propagators};
 
 mod vars;
 
@@ -107,6 +108,8 @@ pub struct Settings {
     pub batch: BatchConf,
     /// Interval between metric exports.
     pub metric_interval: Duration,
+    /// Propagation formats, in order (`OTEL_PROPAGATORS`, else `Propagators:`).
+    pub propagators: Vec<PropagatorName>,
     /// Problems found in the environment, to be logged once logging is up.
     pub warnings: Vec<String>,
 }
@@ -206,6 +209,8 @@ impl Settings {
             }
         }
 
+        let propagators = resolve_propagators(conf, &env, &mut warnings);
+
         Ok(Settings {
             disabled,
             service_name,
@@ -216,6 +221,7 @@ impl Settings {
             sampler,
             batch,
             metric_interval: Duration::from_millis(metric_interval.max(1)),
+            propagators,
             warnings,
         })
     }
@@ -333,6 +339,26 @@ fn resolve_sampler(
     match base {
         SamplerSpec::ParentBased(_) => SamplerSpec::ParentBased(Box::new(rules)),
         _ => rules,
+    }
+}
+
+/// `OTEL_PROPAGATORS`, else the config's list, else the spec's default; an environment
+/// value that names nothing known is ignored (with the warnings saying why).
+fn resolve_propagators(
+    conf: &TelemetryConf,
+    env: &impl Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Vec<PropagatorName> {
+    if let Some(raw) = env(OTEL_PROPAGATORS) {
+        let names = parse_propagators(&raw, warnings);
+        if !names.is_empty() {
+            return names;
+        }
+    }
+    if conf.propagators.is_empty() {
+        DEFAULT_PROPAGATORS.to_vec()
+    } else {
+        conf.propagators.clone()
     }
 }
 
