@@ -32,3 +32,25 @@ impl Default for TrustConf {
 fn default_true() -> bool {
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::RestConf;
+
+    fn load(yaml: &str) -> Result<RestConf, String> {
+        rzero_conf::Loader::new()
+            .load_str("gateway.yaml", yaml)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn trust_defaults_to_the_trace_and_not_the_baggage() {
+        let c = load("Name: gw\n").expect("valid");
+        assert!(c.trust_incoming.trace_context && !c.trust_incoming.baggage);
+        let c = load("Name: gw\nTrustIncoming:\n  TraceContext: false\n  Baggage: true\n")
+            .expect("valid");
+        assert!(!c.trust_incoming.trace_context && c.trust_incoming.baggage);
+        let err = load("Name: gw\nTrustIncoming:\n  Trace: false\n").expect_err("unknown key");
+        assert!(err.contains("Trace"), "{err}");
+    }
+}
