@@ -99,13 +99,12 @@ async fn service() -> SocketAddr {
         .build()
         .await
         .expect("client");
-    let forwarder = serve(
+    serve(
         RpcServer::new(server_conf("forwarder"))
             .tracer(tracer)
             .add_service(EchoServer::new(Forwarder { recorder: client })),
     )
-    .await;
-    forwarder
+    .await
 }
 
 /// What one callback received.
