@@ -80,3 +80,23 @@ pub fn parse_propagators(raw: &str, warnings: &mut Vec<String>) -> Vec<Propagato
     }
     out
 }
+
+/// `OTEL_PROPAGATORS` (`env`), else the `configured` list, else the spec's default; an
+/// environment value that names nothing known is ignored (the warnings say why).
+pub(crate) fn resolve(
+    configured: &[PropagatorName],
+    env: Option<String>,
+    warnings: &mut Vec<String>,
+) -> Vec<PropagatorName> {
+    if let Some(raw) = env {
+        let names = parse_propagators(&raw, warnings);
+        if !names.is_empty() {
+            return names;
+        }
+    }
+    if configured.is_empty() {
+        DEFAULT_PROPAGATORS.to_vec()
+    } else {
+        configured.to_vec()
+    }
+}

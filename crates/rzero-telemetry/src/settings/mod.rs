@@ -11,7 +11,7 @@ use opentelemetry::KeyValue;
 
 use crate::config::{BatchConf, Protocol, SampleRule, TelemetryConf};
 use crate::error::TelemetryError;
-use crate::propagation::{DEFAULT_PROPAGATORS, PropagatorName, parse_propagators};
+use crate::propagation::PropagatorName;
 
 mod vars;
 
@@ -209,7 +209,8 @@ impl Settings {
             }
         }
 
-        let propagators = resolve_propagators(conf, &env, &mut warnings);
+        let propagators =
+            crate::propagation::resolve(&conf.propagators, env(OTEL_PROPAGATORS), &mut warnings);
 
         Ok(Settings {
             disabled,
@@ -339,26 +340,6 @@ fn resolve_sampler(
     match base {
         SamplerSpec::ParentBased(_) => SamplerSpec::ParentBased(Box::new(rules)),
         _ => rules,
-    }
-}
-
-/// `OTEL_PROPAGATORS`, else the config's list, else the spec's default; an environment
-/// value that names nothing known is ignored (with the warnings saying why).
-fn resolve_propagators(
-    conf: &TelemetryConf,
-    env: &impl Fn(&str) -> Option<String>,
-    warnings: &mut Vec<String>,
-) -> Vec<PropagatorName> {
-    if let Some(raw) = env(OTEL_PROPAGATORS) {
-        let names = parse_propagators(&raw, warnings);
-        if !names.is_empty() {
-            return names;
-        }
-    }
-    if conf.propagators.is_empty() {
-        DEFAULT_PROPAGATORS.to_vec()
-    } else {
-        conf.propagators.clone()
     }
 }
 
