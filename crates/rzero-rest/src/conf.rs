@@ -59,6 +59,10 @@ pub struct RestConf {
     /// Paths whose requests get no span (go-zero's `TraceIgnorePaths`), e.g. `/metrics`.
     #[serde(default)]
     pub trace_ignore_paths: Vec<String>,
+    /// What the gateway takes from callers: their trace (default yes), their baggage
+    /// (default no). See [`crate::trace::TrustConf`].
+    #[serde(default)]
+    pub trust_incoming: crate::trace::TrustConf,
     /// Switches for each built-in middleware; all on by default.
     #[serde(default)]
     pub middlewares: MiddlewaresConf,
@@ -79,6 +83,7 @@ impl Default for RestConf {
             timeout: default_timeout(),
             cpu_threshold: default_cpu_threshold(),
             trace_ignore_paths: Vec::new(),
+            trust_incoming: Default::default(),
             middlewares: MiddlewaresConf::default(),
             cors: CorsConf::default(),
         }

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::propagation::PropagatorName;
+
 /// `OpenTelemetry:` / `Telemetry:` in a service's YAML file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -70,6 +72,11 @@ pub struct TelemetryConf {
     /// Metric export settings.
     #[serde(default)]
     pub metrics: MetricsConf,
+    /// Propagation formats, in order: `tracecontext`, `baggage`, `b3`, `b3multi`,
+    /// `jaeger`, or `none`; empty means `[tracecontext, baggage]`. `OTEL_PROPAGATORS`
+    /// wins when set.
+    #[serde(default)]
+    pub propagators: Vec<PropagatorName>,
 }
 
 /// The wire protocol of the OTLP exporter.

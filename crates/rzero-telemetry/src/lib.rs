@@ -22,6 +22,8 @@
 //! - [`settings`]: how the `OTEL_*` environment variables override it;
 //! - [`sampler`]: the rule-based sampler (the guide's DynamicSampler);
 //! - [`metrics`]: the OTLP + Prometheus meter provider;
+//! - [`propagation`]: W3C Trace Context Level 2 and Baggage done strictly, B3, Jaeger,
+//!   `OTEL_PROPAGATORS`;
 //! - `logs`: stdout lines and OTLP log records with trace ids;
 //! - [`guard`]: shutdown and signals;
 //! - [`step`]: one step of a request as a span of its own, failures recorded on it.
@@ -38,6 +40,7 @@ mod exporter;
 pub mod guard;
 mod logs;
 pub mod metrics;
+pub mod propagation;
 mod resource;
 pub mod sampler;
 pub mod settings;
@@ -46,11 +49,9 @@ mod step;
 use std::sync::atomic::AtomicBool;
 
 use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -134,10 +135,11 @@ impl Telemetry {
             None => std::env::var(k).ok(),
         };
         let settings = Settings::resolve(&self.conf, &self.service_name, lookup)?;
-        opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
-            Box::new(TraceContextPropagator::new()),
-            Box::new(BaggagePropagator::new()),
-        ]));
+        // rzero's strict W3C propagators (or what OTEL_PROPAGATORS names), for rzero's
+        // layers and for user code alike.
+        opentelemetry::global::set_text_map_propagator(propagation::composite(
+            &settings.propagators,
+        ));
 
         let resource = resource::build(&settings, &self.version);
         let (meter_provider, prometheus) = metrics::provider(&settings, resource.clone())?;

@@ -153,3 +153,21 @@ async fn https_over_otlp_http_is_refused_with_the_way_out() {
         .expect_err("no TLS stack for OTLP/HTTP");
     assert!(err.to_string().contains("use protocol `grpc`"), "{err}");
 }
+
+#[test]
+fn propagators_are_a_list_of_the_specs_names() {
+    use rzero_telemetry::propagation::PropagatorName;
+    let s = load("Name: a\nTelemetry:\n  Propagators: [tracecontext, b3multi, jaeger]\n")
+        .expect("valid");
+    assert_eq!(
+        s.telemetry.expect("section").propagators,
+        [
+            PropagatorName::TraceContext,
+            PropagatorName::B3Multi,
+            PropagatorName::Jaeger
+        ]
+    );
+    let err = load("Name: a\nTelemetry:\n  Propagators: [tracecontext, xray]\n")
+        .expect_err("xray is not supported");
+    assert!(err.contains("Propagators") && err.contains("xray"), "{err}");
+}

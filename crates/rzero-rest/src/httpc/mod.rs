@@ -26,9 +26,9 @@ use hyper_util::rt::TokioExecutor;
 use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_http::HeaderInjector;
 use opentelemetry_semantic_conventions::attribute as semconv;
 use rzero_resilience::breaker::{BreakerConfig, BreakerSet};
+use rzero_telemetry::propagation::HeaderInjector;
 
 pub use error::HttpcError;
 

@@ -74,7 +74,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
         let log = on.log.then(|| AccessLogLayer::new(conf.verbose));
         let trace = match (on.trace, &self.tracer) {
             (true, Some(tracer)) => {
-                let mut layer = TraceLayer::new(tracer.clone());
+                let mut layer = TraceLayer::new(tracer.clone()).trust(&conf.trust_incoming);
                 for p in &conf.trace_ignore_paths {
                     layer = layer.ignore_path(p);
                 }

@@ -6,11 +6,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::{HeaderValue, Response};
+use opentelemetry::KeyValue;
+use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{KeyValue, global};
-use opentelemetry_http::HeaderInjector;
 use opentelemetry_semantic_conventions::attribute as semconv;
 use pin_project_lite::pin_project;
+use rzero_telemetry::propagation::{HeaderInjector, TraceContextPropagator};
 
 use super::TRACE_ID_HEADER;
 
@@ -64,17 +65,11 @@ where
                     if let Ok(v) = HeaderValue::from_str(&sc.trace_id().to_string()) {
                         response.headers_mut().insert(TRACE_ID_HEADER, v);
                     }
-                    global::get_text_map_propagator(|p| {
-                        p.inject_context(this.cx, &mut HeaderInjector(response.headers_mut()))
-                    });
-                    // An empty `tracestate` says nothing; leave it out.
-                    if response
-                        .headers()
-                        .get("tracestate")
-                        .is_some_and(|v| v.is_empty())
-                    {
-                        response.headers_mut().remove("tracestate");
-                    }
+                    // W3C trace context only, whatever OTEL_PROPAGATORS says: the answer
+                    // tells the caller which trace it was, and baggage meant for the
+                    // services behind the gateway must not leak back out.
+                    TraceContextPropagator::new()
+                        .inject_context(this.cx, &mut HeaderInjector(response.headers_mut()));
                 }
                 span.end();
                 Poll::Ready(Ok(response))

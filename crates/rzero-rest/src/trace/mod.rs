@@ -7,7 +7,13 @@
 //! look at (method, route, path, and the request headers chosen with
 //! [`TraceLayer::capture_header`]) are set at span start. The response gets an
 //! `X-Trace-Id` header and a `traceparent` header, as go-zero's trace handler answers.
+//!
+//! The caller's context is read with the global propagator (rzero's strict W3C one unless
+//! `OTEL_PROPAGATORS` says otherwise, see `rzero_telemetry::propagation`), every repeated
+//! header included, and then filtered by [`TrustConf`]: by default the caller's trace is
+//! continued and its baggage dropped.
 
+mod config;
 mod future;
 
 use std::sync::Arc;
@@ -15,13 +21,15 @@ use std::task::{Context, Poll};
 
 use axum::extract::MatchedPath;
 use http::{HeaderName, Request, Response};
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, global};
-use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute as semconv;
+use rzero_telemetry::propagation::HeaderExtractor;
 use tower::{Layer, Service};
 
+pub use config::TrustConf;
 pub use future::ResponseFuture;
 
 /// The response header carrying the trace id, as go-zero sends it.
@@ -33,6 +41,7 @@ pub struct TraceLayer {
     tracer: SdkTracer,
     captured: Arc<[(HeaderName, String)]>,
     ignored: Arc<[String]>,
+    trust: TrustConf,
 }
 
 impl TraceLayer {
@@ -42,7 +51,14 @@ impl TraceLayer {
             tracer,
             captured: Arc::new([]),
             ignored: Arc::new([]),
+            trust: TrustConf::default(),
         }
+    }
+
+    /// What to take from callers (default: their trace, not their baggage).
+    pub fn trust(mut self, trust: &TrustConf) -> Self {
+        self.trust = trust.clone();
+        self
     }
 
     /// Requests to `path` get no span (go-zero's `TraceIgnorePaths`), e.g. a probe.
@@ -100,8 +116,7 @@ where
         {
             return ResponseFuture::new(self.inner.call(req), opentelemetry::Context::new());
         }
-        let parent =
-            global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
+        let (parent, link) = self.incoming(req.headers());
         let method = method_name(req.method());
         let route = req
             .extensions()
@@ -168,10 +183,13 @@ where
             }
         }
         let tracer = &self.layer.tracer;
-        let builder = tracer
+        let mut builder = tracer
             .span_builder(name)
             .with_kind(SpanKind::Server)
             .with_attributes(attributes);
+        if let Some(link) = link {
+            builder = builder.with_links(vec![link]);
+        }
         let span = tracer.build_with_context(builder, &parent);
         let cx = parent.with_span(span);
         let inner = {
@@ -181,6 +199,40 @@ where
             self.inner.call(req)
         };
         ResponseFuture::new(inner, cx)
+    }
+}
+
+impl<S> Trace<S> {
+    /// The caller's context as far as it is trusted, and the caller's span as a link when
+    /// its trace is not continued.
+    fn incoming(&self, headers: &http::HeaderMap) -> (opentelemetry::Context, Option<Link>) {
+        let extracted = global::get_text_map_propagator(|p| {
+            p.extract_with_context(&opentelemetry::Context::new(), &HeaderExtractor(headers))
+        });
+        let trust = &self.layer.trust;
+        if trust.trace_context {
+            let cx = if trust.baggage || extracted.baggage().is_empty() {
+                extracted
+            } else {
+                extracted.with_cleared_baggage()
+            };
+            return (cx, None);
+        }
+        let caller = extracted.span().span_context().clone();
+        let link = caller.is_valid().then(|| Link::with_context(caller));
+        let cx = if trust.baggage && !extracted.baggage().is_empty() {
+            let baggage: Vec<_> = extracted
+                .baggage()
+                .iter()
+                .map(|(k, (v, m))| {
+                    opentelemetry::baggage::KeyValueMetadata::new(k.clone(), v.clone(), m.clone())
+                })
+                .collect();
+            opentelemetry::Context::new().with_baggage(baggage)
+        } else {
+            opentelemetry::Context::new()
+        };
+        (cx, link)
     }
 }
 

@@ -11,6 +11,7 @@ use opentelemetry::KeyValue;
 
 use crate::config::{BatchConf, Protocol, SampleRule, TelemetryConf};
 use crate::error::TelemetryError;
+use crate::propagation::PropagatorName;
 
 mod vars;
 
@@ -107,6 +108,8 @@ pub struct Settings {
     pub batch: BatchConf,
     /// Interval between metric exports.
     pub metric_interval: Duration,
+    /// Propagation formats, in order (`OTEL_PROPAGATORS`, else `Propagators:`).
+    pub propagators: Vec<PropagatorName>,
     /// Problems found in the environment, to be logged once logging is up.
     pub warnings: Vec<String>,
 }
@@ -206,6 +209,9 @@ impl Settings {
             }
         }
 
+        let propagators =
+            crate::propagation::resolve(&conf.propagators, env(OTEL_PROPAGATORS), &mut warnings);
+
         Ok(Settings {
             disabled,
             service_name,
@@ -216,6 +222,7 @@ impl Settings {
             sampler,
             batch,
             metric_interval: Duration::from_millis(metric_interval.max(1)),
+            propagators,
             warnings,
         })
     }

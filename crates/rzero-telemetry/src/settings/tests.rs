@@ -297,3 +297,22 @@ fn bad_file_values_fail_with_the_key() {
         assert!(err.to_string().starts_with(want), "{err}");
     }
 }
+
+#[test]
+fn propagators_come_from_env_then_file_then_the_default() {
+    use crate::propagation::PropagatorName::*;
+    let s = resolve_with(&TelemetryConf::default(), &[]);
+    assert_eq!(s.propagators, [TraceContext, Baggage]);
+    let conf = TelemetryConf {
+        propagators: vec![B3, Jaeger],
+        ..Default::default()
+    };
+    assert_eq!(resolve_with(&conf, &[]).propagators, [B3, Jaeger]);
+    let s = resolve_with(&conf, &[("OTEL_PROPAGATORS", "b3multi,none")]);
+    assert_eq!(s.propagators, [None]);
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    // A value that names nothing known is ignored, with a warning.
+    let s = resolve_with(&conf, &[("OTEL_PROPAGATORS", "xray")]);
+    assert_eq!(s.propagators, [B3, Jaeger]);
+    assert!(s.warnings[0].contains("xray"), "{:?}", s.warnings);
+}

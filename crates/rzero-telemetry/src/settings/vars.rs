@@ -29,6 +29,9 @@ pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 pub const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
 /// Milliseconds between two metric exports.
 pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
+/// Comma-separated propagators: `tracecontext`, `baggage`, `b3`, `b3multi`, `jaeger`,
+/// `none`.
+pub const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
 /// `otlp` or `none`, per signal.
 pub const OTEL_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
 /// `otlp` or `none`.

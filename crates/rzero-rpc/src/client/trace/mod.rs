@@ -10,9 +10,9 @@ use std::task::{Context, Poll, ready};
 use http::{Request, Response};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, Value, global};
-use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::trace::SdkTracer;
 use pin_project_lite::pin_project;
+use rzero_telemetry::propagation::HeaderInjector;
 use tower::{Layer, Service};
 
 use crate::body::{ObservedBody, observe};

@@ -17,8 +17,8 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, Value, global};
-use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::trace::SdkTracer;
+use rzero_telemetry::propagation::HeaderExtractor;
 use tower::{Layer, Service};
 
 pub use future::ResponseFuture;

@@ -1,0 +1,182 @@
+//! W3C Trace Context Level 2 (<https://www.w3.org/TR/trace-context-2/>), strict.
+//!
+//! Written by hand because `opentelemetry_sdk::propagation::TraceContextPropagator`
+//! (0.33) fails 13 of the 41 cases of the W3C test suite at SPEC_LEVEL=2 STRICT_LEVEL=2:
+//!
+//! - it splits `traceparent` on `-` and parses each part with `from_str_radix` /
+//!   `from_hex`, which accept any length, so `0-…`, `000-…`, a 15-digit parent id and
+//!   flags `1` or `001` are taken (`version_too_short/too_long`,
+//!   `parent_id_too_short`, `trace_flags_too_short/too_long`), and `00-1-1-01` becomes
+//!   trace `000…001`;
+//! - it reads only the first of repeated fields (`Extractor::get`): two `traceparent`
+//!   fields continue the first instead of restarting the trace (`traceparent_duplicated`),
+//!   and several `tracestate` fields are not combined (`multiple_headers_different_keys`,
+//!   `member_count_limit`, `key_length_limit`, `empty_header`);
+//! - `TraceState::from_str` keeps the first 32 members and drops the rest instead of
+//!   rejecting a 33-member list, and checks values only for `,` and `=`, so
+//!   `foo=bar=baz`-like and empty values are forwarded (`value_illegal_characters`);
+//! - `TraceState`'s key rule is Level 1's `tenant@vendor` (one `@`, a vendor of at most
+//!   13 characters), so the Level 2 keys `foo@@bar`, `foo@bar@baz`, `t@` + 15 characters
+//!   and 241 + `@` + 14 characters are refused and the whole list with them
+//!   (`key_illegal_vendor_format`, `key_length_limit`);
+//! - it keeps only the sampled flag, so Level 2's random flag (`0x02`) is lost
+//!   (`propagates_random_flag`). The SDK tracer loses it too, for a span it does not
+//!   sample (`TraceFlags::default()`), so the flag rides in the context as a
+//!   [`RandomTraceId`] and is set on every outgoing `traceparent` of that trace, as the
+//!   spec's MUST says.
+//!
+//! The SDK types stay at the boundary: the result is a remote `SpanContext` whose
+//! `TraceState` holds every member. A Level 2 key that `TraceState` cannot hold is kept
+//! beside it in the context (see [`super::tracestate`]) and written back in place on
+//! injection, so the list leaves as it came.
+
+use opentelemetry::Context;
+use opentelemetry::propagation::{
+    Extractor, Injector, TextMapPropagator, text_map_propagator::FieldIter,
+};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
+
+use super::tracestate::{self, Received};
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
+/// `version "-" trace-id "-" parent-id "-" trace-flags`: 2 + 1 + 32 + 1 + 16 + 1 + 2.
+const TRACEPARENT_LEN: usize = 55;
+/// The flags Level 2 defines: sampled and random. Others are zeroed when forwarded.
+const KNOWN_FLAGS: u8 = 0x03;
+/// The random flag (Level 2): the trace id's right 7 bytes are random.
+pub(crate) const RANDOM: TraceFlags = TraceFlags::new(0x02);
+
+/// The received trace id had the random flag: it goes out on every `traceparent` of that
+/// trace, whatever the span in between did with its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RandomTraceId(TraceId);
+
+/// Extracts and injects W3C `traceparent` and `tracestate`, Level 2, strictly.
+#[derive(Clone, Debug)]
+pub struct TraceContextPropagator {
+    fields: [String; 2],
+}
+
+impl Default for TraceContextPropagator {
+    fn default() -> Self {
+        TraceContextPropagator::new()
+    }
+}
+
+impl TraceContextPropagator {
+    /// The propagator.
+    pub fn new() -> Self {
+        TraceContextPropagator {
+            fields: [TRACEPARENT.to_owned(), TRACESTATE.to_owned()],
+        }
+    }
+}
+
+impl TextMapPropagator for TraceContextPropagator {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        let span = cx.span();
+        let sc = span.span_context();
+        if !sc.is_valid() {
+            return;
+        }
+        let mut flags = sc.trace_flags().to_u8() & KNOWN_FLAGS;
+        if cx.get::<RandomTraceId>() == Some(&RandomTraceId(sc.trace_id())) {
+            flags |= RANDOM.to_u8();
+        }
+        injector.set(TRACEPARENT, format_traceparent(sc, flags));
+        let state = tracestate::header(cx, sc);
+        if !state.is_empty() {
+            injector.set(TRACESTATE, state);
+        }
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        // Exactly one field: two `traceparent` fields (or one with a comma-joined pair)
+        // cannot be told apart from a forgery, and the spec restarts the trace.
+        let Some(fields) = extractor.get_all(TRACEPARENT) else {
+            return cx.clone();
+        };
+        let [field] = fields.as_slice() else {
+            return cx.clone();
+        };
+        let Some((trace_id, span_id, flags)) = parse_traceparent(field) else {
+            return cx.clone();
+        };
+        let states = extractor.get_all(TRACESTATE).unwrap_or_default();
+        let Received { state, beside } = tracestate::parse(&states, trace_id);
+        let sc = SpanContext::new(trace_id, span_id, flags, true, state);
+        let mut cx = cx.with_remote_span_context(sc);
+        if flags & RANDOM == RANDOM {
+            cx = cx.with_value(RandomTraceId(trace_id));
+        }
+        match beside {
+            Some(beside) => cx.with_value(beside),
+            None => cx,
+        }
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        FieldIter::new(&self.fields)
+    }
+}
+
+/// `traceparent` with the OWS around it: `None` when it is not exactly Level 2's form.
+fn parse_traceparent(field: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
+    let b = field.trim_matches([' ', '\t']).as_bytes();
+    if b.len() < TRACEPARENT_LEN || b[2] != b'-' || b[35] != b'-' || b[52] != b'-' {
+        return None;
+    }
+    let version = hex(&b[0..2])? as u8;
+    match version {
+        // Version 00 is exactly 55 characters.
+        0x00 if b.len() != TRACEPARENT_LEN => return None,
+        0xff => return None,
+        // A later version may append fields, after a `-`; the four known ones are read.
+        _ if b.len() > TRACEPARENT_LEN && b[TRACEPARENT_LEN] != b'-' => return None,
+        _ => {}
+    }
+    let trace_id = hex(&b[3..35])?;
+    let span_id = hex(&b[36..52])? as u64;
+    let flags = hex(&b[53..55])? as u8;
+    if trace_id == 0 || span_id == 0 {
+        return None;
+    }
+    Some((
+        TraceId::from(trace_id),
+        SpanId::from(span_id),
+        TraceFlags::new(flags & KNOWN_FLAGS),
+    ))
+}
+
+/// Lowercase hex digits (`HEXDIGLC`) as a number; at most 32 of them.
+fn hex(digits: &[u8]) -> Option<u128> {
+    digits.iter().try_fold(0u128, |n, &d| {
+        let v = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            _ => return None,
+        };
+        Some(n << 4 | u128::from(v))
+    })
+}
+
+/// `00-{trace-id}-{parent-id}-{flags}`, written without the formatting machinery.
+fn format_traceparent(sc: &SpanContext, flags: u8) -> String {
+    let mut out = String::with_capacity(TRACEPARENT_LEN);
+    out.push_str("00-");
+    push_hex(&mut out, &sc.trace_id().to_bytes());
+    out.push('-');
+    push_hex(&mut out, &sc.span_id().to_bytes());
+    out.push('-');
+    push_hex(&mut out, &[flags]);
+    out
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+}
