@@ -41,7 +41,7 @@ pub use conf::{MiddlewaresConf, RestConf};
 pub use error::Error;
 pub use parse::{Parse, Parsed};
 pub use rzero_service::{ServiceConf, ShutdownConf};
-pub use server::{Group, Route, ServeError, Server};
+pub use server::{BoundServer, Group, Route, ServeError, Server};
 
 /// The axum this crate serves with, for middleware and extractors of your own, at the
 /// version rzero uses (generated middleware files use `rzero::rest::axum`).

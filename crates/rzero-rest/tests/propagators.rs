@@ -79,7 +79,7 @@ async fn gateway(
             .with_simple_exporter(exporter)
             .build()
             .tracer("rzero"),
-        None => guard.tracer(rzero_telemetry::SCOPE),
+        None => guard.tracer(),
     };
     let mut conf = common::test_conf();
     conf.trust_incoming = trust;

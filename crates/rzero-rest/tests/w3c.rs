@@ -59,10 +59,8 @@ async fn start_service() -> (
     conf.host = "127.0.0.1".into();
     conf.cpu_threshold = 0;
     conf.timeout = Duration::from_secs(10);
-    conf.shutdown.wrap_up_time = Duration::ZERO;
-    let server = Server::new(conf)
-        .tracer(guard.tracer(rzero_telemetry::SCOPE))
-        .route(route);
+    conf.service.shutdown.wrap_up_time = Duration::ZERO;
+    let server = Server::new(conf).tracer(guard.tracer()).route(route);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

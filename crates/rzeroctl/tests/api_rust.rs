@@ -91,14 +91,23 @@ fn start(bin: &str, env_prefix: &str) -> (Server, u16) {
 
 fn generate(api: &Path, dir: &Path) -> Vec<rzeroctl::files::Written> {
     let spec = rzeroctl::api::load(api).unwrap_or_else(|e| panic!("{e}"));
-    let files =
-        rzeroctl::rustgen::generate(&spec, &RzeroSource::Path(common::workspace_root())).unwrap();
+    let files = rzeroctl::rustgen::generate(
+        &spec,
+        &RzeroSource::Path(common::workspace_root()),
+        "test.api",
+    )
+    .unwrap();
     let written = rzeroctl::rustgen::write(dir, &files).unwrap();
     // Join the test workspace: the documented way is deleting the `[workspace]` table.
     let toml = dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
     std::fs::write(&toml, text.replace("\n[workspace]\n", "\n")).unwrap();
     written
+}
+
+/// The order system's contract: the one `order.api`, in `services/order-api`.
+fn order_api() -> std::path::PathBuf {
+    common::workspace_root().join("services/order-api/order.api")
 }
 
 fn data(rel: &str) -> std::path::PathBuf {
@@ -115,7 +124,7 @@ fn generated_services_build_and_answer_http() {
         "[workspace]\nresolver = \"3\"\nmembers = [\"order-api\", \"every-api\"]\n",
     )
     .unwrap();
-    generate(&data("order.api"), &ws.join("order-api"));
+    generate(&order_api(), &ws.join("order-api"));
     generate(&data("rustgen/every_feature.api"), &ws.join("every-api"));
     common::cargo(&ws, &["build", "--workspace", "--quiet"]);
 
@@ -186,11 +195,11 @@ fn generated_services_build_and_answer_http() {
     std::fs::write(
         &logic,
         "use rzero::rest::Error;\nuse crate::svc::ServiceContext;\nuse crate::types::{CreateOrderReq, CreateOrderResp};\n\
-         pub async fn create_order(_svc: ServiceContext, req: CreateOrderReq) -> Result<CreateOrderResp, Error> {\n\
+         pub async fn create_order(_ctx: &ServiceContext, req: CreateOrderReq) -> Result<CreateOrderResp, Error> {\n\
          Ok(CreateOrderResp { order_id: req.user_id * 100, status: \"created\".into(), created_at: 1 })\n}\n",
     )
     .unwrap();
-    let mut api = std::fs::read_to_string(data("order.api")).unwrap();
+    let mut api = std::fs::read_to_string(order_api()).unwrap();
     api = api.replace(
         "    @handler GetOrder",
         "    @handler CancelOrder\n    post /orders/:order_id/cancel (GetOrderReq) returns (GetOrderResp)\n\n    @handler GetOrder",
@@ -231,8 +240,8 @@ fn a_file_rzeroctl_did_not_write_is_not_overwritten() {
     let dir = common::scratch("api-rust-foreign");
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(dir.join("src/routes.rs"), "// mine\n").unwrap();
-    let spec = rzeroctl::api::load(&data("order.api")).unwrap();
-    let files = rzeroctl::rustgen::generate(&spec, &RzeroSource::default()).unwrap();
+    let spec = rzeroctl::api::load(&order_api()).unwrap();
+    let files = rzeroctl::rustgen::generate(&spec, &RzeroSource::detect(), "order.api").unwrap();
     let err = rzeroctl::rustgen::write(&dir, &files)
         .unwrap_err()
         .to_string();

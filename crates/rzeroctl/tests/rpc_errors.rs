@@ -21,7 +21,7 @@ fn error_of(case: &str, proto: PathBuf) -> String {
         proto,
         dir: out.clone(),
         proto_path: Vec::new(),
-        rzero_path: None,
+        rzero: rzeroctl::cargo::RzeroArgs::default(),
     })
     .expect_err("bad input is an error");
     assert!(!out.exists(), "{case}: nothing is written on error");
@@ -105,7 +105,7 @@ fn new_refuses_a_name_that_is_not_one() {
     let err = rzeroctl::rpc::new(&NewArgs {
         name: "9 lives".into(),
         dir: Some(dir.join("x")),
-        rzero_path: None,
+        rzero: rzeroctl::cargo::RzeroArgs::default(),
     })
     .expect_err("bad name");
     assert!(err.to_string().contains("not a service name"), "{err}");

@@ -72,7 +72,7 @@ fn streaming_services_match_golden() {
         proto: data().join("stream.proto"),
         dir: out.clone(),
         proto_path: Vec::new(),
-        rzero_path: None,
+        rzero: rzeroctl::cargo::RzeroArgs::default(),
     })
     .expect("generates");
     check("stream-rpc", &out);
@@ -84,7 +84,7 @@ fn starter_matches_golden() {
     new(&NewArgs {
         name: "greet".into(),
         dir: Some(out.clone()),
-        rzero_path: None,
+        rzero: rzeroctl::cargo::RzeroArgs::default(),
     })
     .expect("generates");
     check("greet", &out);
@@ -102,7 +102,7 @@ fn regeneration_keeps_user_files_and_adds_new_rpcs() {
         proto: proto.clone(),
         dir: out.clone(),
         proto_path: Vec::new(),
-        rzero_path: None,
+        rzero: rzeroctl::cargo::RzeroArgs::default(),
     };
     protoc(&args).expect("first run");
     let first = tree(&out);

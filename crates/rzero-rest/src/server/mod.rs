@@ -49,7 +49,7 @@ use rzero_service::Readiness;
 use rzero_telemetry::{PrometheusHandle, TelemetryGuard};
 
 pub use route::{Group, Route};
-pub use serve::ServeError;
+pub use serve::{BoundServer, ServeError};
 
 use crate::conf::RestConf;
 

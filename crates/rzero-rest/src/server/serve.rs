@@ -38,15 +38,52 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// A server whose socket is bound: its address is known (the real port when `Port` was
+/// 0); requests are taken once [`serve`](Self::serve) runs. The rpc server's
+/// `BoundServer` has the same shape, so a `main` reads the same for both.
+#[derive(Debug)]
+pub struct BoundServer<S = ()> {
+    server: Server<S>,
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl<S: Clone + Send + Sync + 'static> BoundServer<S> {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then drains and flushes (see the module docs).
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        self.server.serve_on(self.listener, shutdown).await
+    }
+}
+
 impl<S: Clone + Send + Sync + 'static> Server<S> {
     /// Binds `Host:Port` and serves until SIGTERM or SIGINT, then drains and flushes.
     pub async fn serve(self) -> Result<(), ServeError> {
+        self.bind()
+            .await?
+            .serve(rzero_telemetry::shutdown_signal())
+            .await
+    }
+
+    /// Binds `Host:Port` without serving yet.
+    pub async fn bind(self) -> Result<BoundServer<S>, ServeError> {
         let addr = format!("{}:{}", self.conf.host, self.conf.port);
         let listener = TcpListener::bind(&addr)
             .await
             .map_err(|source| ServeError::Bind { addr, source })?;
-        self.serve_on(listener, rzero_telemetry::shutdown_signal())
-            .await
+        let addr = listener.local_addr()?;
+        Ok(BoundServer {
+            server: self,
+            listener,
+            addr,
+        })
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains (tests pass their

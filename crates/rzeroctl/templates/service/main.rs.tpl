@@ -8,7 +8,9 @@ async fn main() -> Result<(), {{ lib }}::BoxError> {
         .{{ section }}
         .service
         .init_telemetry(env!("CARGO_PKG_VERSION"))?;
+    let server = {{ lib }}::server(config, guard).await?.bind().await?;
+    println!("Starting server at {}...", server.local_addr());
     // Serves until SIGTERM or Ctrl-C, then drains and flushes telemetry.
-    {{ lib }}::server(config, guard).await?.serve().await?;
+    server.serve(rzero::telemetry::shutdown_signal()).await?;
     Ok(())
 }

@@ -11,7 +11,7 @@ fn err(src: &str) -> ParseError {
 
 #[test]
 fn order_api_parses() {
-    let f = ok(include_str!("../../../tests/data/order.api"));
+    let f = ok(include_str!("../../../../../services/order-api/order.api"));
     let Some(Stmt::Service(s)) = f.stmts.last() else {
         panic!("service last")
     };
