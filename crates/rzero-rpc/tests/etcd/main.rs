@@ -1,9 +1,10 @@
 //! rzero-rpc against a real etcd: discovery (`discovery.rs`), a half-open connection
-//! (`faults.rs`), auth and TLS (`security.rs`).
+//! (`faults.rs`), auth and TLS (`security.rs`), the config center (`configcenter.rs`).
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod configcenter;
 mod discovery;
 mod faults;
 mod security;
