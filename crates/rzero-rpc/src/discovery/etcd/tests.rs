@@ -290,3 +290,36 @@ async fn a_silent_watch_is_restarted() {
     assert!(stats.probes.load(Ordering::Relaxed) >= 1);
     assert!(proxy.accepted() >= 2, "a new connection");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_pings_end_a_watch_on_a_dead_connection() {
+    let etcd = etcd(Etcd::builder()).await;
+    let proxy = Proxy::start(&etcd.endpoint).await;
+    let conf = EtcdConf {
+        hosts: vec![proxy.endpoint()],
+        ..etcd.conf("svc")
+    };
+    // Pings as in production; the watchdog out of the way.
+    let settings = Settings {
+        watch_idle: Duration::from_secs(600),
+        ..Settings::from_conf(&conf)
+    };
+    let client = Client::with_settings(&conf, settings).expect("client");
+    let stats = WatchStats::default();
+    let watch = watch_from(&client, b"svc/", b"svc0", 0, &stats, |_, _| {});
+    tokio::pin!(watch);
+    // Created and quiet.
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), &mut watch)
+            .await
+            .is_err()
+    );
+    proxy.freeze_existing();
+    let e = within(30, watch).await;
+    assert!(matches!(e, EtcdError::Call { .. }), "{e}");
+    assert_eq!(
+        stats.probes.load(Ordering::Relaxed),
+        0,
+        "the pings found it, not the watchdog"
+    );
+}
