@@ -59,7 +59,7 @@ pub struct EtcdTls {
     /// `--client-cert-auth`: refuse clients without a certificate signed by `ca_file`.
     pub client_cert_auth: bool,
     /// The client certificate [`Etcd::conf`] hands out (and the set-up presents) when
-    /// `client_cert_auth` is on.
+    /// `client_cert_auth` is on; required then.
     pub client: Option<CertFiles>,
 }
 
@@ -143,6 +143,10 @@ impl EtcdBuilder {
             ..EtcdConf::default()
         };
         if let Some(tls) = &self.tls {
+            assert!(
+                !tls.client_cert_auth || tls.client.is_some(),
+                "EtcdTls: client_cert_auth needs a client certificate for the set-up"
+            );
             args.extend(["--cert-file".into(), path(&tls.server.cert)]);
             args.extend(["--key-file".into(), path(&tls.server.key)]);
             base.ca_cert_file = path(&tls.ca_file);
