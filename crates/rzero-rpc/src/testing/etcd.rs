@@ -79,7 +79,7 @@ pub struct Etcd {
     /// `127.0.0.1:<port>` of its client API.
     pub endpoint: String,
     base: EtcdConf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 // === impl EtcdBuilder ===
@@ -111,8 +111,31 @@ impl EtcdBuilder {
     }
 
     /// Starts etcd and waits until it answers (blocking: call from `spawn_blocking` in
-    /// async tests).
+    /// async tests). A port taken between picking it and etcd binding it (another test's
+    /// server) makes etcd exit: it is started again on other ports, up to three times.
     pub fn start(self) -> Etcd {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the set-up");
+        let mut attempt = 1;
+        let mut etcd = loop {
+            let mut etcd = self.spawn();
+            match runtime.block_on(etcd.wait_ready()) {
+                Ok(()) => break etcd,
+                Err(_) if attempt < 3 => attempt += 1,
+                Err(why) => panic!("{why}; its log:\n{}", etcd.log()),
+            }
+        };
+        if let Some((user, pass)) = &self.auth {
+            runtime.block_on(etcd.enable_auth(user, pass));
+            etcd.base.user = user.clone();
+            etcd.base.pass = Secret(pass.clone());
+        }
+        etcd
+    }
+
+    fn spawn(&self) -> Etcd {
         let bin = binary();
         let dir = tempfile::tempdir().expect("temp dir");
         let (client, peer) = (free_port(), free_port());
@@ -159,6 +182,11 @@ impl EtcdBuilder {
                 }
             }
         }
+        if self.auth.is_some() {
+            // bcrypt's cheapest cost: etcd's default makes each Authenticate cost tens of
+            // milliseconds of CPU, which a loaded test machine stretches past deadlines.
+            args.extend(["--bcrypt-cost".into(), "4".into()]);
+        }
         if let Some(ttl) = self.auth_token_ttl {
             args.extend(["--auth-token-ttl".into(), ttl.to_string()]);
         }
@@ -166,29 +194,19 @@ impl EtcdBuilder {
             args.push("--experimental-watch-progress-notify-interval".into());
             args.push(format!("{}ms", every.as_millis()));
         }
+        let log = std::fs::File::create(dir.path().join("etcd.log")).expect("etcd log");
         let child = Command::new(bin)
             .args(&args)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start etcd");
-        let mut etcd = Etcd {
+        Etcd {
             child,
             endpoint,
             base,
-            _dir: dir,
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime for the set-up");
-        runtime.block_on(etcd.wait_ready());
-        if let Some((user, pass)) = &self.auth {
-            runtime.block_on(etcd.enable_auth(user, pass));
-            etcd.base.user = user.clone();
-            etcd.base.pass = Secret(pass.clone());
+            dir,
         }
-        etcd
     }
 }
 
@@ -242,7 +260,7 @@ impl Etcd {
     }
 
     /// Listening is not enough: a one-node cluster answers once it elected itself.
-    async fn wait_ready(&self) {
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let client = self.setup_client(&self.conf("ready"));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -251,16 +269,29 @@ impl Etcd {
                 ..RangeRequest::default()
             };
             match client.range(probe).await {
-                Ok(_) => return,
-                Err(e) if Instant::now() > deadline => {
-                    panic!("etcd at {} did not answer within 30 s: {e}", self.endpoint)
-                }
-                Err(_) => {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        return Err(format!("etcd at {} exited ({status})", self.endpoint));
+                    }
+                    if Instant::now() > deadline {
+                        return Err(format!(
+                            "etcd at {} did not answer within 30 s: {e}",
+                            self.endpoint
+                        ));
+                    }
                     client.reset();
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
         }
+    }
+
+    /// The end of etcd's log, for a failure message.
+    fn log(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join("etcd.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
     /// What `etcdctl user add root; role add root; user grant-role root root; auth

@@ -98,6 +98,10 @@ impl Auth {
                 *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
                 return Ok(Some(token));
             }
+            Ok(Err(status)) if super::client::is_deadline(&status) => {
+                client.reset();
+                return Err(client.timeout_error("authenticate"));
+            }
             Ok(Err(status)) => status,
         };
         use tonic::Code;

@@ -144,7 +144,7 @@ fn open(endpoints: &[Endpoint]) -> Channel {
 
 /// A deadline that passed: ours as tonic enforces it from `grpc-timeout` (it races our
 /// own timer), or etcd's.
-fn is_deadline(status: &Status) -> bool {
+pub(super) fn is_deadline(status: &Status) -> bool {
     status.code() == tonic::Code::DeadlineExceeded
         || (status.code() == tonic::Code::Cancelled && status.message().contains("Timeout expired"))
 }

@@ -147,13 +147,23 @@ fn status_text(status: &tonic::Status) -> String {
 /// What to check, from what etcd or the transport said.
 fn hint(status: &tonic::Status) -> &'static str {
     let text = status_text(status);
-    if text.contains("certificate") {
+    if text.contains("invalid peer certificate") {
         return "; check Etcd.CACertFile (the CA that signed etcd's certificate)";
+    }
+    // rustls' `AlertReceived`: etcd refused our side of the handshake, which with
+    // --client-cert-auth is about the client certificate (missing, or from a CA it does
+    // not trust).
+    if text.contains("received fatal alert") {
+        return "; etcd refused the TLS handshake: with --client-cert-auth it needs a client \
+                certificate signed by a CA it trusts (Etcd.CertFile, Etcd.CertKeyFile)";
     }
     if text.contains("user name is empty") {
         return "; etcd has auth on: set Etcd.User and Etcd.Pass";
     }
-    if text.contains("connection closed") || text.contains("broken pipe") {
+    if ["connection closed", "broken pipe", "connection reset"]
+        .iter()
+        .any(|t| text.contains(t))
+    {
         return "; etcd closed the connection: a TLS etcd closes plain ones (set \
                 Etcd.CACertFile or write https://), and one with --client-cert-auth those \
                 without a client certificate it trusts (Etcd.CertFile, Etcd.CertKeyFile)";

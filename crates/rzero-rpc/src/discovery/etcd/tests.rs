@@ -282,6 +282,13 @@ async fn a_silent_watch_is_restarted() {
         }
     };
     wait(vec!["10.0.0.1:1"]).await;
+    // The watch is created (else the deadline on opening it, not the watchdog, acts).
+    within(10, async {
+        while stats.responses.load(Ordering::Relaxed) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
 
     // The connection goes silent for good, without closing; new ones work.
     proxy.freeze_existing();
@@ -314,6 +321,7 @@ async fn http2_pings_end_a_watch_on_a_dead_connection() {
             .await
             .is_err()
     );
+    assert!(stats.responses.load(Ordering::Relaxed) >= 1, "created");
     proxy.freeze_existing();
     let e = within(30, watch).await;
     assert!(matches!(e, EtcdError::Call { .. }), "{e}");
