@@ -395,3 +395,54 @@ where
             .send_replace(Some(Rejected { revision, reason }));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, Serialize)]
+    struct Limits {
+        #[serde(rename = "MaxOrders")]
+        max_orders: u32,
+    }
+
+    fn parser() -> Parser<Limits> {
+        Parser {
+            key: "app/limits".into(),
+            loader: Loader::new().env(|_| None),
+            check: Some(Box::new(|l: &Limits| match l.max_orders {
+                0 => Err("MaxOrders: must be more than 0".into()),
+                _ => Ok(()),
+            })),
+        }
+    }
+
+    #[test]
+    fn each_revision_is_read_as_a_config_file() {
+        let p = parser();
+        assert_eq!(p.parse(3, b"MaxOrders: 7\n").map(|l| l.max_orders), Ok(7));
+        assert_eq!(
+            p.parse(3, br#"{"MaxOrders": 8}"#).map(|l| l.max_orders),
+            Ok(8)
+        );
+        let bad = |bytes: &[u8]| p.parse(4, bytes).err().unwrap_or_default();
+        assert!(
+            bad(b"\xff\xfe").starts_with("not UTF-8 text"),
+            "{}",
+            bad(b"\xff\xfe")
+        );
+        assert!(bad(b"").contains("empty"), "{}", bad(b""));
+        let e = bad(b"MaxOrders: 7\nMaxOrders: 8\n");
+        assert!(
+            e.starts_with("etcd:app/limits@4:2:1: duplicate key `MaxOrders`"),
+            "{e}"
+        );
+        let e = bad(b"MaxOrders: -1\n");
+        assert!(e.starts_with("etcd:app/limits@4:1:12: MaxOrders"), "{e}");
+        assert_eq!(
+            bad(b"MaxOrders: 0\n"),
+            "etcd:app/limits@4: MaxOrders: must be more than 0"
+        );
+        assert!(bad(b"MaxOrders: ${UNSET}\n").contains("UNSET"));
+    }
+}
