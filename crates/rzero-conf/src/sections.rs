@@ -47,7 +47,16 @@ pub enum Mode {
 }
 
 /// go-zero's `discov.EtcdConf`: where a service registers and where clients find it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// The first nine keys are go-zero's. `DialTimeout`, `RequestTimeout` and `LeaseTTL`
+/// are rzero's, with go-zero's built-in values as defaults (go-zero hard-codes them in
+/// `core/discov/internal/vars.go` and `TimeToLive`): every etcd call has a deadline,
+/// and a lease that is not confirmed within its time to live counts as lost.
+///
+/// TLS is on when any of `CACertFile`, `CertFile`/`CertKeyFile` or `InsecureSkipVerify`
+/// is set, or a host is written `https://...`; etcd's certificate is then checked
+/// against `CACertFile`, or the system's trust store when it is empty.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EtcdConf {
     /// etcd endpoints, e.g. `["127.0.0.1:2379"]`.
     #[serde(rename = "Hosts")]
@@ -58,28 +67,93 @@ pub struct EtcdConf {
     /// A fixed id to register under (go-zero's `ID`); absent lets the registry pick one.
     #[serde(rename = "ID", default)]
     pub id: Option<i64>,
-    /// etcd user, when auth is on.
+    /// etcd user, when auth is on: the client authenticates and sends the token on
+    /// every call, and authenticates again when etcd says the token expired.
     #[serde(rename = "User", default)]
     pub user: String,
     /// etcd password, when auth is on.
     #[serde(rename = "Pass", default)]
     pub pass: Secret,
-    /// Client certificate file, for TLS.
+    /// Client certificate file (PEM), for mutual TLS; with `CertKeyFile`.
     #[serde(rename = "CertFile", default)]
     pub cert_file: String,
-    /// Client key file, for TLS.
+    /// The client certificate's private key file (PEM).
     #[serde(rename = "CertKeyFile", default)]
     pub cert_key_file: String,
-    /// CA certificate file, for TLS.
+    /// A PEM file with the CA certificate(s) that signed etcd's certificate.
     #[serde(rename = "CACertFile", default)]
     pub ca_cert_file: String,
-    /// Skip server certificate verification (tests only).
+    /// Do not verify etcd's certificate (tests only: anyone between can read and
+    /// change what the service sends and receives). Wins over `CACertFile`.
     #[serde(rename = "InsecureSkipVerify", default)]
     pub insecure_skip_verify: bool,
+    /// How long connecting to etcd (TCP and TLS handshake) may take (default 5s).
+    #[serde(
+        rename = "DialTimeout",
+        with = "crate::duration",
+        default = "etcd_dial_timeout"
+    )]
+    pub dial_timeout: Duration,
+    /// The deadline of every etcd call, and how long a keep-alive or a watch may wait
+    /// for etcd's answer before the connection counts as dead (default 3s).
+    #[serde(
+        rename = "RequestTimeout",
+        with = "crate::duration",
+        default = "etcd_request_timeout"
+    )]
+    pub request_timeout: Duration,
+    /// The time to live of a server's registration lease, in whole seconds (default
+    /// 10s, at least 2s): a server that stops renewing it leaves discovery this long
+    /// after, and a server that cannot renew it for this long registers again.
+    #[serde(
+        rename = "LeaseTTL",
+        with = "crate::duration",
+        default = "etcd_lease_ttl"
+    )]
+    pub lease_ttl: Duration,
+}
+
+fn etcd_dial_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn etcd_request_timeout() -> Duration {
+    Duration::from_secs(3)
+}
+
+fn etcd_lease_ttl() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// etcd grants no lease shorter than about 2 s (1.5 election timeouts, rounded up).
+const MIN_LEASE_TTL: Duration = Duration::from_secs(2);
+/// A registration lease of hours is a mistake: a dead server would stay listed for it.
+const MAX_LEASE_TTL: Duration = Duration::from_secs(3600);
+/// The longest dial or request deadline: beyond it a call is as good as hung.
+const MAX_ETCD_TIMEOUT: Duration = Duration::from_secs(600);
+
+impl Default for EtcdConf {
+    fn default() -> Self {
+        EtcdConf {
+            hosts: Vec::new(),
+            key: String::new(),
+            id: None,
+            user: String::new(),
+            pass: Secret::default(),
+            cert_file: String::new(),
+            cert_key_file: String::new(),
+            ca_cert_file: String::new(),
+            insecure_skip_verify: false,
+            dial_timeout: etcd_dial_timeout(),
+            request_timeout: etcd_request_timeout(),
+            lease_ttl: etcd_lease_ttl(),
+        }
+    }
 }
 
 impl EtcdConf {
-    /// Checks what serde cannot: hosts and key present, TLS files given together.
+    /// Checks what serde cannot: hosts and key present, TLS files given together, a
+    /// password with its user, deadlines and the lease TTL in range.
     pub fn validate(&self) -> Result<(), String> {
         if self.hosts.is_empty() || self.hosts.iter().any(|h| h.trim().is_empty()) {
             return Err("Etcd.Hosts: expected at least one `host:port`, found none".into());
@@ -90,7 +164,37 @@ impl EtcdConf {
         if self.cert_file.is_empty() != self.cert_key_file.is_empty() {
             return Err("Etcd: CertFile and CertKeyFile must be given together".into());
         }
+        if self.user.is_empty() && !self.pass.expose().is_empty() {
+            return Err("Etcd.Pass is set but Etcd.User is empty: give the user too".into());
+        }
+        for (key, d) in [
+            ("DialTimeout", self.dial_timeout),
+            ("RequestTimeout", self.request_timeout),
+        ] {
+            if d.is_zero() || d > MAX_ETCD_TIMEOUT {
+                return Err(format!(
+                    "Etcd.{key}: {d:?} is out of range: expected more than 0 and at most \
+                     {MAX_ETCD_TIMEOUT:?}"
+                ));
+            }
+        }
+        let ttl = self.lease_ttl;
+        if ttl.subsec_nanos() != 0 || ttl < MIN_LEASE_TTL || ttl > MAX_LEASE_TTL {
+            return Err(format!(
+                "Etcd.LeaseTTL: {ttl:?} is not a whole number of seconds from \
+                 {MIN_LEASE_TTL:?} to {MAX_LEASE_TTL:?} (etcd leases count whole seconds)"
+            ));
+        }
         Ok(())
+    }
+
+    /// Whether etcd is reached over TLS (see the type's doc).
+    pub fn uses_tls(&self) -> bool {
+        !self.ca_cert_file.is_empty()
+            || !self.cert_file.is_empty()
+            || !self.cert_key_file.is_empty()
+            || self.insecure_skip_verify
+            || self.hosts.iter().any(|h| h.trim().starts_with("https://"))
     }
 }
 
@@ -228,5 +332,38 @@ mod tests {
         assert!(etcd.validate().unwrap_err().starts_with("Etcd.Key"));
         etcd.key = "order.rpc".into();
         assert_eq!(etcd.validate(), Ok(()));
+        assert!(!etcd.uses_tls());
+    }
+
+    #[test]
+    fn etcd_deadlines_and_lease_ttl_are_checked() {
+        let good = EtcdConf {
+            hosts: vec!["127.0.0.1:2379".into()],
+            key: "order.rpc".into(),
+            ..EtcdConf::default()
+        };
+        assert_eq!(good.dial_timeout, Duration::from_secs(5));
+        assert_eq!(good.request_timeout, Duration::from_secs(3));
+        assert_eq!(good.lease_ttl, Duration::from_secs(10));
+        let bad = |f: fn(&mut EtcdConf)| {
+            let mut c = good.clone();
+            f(&mut c);
+            c.validate().unwrap_err()
+        };
+        assert!(bad(|c| c.request_timeout = Duration::ZERO).starts_with("Etcd.RequestTimeout"));
+        assert!(
+            bad(|c| c.dial_timeout = Duration::from_secs(3600)).starts_with("Etcd.DialTimeout")
+        );
+        assert!(bad(|c| c.lease_ttl = Duration::from_millis(2500)).starts_with("Etcd.LeaseTTL"));
+        assert!(bad(|c| c.lease_ttl = Duration::from_secs(1)).starts_with("Etcd.LeaseTTL"));
+        assert!(bad(|c| c.lease_ttl = Duration::from_secs(7200)).starts_with("Etcd.LeaseTTL"));
+        assert!(bad(|c| c.pass = Secret("pw".into())).starts_with("Etcd.Pass"));
+        assert!(bad(|c| c.cert_file = "c.pem".into()).contains("CertKeyFile"));
+        let mut tls = good.clone();
+        tls.ca_cert_file = "ca.pem".into();
+        assert!(tls.uses_tls());
+        tls.ca_cert_file.clear();
+        tls.hosts = vec!["https://etcd:2379".into()];
+        assert!(tls.uses_tls());
     }
 }

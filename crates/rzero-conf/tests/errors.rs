@@ -128,8 +128,8 @@ fn an_unknown_nested_key_names_its_path() {
     assert_eq!(
         e,
         "etc/order.yaml:8:3: Etcd.Usr: unknown key: did you mean `User`? (keys are \
-         case-sensitive; expected one of CACertFile, CertFile, CertKeyFile, Hosts, ID, \
-         InsecureSkipVerify, Key, Pass, User)"
+         case-sensitive; expected one of CACertFile, CertFile, CertKeyFile, DialTimeout, \
+         Hosts, ID, InsecureSkipVerify, Key, LeaseTTL, Pass, RequestTimeout, User)"
     );
     let e = err(&GUIDE.replace("  Type: node", "  Type: node\n  tls: true"));
     assert!(

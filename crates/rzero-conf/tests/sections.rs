@@ -37,6 +37,24 @@ fn etcd_takes_all_of_go_zeros_keys() {
     assert_eq!(etcd.validate(), Ok(()));
     assert!(!format!("{etcd:?}").contains("pw\""), "{etcd:?}");
 
+    assert_eq!(
+        etcd.request_timeout,
+        Duration::from_secs(3),
+        "go-zero's RequestTimeout"
+    );
+    let etcd: EtcdConf =
+        load("Hosts: [a:2379]\nKey: k\nDialTimeout: 500ms\nRequestTimeout: 1s\nLeaseTTL: 3s\n");
+    assert_eq!(
+        (etcd.dial_timeout, etcd.request_timeout, etcd.lease_ttl),
+        (
+            Duration::from_millis(500),
+            Duration::from_secs(1),
+            Duration::from_secs(3)
+        )
+    );
+    let etcd: EtcdConf = load("Hosts: [a:2379]\nKey: k\nLeaseTTL: 2500ms\n");
+    assert!(etcd.validate().unwrap_err().starts_with("Etcd.LeaseTTL"));
+
     let etcd: EtcdConf = load("Hosts: []\nKey: user.rpc\n");
     assert_eq!(etcd.id, None);
     assert_eq!(

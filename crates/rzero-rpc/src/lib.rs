@@ -35,6 +35,8 @@
 //!   `balance` (P2C with EWMA latency);
 //! - [`discovery`]: where endpoints come from: static lists, etcd (register and resolve),
 //!   Kubernetes headless services by DNS;
+//! - [`configcenter`]: a typed config value that follows an etcd key (go-zero's config
+//!   center), on discovery's etcd client;
 //! - [`body`]: the response body wrapper that learns each call's gRPC status, in headers
 //!   or in trailers, which every layer that reports an outcome uses;
 //! - [`names`]: telemetry names.
@@ -43,6 +45,7 @@
 pub mod body;
 pub mod client;
 pub mod conf;
+pub mod configcenter;
 pub mod discovery;
 mod duration;
 pub mod gated;

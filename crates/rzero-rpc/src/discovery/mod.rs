@@ -52,6 +52,7 @@ impl Discovery {
     pub fn from_conf(conf: &RpcClientConf) -> Result<Self, BadTarget> {
         if let Some(etcd) = &conf.etcd {
             etcd.validate().map_err(BadTarget)?;
+            etcd::check(etcd).map_err(|e| BadTarget(e.to_string()))?;
             return Ok(Discovery::Etcd(etcd.clone()));
         }
         if !conf.endpoints.is_empty() {
@@ -92,6 +93,7 @@ impl Discovery {
                 ..EtcdConf::default()
             };
             etcd.validate().map_err(BadTarget)?;
+            etcd::check(&etcd).map_err(|e| BadTarget(format!("target `{target}`: {e}")))?;
             return Ok(Discovery::Etcd(etcd));
         }
         let list = target

@@ -1,21 +1,16 @@
 //! Discovery through a real etcd: a registered server is found, a stopped one is
 //! removed, and killing etcd does not break calls to known endpoints.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use rzero_conf::EtcdConf;
 use rzero_rpc::testing::Etcd;
 use rzero_rpc::{RpcClient, RpcClientConf};
 
+use crate::common::*;
+
 fn etcd_conf(etcd: &Etcd, key: &str) -> EtcdConf {
-    EtcdConf {
-        hosts: vec![etcd.endpoint.clone()],
-        key: key.into(),
-        ..EtcdConf::default()
-    }
+    etcd.conf(key)
 }
 
 async fn wait_endpoints(client: &RpcClient, mut want: Vec<String>) {
