@@ -51,6 +51,17 @@ impl Discovery {
 impl Backend {
     /// The `Mysql` (and `Redis`) sections of service `svc` (`user` or `order`).
     pub(crate) fn sections(&self, svc: &str, dir: &std::path::Path, mysql: &str) -> String {
+        self.sections_with(svc, dir, mysql, "127.0.0.1:6379")
+    }
+
+    /// [`Backend::sections`] with Redis at `redis` (a proxy the test can cut).
+    pub(crate) fn sections_with(
+        &self,
+        svc: &str,
+        dir: &std::path::Path,
+        mysql: &str,
+        redis: &str,
+    ) -> String {
         match self {
             Backend::Embedded => format!(
                 "Mysql:\n  DataSource: sqlite://{}/{svc}.db\n  Migrate: true\n",
@@ -58,7 +69,7 @@ impl Backend {
             ),
             Backend::Distributed(name) => format!(
                 "Mysql:\n  DataSource: root:@tcp({mysql})/{name}_{svc}\n  Migrate: true\n  ConnectTimeout: 1000\n\
-                 Redis:\n  Host: 127.0.0.1:6379\n  Type: node\n"
+                 Redis:\n  Host: {redis}\n  Type: node\n"
             ),
         }
     }
@@ -123,6 +134,32 @@ pub(crate) struct System {
     pub(crate) collector: RunningCollector,
     pub(crate) dir: tempfile::TempDir,
     pub(crate) stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// order-api's serve task: ends when it has drained and flushed its telemetry.
+    pub(crate) api_task: tokio::task::JoinHandle<()>,
+}
+
+/// Where the services reach their dependencies, for tests that break one of them.
+#[derive(Clone, Debug)]
+pub(crate) struct Reach {
+    /// MariaDB, for order-rpc.
+    pub(crate) mysql: String,
+    /// Redis, for both rpc services.
+    pub(crate) redis: String,
+    /// The OTLP endpoint (`http://host:port`) instead of the test's collector.
+    pub(crate) otlp: Option<String>,
+    /// order-api's `Shutdown` section.
+    pub(crate) api_shutdown: String,
+}
+
+impl Default for Reach {
+    fn default() -> Self {
+        Reach {
+            mysql: "127.0.0.1:3306".into(),
+            redis: "127.0.0.1:6379".into(),
+            otlp: None,
+            api_shutdown: String::new(),
+        }
+    }
 }
 
 pub(crate) fn telemetry(name: &str, conf: &rzero_telemetry::TelemetryConf) -> TelemetryGuard {
@@ -145,6 +182,19 @@ pub(crate) async fn start(backend: Backend) -> System {
 
 /// [`start`], with order-rpc reaching MariaDB at `mysql` (a proxy the test can cut).
 pub(crate) async fn start_with(backend: Backend, mysql: &str) -> System {
+    start_reaching(
+        backend,
+        Reach {
+            mysql: mysql.to_owned(),
+            ..Reach::default()
+        },
+    )
+    .await
+}
+
+/// [`start`], with the services reaching their dependencies as `reach` says.
+pub(crate) async fn start_reaching(backend: Backend, reach: Reach) -> System {
+    let mysql = reach.mysql.as_str();
     backend.reset().await;
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     let collector = Collector::start(CollectorConfig {
@@ -156,7 +206,12 @@ pub(crate) async fn start_with(backend: Backend, mysql: &str) -> System {
     .await
     .expect("collector");
     let dir = tempfile::tempdir().expect("tempdir");
-    let otel = otel_section(&collector);
+    let otel = match &reach.otlp {
+        Some(endpoint) => {
+            format!("OpenTelemetry:\n  Endpoint: {endpoint}\n  Batch:\n    ScheduleDelay: 100\n")
+        }
+        None => otel_section(&collector),
+    };
     let mut stops = Vec::new();
     let etcd = match backend {
         Backend::Embedded => None,
@@ -171,12 +226,20 @@ pub(crate) async fn start_with(backend: Backend, mysql: &str) -> System {
         Some(etcd) => Discovery::Etcd(etcd.endpoint.clone()),
     };
 
-    let (user_addr, tx) = start_user(&backend, &discovery, "127.0.0.1:0", dir.path(), &otel).await;
+    let (user_addr, tx) = start_user_reaching(
+        &backend,
+        &discovery,
+        "127.0.0.1:0",
+        dir.path(),
+        &otel,
+        &reach.redis,
+    )
+    .await;
     stops.push(tx);
 
     let yaml = format!(
         "Name: order.rpc\nListenOn: 127.0.0.1:0\n{otel}{}{}UserRpc:\n{}",
-        backend.sections("order", dir.path(), mysql),
+        backend.sections_with("order", dir.path(), mysql, &reach.redis),
         discovery.register("order.rpc"),
         discovery.client("user.rpc", user_addr),
     );
@@ -198,7 +261,8 @@ pub(crate) async fn start_with(backend: Backend, mysql: &str) -> System {
     }));
 
     let yaml = format!(
-        "Name: order-api\nHost: 127.0.0.1\nPort: 0\nCpuThreshold: 0\n{otel}OrderRpc:\n{}",
+        "Name: order-api\nHost: 127.0.0.1\nPort: 0\nCpuThreshold: 0\n{otel}{}OrderRpc:\n{}",
+        reach.api_shutdown,
         discovery.client("order.rpc", order_addr),
     );
     let conf: order_api::config::Config = Loader::new()
@@ -210,7 +274,7 @@ pub(crate) async fn start_with(backend: Backend, mysql: &str) -> System {
     let api = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     stops.push(tx);
-    tokio::spawn(async move {
+    let api_task = tokio::spawn(async move {
         let _ = server
             .serve_on(listener, async move {
                 let _ = rx.await;
@@ -218,6 +282,7 @@ pub(crate) async fn start_with(backend: Backend, mysql: &str) -> System {
             .await;
     });
     System {
+        api_task,
         backend,
         discovery,
         _etcd: etcd,
@@ -238,9 +303,21 @@ pub(crate) async fn start_user(
     dir: &std::path::Path,
     otel: &str,
 ) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    start_user_reaching(backend, discovery, listen_on, dir, otel, "127.0.0.1:6379").await
+}
+
+/// [`start_user`] with Redis at `redis`.
+pub(crate) async fn start_user_reaching(
+    backend: &Backend,
+    discovery: &Discovery,
+    listen_on: &str,
+    dir: &std::path::Path,
+    otel: &str,
+    redis: &str,
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let yaml = format!(
         "Name: user.rpc\nListenOn: {listen_on}\n{otel}{}{}",
-        backend.sections("user", dir, "127.0.0.1:3306"),
+        backend.sections_with("user", dir, "127.0.0.1:3306", redis),
         discovery.register("user.rpc"),
     );
     let conf: user_rpc::config::Config = Loader::new()
