@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rzeroctl::files::Written;
+use rzeroctl::files::{GENERATED_HEADER, Written};
 use rzeroctl::model::{DdlArgs, generate};
 
 fn data() -> PathBuf {
@@ -114,7 +114,8 @@ fn regeneration_keeps_the_users_file_and_rewrites_the_generated_one() {
     );
     std::fs::write(&user, &edited).expect("edit user file");
     let pristine = std::fs::read_to_string(&gen_file).expect("gen file");
-    std::fs::write(&gen_file, "// stale\n").expect("spoil gen file");
+    let stale = format!("{GENERATED_HEADER}\n// stale\n");
+    std::fs::write(&gen_file, &stale).expect("spoil gen file");
 
     let second = generate(&args).expect("regenerates");
     assert_eq!(std::fs::read_to_string(&user).expect("user file"), edited);

@@ -2,15 +2,19 @@
 //! this module keeps what a model needs (columns, primary key, unique keys) and checks
 //! what a model cannot do without (a primary key, known column types).
 //!
-//! Statements other than `CREATE TABLE` (`DROP TABLE`, `SET NAMES`, seed `INSERT`s)
-//! are skipped, as goctl does, so a schema file ships as it is.
+//! `CREATE TABLE`, `CREATE INDEX` and seed `INSERT`s are kept for the migrations
+//! (`schema.rs`); other statements (`DROP TABLE`, `SET NAMES`, `LOCK TABLES`) are
+//! skipped, as goctl skips them, so a schema file ships as it is. `ALTER TABLE` is
+//! refused: skipping it would make a schema other than the file's.
 
 use sqlparser::ast::{
     ColumnDef, ColumnOption, CommentDef, CreateTable, CreateTableOptions, Expr, IndexColumn,
     SqlOption, Statement, TableConstraint,
 };
 use sqlparser::dialect::MySqlDialect;
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Whitespace};
 
 use super::types::{self, MysqlType};
 
@@ -60,41 +64,225 @@ impl Table {
     }
 }
 
-/// Parses `sql` and returns its tables; errors name the table and column at fault.
-pub(super) fn parse(sql: &str) -> Result<Vec<Table>, String> {
-    let statements = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| match e {
-        ParserError::RecursionLimitExceeded => {
-            "the SQL nests too deeply to parse; is it a schema file?".to_owned()
+/// A DDL file, parsed: its tables for the models, and the statements the migrations
+/// carry (`CREATE TABLE`, `CREATE INDEX`, `INSERT`), each with its MySQL text.
+#[derive(Debug)]
+pub(super) struct Schema {
+    pub(super) tables: Vec<Table>,
+    pub(super) statements: Vec<Stmt>,
+}
+
+/// One statement the migrations carry.
+#[derive(Debug)]
+pub(super) struct Stmt {
+    pub(super) ast: Statement,
+    /// Where it starts in the file.
+    pub(super) at: Location,
+    /// The statement as written, comments left out (`IF NOT EXISTS` added to a
+    /// `CREATE TABLE`), without its `;`.
+    pub(super) mysql: String,
+}
+
+/// An error in a DDL file, at a place in it when one is known.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct DdlError {
+    pub(super) at: Location,
+    pub(super) message: String,
+}
+
+// === impl DdlError ===
+
+impl DdlError {
+    pub(super) fn new(at: Location, message: impl Into<String>) -> Self {
+        DdlError {
+            at,
+            message: message.into(),
         }
-        ParserError::TokenizerError(m) | ParserError::ParserError(m) => {
-            format!("not valid MySQL DDL: {m}")
+    }
+
+    /// `<file>:<line>:<column>: <message>`, as compilers say it.
+    pub(super) fn in_file(&self, file: &std::path::Path) -> String {
+        format!("{}{self}", file.display())
+    }
+}
+
+impl std::fmt::Display for DdlError {
+    /// `:<line>:<column>: <message>`, or `: <message>` when no place is known.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.at.line > 0 {
+            write!(f, ":{}:{}: {}", self.at.line, self.at.column, self.message)
+        } else {
+            write!(f, ": {}", self.message)
         }
-    })?;
-    let tables = statements
-        .iter()
-        .filter_map(|s| match s {
-            Statement::CreateTable(ct) => Some(table(ct)),
-            _ => None,
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    }
+}
+
+/// sqlparser's message without its ` at Line: l, Column: c`, and that place.
+fn located(message: &str, fallback: Location) -> DdlError {
+    let message = message
+        .strip_prefix("sql parser error: ")
+        .unwrap_or(message);
+    if let Some(i) = message.rfind(" at Line: ") {
+        let (text, place) = message.split_at(i);
+        let mut nums = place
+            .trim_start_matches(" at Line: ")
+            .split(", Column: ")
+            .map(|n| n.trim().parse::<u64>());
+        if let (Some(Ok(line)), Some(Ok(column))) = (nums.next(), nums.next()) {
+            return DdlError::new(
+                Location { line, column },
+                format!("not valid MySQL DDL: {text}"),
+            );
+        }
+    }
+    DdlError::new(fallback, format!("not valid MySQL DDL: {message}"))
+}
+
+/// Parses `sql` and returns its tables and statements; errors give the line and column.
+///
+/// The file is tokenized once and cut at each `;`, so every statement keeps its own
+/// text (for the MySQL migration) and its tokens' places (for errors).
+pub(super) fn parse(sql: &str) -> Result<Schema, DdlError> {
+    let dialect = MySqlDialect {};
+    let start = Location { line: 1, column: 1 };
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| located(&e.to_string(), start))?;
+    let lines = line_starts(sql);
+    let mut tables = Vec::new();
+    let mut statements = Vec::new();
+    for chunk in tokens.split(|t| t.token == Token::SemiColon) {
+        let Some(first) = chunk.iter().position(|t| !is_trivia(&t.token)) else {
+            continue;
+        };
+        let last = chunk
+            .iter()
+            .rposition(|t| !is_trivia(&t.token))
+            .unwrap_or(first);
+        let chunk = &chunk[first..=last];
+        let at = chunk[0].span.start;
+        let mut parser = Parser::new(&dialect).with_tokens_with_locations(chunk.to_vec());
+        let ast = parser.parse_statement().map_err(|e| match e {
+            ParserError::RecursionLimitExceeded => DdlError::new(
+                at,
+                "the SQL nests too deeply to parse; is it a schema file?",
+            ),
+            ParserError::TokenizerError(m) | ParserError::ParserError(m) => located(&m, at),
+        })?;
+        if let Some(extra) = chunk_rest(&mut parser) {
+            return Err(DdlError::new(extra, "expected `;` before this"));
+        }
+        let carried = match &ast {
+            Statement::CreateTable(ct) => {
+                tables.push(table(ct).map_err(|e| DdlError::new(at, e))?);
+                true
+            }
+            Statement::CreateIndex(_) | Statement::Insert(_) => true,
+            Statement::AlterTable(_) => {
+                return Err(DdlError::new(
+                    at,
+                    "ALTER TABLE is not supported: fold the change into its CREATE TABLE \
+                     (the models and migrations are made from those)",
+                ));
+            }
+            _ => false,
+        };
+        if carried {
+            let if_not_exists = matches!(&ast, Statement::CreateTable(ct) if !ct.if_not_exists);
+            let mysql = source_text(sql, &lines, chunk, if_not_exists);
+            statements.push(Stmt { ast, at, mysql });
+        }
+    }
     if tables.is_empty() {
-        return Err("no `CREATE TABLE` statement found; pass the file holding the schema".into());
+        return Err(DdlError::new(
+            Location { line: 0, column: 0 },
+            "no `CREATE TABLE` statement found; pass the file holding the schema",
+        ));
     }
     let mut names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
     names.sort_unstable();
     if let Some(w) = names.windows(2).find(|w| w[0].eq_ignore_ascii_case(w[1])) {
-        return Err(format!("table `{}` is created twice", w[1]));
+        let at = statements
+            .iter()
+            .filter(|s| matches!(&s.ast, Statement::CreateTable(ct) if table_name(ct).is_some_and(|n| n.eq_ignore_ascii_case(w[1]))))
+            .nth(1)
+            .map_or(Location { line: 0, column: 0 }, |s| s.at);
+        return Err(DdlError::new(
+            at,
+            format!("table `{}` is created twice", w[1]),
+        ));
     }
-    Ok(tables)
+    Ok(Schema { tables, statements })
 }
 
-fn table(ct: &CreateTable) -> Result<Table, String> {
-    let name = ct
-        .name
+/// What the parser left of a statement: the place of a token after it, if any.
+fn chunk_rest(parser: &mut Parser<'_>) -> Option<Location> {
+    let next = parser.next_token();
+    (next.token != Token::EOF).then_some(next.span.start)
+}
+
+fn is_trivia(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(_))
+}
+
+/// The byte offset of each line's start.
+fn line_starts(sql: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+/// The byte offset of a tokenizer location (1-based line, 1-based column in chars).
+fn offset(sql: &str, lines: &[usize], at: Location) -> usize {
+    let line = usize::try_from(at.line)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(1);
+    let Some(&start) = lines.get(line) else {
+        return sql.len();
+    };
+    let col = usize::try_from(at.column)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(1);
+    sql[start..]
+        .char_indices()
+        .nth(col)
+        .map_or(sql.len(), |(i, _)| start + i)
+}
+
+/// The statement's text from the file, comments dropped (a line comment leaves its line
+/// break), `IF NOT EXISTS` put after `CREATE TABLE` when asked.
+fn source_text(sql: &str, lines: &[usize], chunk: &[TokenWithSpan], if_not_exists: bool) -> String {
+    let mut out = String::new();
+    let mut pending = if_not_exists;
+    for t in chunk {
+        match &t.token {
+            Token::Whitespace(Whitespace::SingleLineComment { .. }) => out.push('\n'),
+            Token::Whitespace(Whitespace::MultiLineComment(_)) => out.push(' '),
+            token => {
+                let from = offset(sql, lines, t.span.start);
+                let to = offset(sql, lines, t.span.end).max(from);
+                out.push_str(&sql[from..to]);
+                if pending && matches!(token, Token::Word(w) if w.keyword == Keyword::TABLE) {
+                    out.push_str(" IF NOT EXISTS");
+                    pending = false;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn table_name(ct: &CreateTable) -> Option<&str> {
+    ct.name
         .0
         .last()
         .and_then(|p| p.as_ident())
-        .map(|i| i.value.clone())
+        .map(|i| i.value.as_str())
+}
+
+fn table(ct: &CreateTable) -> Result<Table, String> {
+    let name = table_name(ct)
+        .map(str::to_owned)
         .ok_or_else(|| format!("table `{}` has no plain name", ct.name))?;
     if ct.like.is_some() || ct.query.is_some() {
         return Err(format!(

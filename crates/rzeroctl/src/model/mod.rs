@@ -42,13 +42,9 @@
 //! | `naming` | Rust identifiers from SQL names |
 //! | `emit` | `<table>_model_gen.rs` and `<table>_model.rs` |
 //! | `queries` | the model's methods |
-//! | `keys` | cache keys, goctl's scheme |
-//! | `layout` | rustfmt's layout rules for what is emitted |
 
 mod ddl;
 mod emit;
-mod keys;
-mod layout;
 mod naming;
 mod queries;
 #[cfg(test)]
@@ -58,9 +54,8 @@ mod types;
 use std::path::{Path, PathBuf};
 
 use crate::cargo::{RzeroSource, versions};
-use crate::files::{self, GENERATED_HEADER, Written};
+use crate::files::{self, GenFile, Written};
 use emit::{Model, Options};
-use naming::TableNames;
 
 /// The largest DDL file read: a schema is kilobytes, anything near this is the wrong file.
 const MAX_DDL_BYTES: u64 = 4 * 1024 * 1024;
@@ -68,9 +63,10 @@ const MAX_DDL_BYTES: u64 = 4 * 1024 * 1024;
 /// `rzeroctl model mysql ddl` options (goctl's flags).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DdlArgs {
-    /// The DDL file: `CREATE TABLE` statements (other statements are skipped).
-    #[arg(long, short = 's')]
-    pub src: PathBuf,
+    /// The DDL file: `CREATE TABLE` statements and seed `INSERT`s (others are skipped).
+    /// Repeat it for several files: each becomes one migration, in the order given.
+    #[arg(long, short = 's', required = true)]
+    pub src: Vec<PathBuf>,
     /// The directory of the generated module (created if absent).
     #[arg(long, short = 'd')]
     pub dir: PathBuf,
@@ -99,7 +95,7 @@ impl DdlArgs {
     /// other than the command line.
     pub fn new(src: impl Into<PathBuf>, dir: impl Into<PathBuf>) -> Self {
         DdlArgs {
-            src: src.into(),
+            src: vec![src.into()],
             dir: dir.into(),
             cache: false,
             rzero_path: None,
@@ -145,43 +141,57 @@ fn serde_line() -> String {
 
 /// Everything [`ddl`] does but printing; the files in the order written.
 pub fn generate(args: &DdlArgs) -> Result<Vec<Written>, crate::CmdError> {
-    let src = args.src.display();
-    let sql = read_ddl(&args.src)?;
-    let tables = ddl::parse(&sql).map_err(|e| format!("{src}: {e}"))?;
+    let files = plan(args)?;
+    files::write_all(&args.dir, &files)
+}
+
+/// Every file of the module, before anything touches the disk.
+fn plan(args: &DdlArgs) -> Result<Vec<GenFile>, String> {
     let opts = Options {
         cache: args.cache,
         database: args.database.clone().filter(|d| !d.is_empty()),
         ignore: args.ignore_columns.clone(),
     };
-    let mut files = Vec::with_capacity(tables.len() * 2);
-    for t in &tables {
-        let m = Model::new(t, &opts).map_err(|e| format!("{src}: {e}"))?;
+    let mut tables = Vec::new();
+    for src in &args.src {
+        let sql = read_ddl(src)?;
+        let parsed = ddl::parse(&sql).map_err(|e| e.in_file(src))?;
+        tables.extend(parsed.tables.into_iter().map(|t| (src, t)));
+    }
+    let mut files = Vec::with_capacity(tables.len() * 2 + 2);
+    let mut stems = stems_in(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
+    for (src, t) in &tables {
+        let at = |e: String| format!("{}: {e}", src.display());
+        let m = Model::new(t, &opts).map_err(at)?;
         let stem = &m.names.stem;
-        files.push((format!("{stem}_model_gen.rs"), m.gen_file(), true));
-        files.push((
-            format!("{stem}_model.rs"),
-            emit::user_file(&m.names, &t.name),
-            false,
+        if files
+            .iter()
+            .any(|f: &GenFile| f.path == Path::new(&format!("{stem}_model_gen.rs")))
+        {
+            return Err(at(format!(
+                "table `{}` makes the file {stem}_model_gen.rs, which another table makes too; \
+                 rename one",
+                t.name
+            )));
+        }
+        files.push(GenFile::generated(
+            format!("{stem}_model_gen.rs"),
+            &m.gen_file().map_err(at)?,
         ));
+        files.push(GenFile::user(
+            format!("{stem}_model.rs"),
+            emit::user_file(&m.names, &t.name)?,
+        ));
+        stems.push(stem.clone());
     }
-    let mut written = Vec::with_capacity(files.len() + 2);
-    let dir = &args.dir;
-    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
-    for (name, text, generated) in files {
-        let path = dir.join(name);
-        let w = if generated {
-            files::write_generated(&path, &text)
-        } else {
-            files::write_once(&path, &text)
-        };
-        written.push(w.map_err(|e| io(&path, e))?);
-    }
-    let vars = dir.join("vars.rs");
-    written.push(files::write_generated(&vars, VARS_RS).map_err(|e| io(&vars, e))?);
-    let module = dir.join("mod.rs");
-    let text = mod_rs(&stems_in(dir).map_err(|e| io(dir, e))?);
-    written.push(files::write_generated(&module, &text).map_err(|e| io(&module, e))?);
-    Ok(written)
+    stems.sort();
+    stems.dedup();
+    files.push(GenFile::generated("vars.rs", &emit::vars_file()?));
+    files.push(GenFile::generated(
+        "mod.rs",
+        &emit::mod_file(&stems, false)?,
+    ));
+    Ok(files)
 }
 
 /// Reads the DDL, refusing what cannot be a schema before parsing it.
@@ -212,10 +222,16 @@ fn read_ddl(path: &Path) -> Result<String, String> {
     Ok(sql)
 }
 
-/// The table stems with both files in `dir`, sorted: what `mod.rs` declares.
+/// The table stems with both files in `dir` already: `mod.rs` declares them with the
+/// ones generated now.
 fn stems_in(dir: &Path) -> std::io::Result<Vec<String>> {
     let mut stems = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(stems),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
         let name = entry?.file_name();
         let name = name.to_string_lossy();
         if let Some(stem) = name.strip_suffix("_model_gen.rs")
@@ -227,41 +243,3 @@ fn stems_in(dir: &Path) -> std::io::Result<Vec<String>> {
     stems.sort();
     Ok(stems)
 }
-
-/// The module root over `stems`.
-fn mod_rs(stems: &[String]) -> String {
-    let mut o = format!(
-        "{GENERATED_HEADER}\n\
-         //! Models generated by `rzeroctl model mysql ddl`, one pair of files per table:\n\
-         //! `<table>_model_gen.rs`, rewritten on every run, and `<table>_model.rs`, yours.\n\
-         // The crate decides what it exports (`mod model;` or `pub mod model;`).\n\
-         #![allow(unreachable_pub)]\n\nmod vars;\n"
-    );
-    for s in stems {
-        o.push_str(&format!("\nmod {s}_model;\nmod {s}_model_gen;\n"));
-    }
-    // A binary crate uses the models it needs; the others' re-exports are not unused code.
-    o.push_str("\n#[allow(unused_imports)]\n");
-    let names: Vec<String> = stems
-        .iter()
-        .map(|s| {
-            let n = TableNames::from_stem(s);
-            format!("{s}_model_gen::{{{}, {}}}", n.row, n.model)
-        })
-        .collect();
-    let one = format!("pub use self::{{{}}};", names.join(", "));
-    if layout::fits(&one) {
-        o.push_str(&one);
-        o.push('\n');
-    } else {
-        o.push_str("pub use self::{\n");
-        for n in &names {
-            o.push_str(&format!("    {n},\n"));
-        }
-        o.push_str("};\n");
-    }
-    o
-}
-
-/// `vars.rs`: the same for every model.
-const VARS_RS: &str = include_str!("vars.rs.txt");

@@ -12,6 +12,7 @@ mod product_stock_model_gen;
 mod user_model;
 mod user_model_gen;
 
+// A binary crate uses the models it needs; the others' re-exports are not unused code.
 #[allow(unused_imports)]
 pub use self::{
     product_stock_model_gen::{ProductStock, ProductStockModel},
