@@ -42,11 +42,13 @@
 //! | `naming` | Rust identifiers from SQL names |
 //! | `emit` | `<table>_model_gen.rs` and `<table>_model.rs` |
 //! | `queries` | the model's methods |
+//! | `sqlite` | the migrations' SQLite dialect: MySQL DDL and seed rows translated |
 
 mod ddl;
 mod emit;
 mod naming;
 mod queries;
+mod sqlite;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -55,6 +57,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cargo::{RzeroSource, versions};
 use crate::files::{self, GenFile, Written};
+use crate::render::{render_rust, rust_str, shouty};
 use emit::{Model, Options};
 
 /// The largest DDL file read: a schema is kilobytes, anything near this is the wrong file.
@@ -153,9 +156,11 @@ fn plan(args: &DdlArgs) -> Result<Vec<GenFile>, String> {
         ignore: args.ignore_columns.clone(),
     };
     let mut tables = Vec::new();
-    for src in &args.src {
+    let mut migrations = Vec::new();
+    for (n, src) in args.src.iter().enumerate() {
         let sql = read_ddl(src)?;
         let parsed = ddl::parse(&sql).map_err(|e| e.in_file(src))?;
+        migrations.push(migration(n + 1, src, &parsed.statements)?);
         tables.extend(parsed.tables.into_iter().map(|t| (src, t)));
     }
     let mut files = Vec::with_capacity(tables.len() * 2 + 2);
@@ -188,10 +193,47 @@ fn plan(args: &DdlArgs) -> Result<Vec<GenFile>, String> {
     stems.dedup();
     files.push(GenFile::generated("vars.rs", &emit::vars_file()?));
     files.push(GenFile::generated(
-        "mod.rs",
-        &emit::mod_file(&stems, false)?,
+        "schema.rs",
+        &render_rust(
+            "model/schema.rs.tpl",
+            serde_json::json!({"migrations": migrations}),
+        )?,
     ));
+    files.push(GenFile::generated("mod.rs", &emit::mod_file(&stems, true)?));
     Ok(files)
+}
+
+/// One `--src` file as a migration: its statements for MySQL (as written) and SQLite
+/// (translated), one string literal each.
+fn migration(
+    version: usize,
+    src: &Path,
+    statements: &[ddl::Stmt],
+) -> Result<serde_json::Value, String> {
+    let mut mysql = Vec::with_capacity(statements.len());
+    let mut sqlite = Vec::with_capacity(statements.len());
+    for s in statements {
+        mysql.push(rust_str(&format!("{};\n", s.mysql)));
+        for t in sqlite::translate(s).map_err(|e| e.in_file(src))? {
+            sqlite.push(rust_str(&format!("{t};\n")));
+        }
+    }
+    let name = src.file_name().map_or_else(
+        || src.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let stem = src
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(serde_json::json!({
+        "version": version,
+        "file": name,
+        "description": rust_str(&name),
+        "id": format!("{}_{version}", shouty(&stem)),
+        "mysql": mysql,
+        "sqlite": sqlite,
+    }))
 }
 
 /// Reads the DDL, refusing what cannot be a schema before parsing it.
