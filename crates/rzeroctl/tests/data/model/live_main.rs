@@ -1,7 +1,9 @@
 //! The program `tests/model_live.rs` builds around the models rzeroctl generated from
-//! `shop.sql`: `model_live run <db>` creates database `<db>` on the local MariaDB, loads
-//! the schema and exercises every generated method, plain (`plain/`) and cache-aside
-//! over the local Redis (`cache/`); `model_live drop <db>` drops the database.
+//! `shop.sql`: `model_live run <db>` creates database `<db>` on the local MariaDB,
+//! applies the generated migrations (`schema.rs`) and exercises every generated method,
+//! plain (`plain/`) and cache-aside over the local Redis (`cache/`), then does the same
+//! on an in-memory SQLite with the SQLite migrations and an in-process cache;
+//! `model_live drop <db>` drops the database.
 
 mod cache;
 mod plain;
@@ -10,11 +12,10 @@ use std::time::Duration;
 
 use rzero::conf::RedisConf;
 use rzero::stores::StoreError;
-use rzero::stores::cache::{CacheConf, CachedConn};
+use rzero::stores::cache::{Cache, CacheConf, CachedConn};
 use rzero::stores::redis::RedisStore;
 use rzero::stores::sql::{SqlPool, SqlPoolConf};
 
-const SCHEMA: &str = include_str!("schema.sql");
 const SERVER: &str = "mysql://root@127.0.0.1:3306";
 
 /// The same checks on the plain and the cached models (their types differ).
@@ -128,9 +129,7 @@ async fn main() -> Result<(), StoreError> {
     let sql = format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4");
     admin.query(&sql).execute().await?;
     let pool = SqlPool::connect(&SqlPoolConf::new(format!("{SERVER}/{db}"))).await?;
-    for stmt in SCHEMA.split(';').filter(|s| s.contains("CREATE TABLE")) {
-        pool.query(stmt).execute().await?;
-    }
+    migrated(&pool).await?;
 
     exercise!(plain, plain::UserModel::new(pool.clone()), plain::ProductStockModel::new(pool.clone()));
     println!("plain models: ok");
@@ -150,6 +149,29 @@ async fn main() -> Result<(), StoreError> {
     exercise!(cache, cache::UserModel::new(conn.clone()), cache::ProductStockModel::new(conn.clone()));
     cache_specifics(&pool, &conn, &redis, db).await?;
     println!("cached models: ok");
+
+    // The embedded default: the same models on SQLite, migrated with its translation.
+    let lite = SqlPool::connect(&SqlPoolConf::new("sqlite::memory:")).await?;
+    migrated(&lite).await?;
+    exercise!(plain, plain::UserModel::new(lite.clone()), plain::ProductStockModel::new(lite.clone()));
+    let memory = CachedConn::new(lite.clone(), Cache::memory(&CacheConf::default()), CacheConf::default());
+    exercise!(cache, cache::UserModel::new(memory.clone()), cache::ProductStockModel::new(memory.clone()));
+    println!("sqlite models: ok");
+    Ok(())
+}
+
+/// Applies the generated migrations, twice (the second run has nothing to do), and
+/// checks the seed rows arrived with their values.
+async fn migrated(pool: &SqlPool) -> Result<(), StoreError> {
+    let migrations = plain::schema::migrations(pool.system());
+    pool.migrate(&migrations).await?;
+    pool.migrate(&migrations).await?;
+    let stock = plain::ProductStockModel::new(pool.clone());
+    let seed = stock.find_one("seed-1", 1).await?;
+    assert_eq!((seed.quantity, seed.price.as_str()), (5, "9.99"));
+    // `'it''s a \\ "seed"'` in MySQL's syntax; the same string in SQLite's.
+    let odd = stock.find_one("it's a \\ \"seed\"", 1).await?;
+    assert_eq!(odd.price, "0.10", "{odd:?}");
     Ok(())
 }
 
