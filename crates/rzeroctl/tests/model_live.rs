@@ -51,6 +51,14 @@ fn generated_models_work_against_mariadb_and_redis() {
         ..plain
     };
     generate(&cached).expect("cached model generates");
+    // Hostile names, comments and seeds: the model compiles and runs as any other.
+    let hostile = DdlArgs {
+        src: vec![data.join("hostile.sql")],
+        dir: dir.join("src/hostile"),
+        cache: true,
+        ..DdlArgs::new("", "")
+    };
+    generate(&hostile).expect("hostile model generates");
 
     // Warnings in generated code fail the build.
     common::cargo(&dir, &["clippy", "--quiet", "--", "-D", "warnings"]);
@@ -80,7 +88,8 @@ fn generated_models_work_against_mariadb_and_redis() {
     assert!(
         out.contains("plain models: ok")
             && out.contains("cached models: ok")
-            && out.contains("sqlite models: ok"),
+            && out.contains("sqlite models: ok")
+            && out.contains("hostile model: ok"),
         "{out}"
     );
     assert!(

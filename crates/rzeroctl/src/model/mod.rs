@@ -2,14 +2,17 @@
 //! statements, as goctl's `goctl model mysql ddl` makes them for go-zero.
 //!
 //! ```text
-//! rzeroctl model mysql ddl --src schema.sql --dir src/model [--cache] [--database shop]
+//! rzeroctl model mysql ddl --src schema.sql [--src seed.sql ...] --dir src/model [--cache] [--database shop]
 //! ```
 //!
-//! The directory becomes one Rust module, declared in the service with `mod model;`:
+//! The directory becomes one Rust module, declared in the service with `mod model;`.
+//! Files of rzeroctl's start with its header and are rewritten; one whose header was
+//! removed is the user's, and the command refuses to run rather than overwrite it:
 //!
 //! | file | owner | holds |
 //! |---|---|---|
 //! | `mod.rs` | rzeroctl, rewritten | one `mod` pair per table found in the directory, and `pub use` of each row and model type |
+//! | `schema.rs` | rzeroctl, rewritten | `migrations(DbSystem) -> Migrations`: the `--src` files' tables, indexes and seed `INSERT`s, one migration per file, for MySQL (as written) and SQLite (translated, see `sqlite.rs`) |
 //! | `vars.rs` | rzeroctl, rewritten | what every model shares: text decoding, insert ids |
 //! | `<table>_model_gen.rs` | rzeroctl, rewritten | the row struct (serde, `FromRow`), SQL and cache-key constants, the model with `insert`, `find_one`, `find_one_by_<key>` per unique key, `update`, `delete` |
 //! | `<table>_model.rs` | you, written once | an `impl <Table>Model` block for your own queries |
@@ -21,6 +24,12 @@
 //! let users = model::UserModel::new(conn);
 //! let id = users.insert(&model::User { name: "ann".into(), ..Default::default() }).await?;
 //! let ann = users.find_one_by_name("ann").await?;   // StoreError::NotFound if absent
+//! ```
+//!
+//! and where the pool opens, on MySQL or on the embedded SQLite alike:
+//!
+//! ```text
+//! db.migrate(&model::schema::migrations(db.system())).await?;
 //! ```
 //!
 //! `mod.rs` lists every `<table>_model_gen.rs` in the directory, so models from several
@@ -40,7 +49,7 @@
 //! | `ddl` | parses the DDL with sqlparser's MySQL dialect into tables, keys, columns |
 //! | `types` | maps MySQL types to Rust types `Any` can decode |
 //! | `naming` | Rust identifiers from SQL names |
-//! | `emit` | `<table>_model_gen.rs` and `<table>_model.rs` |
+//! | `emit` | the templates' context (`templates/model/`): `<table>_model_gen.rs`, `<table>_model.rs`, `mod.rs`, `vars.rs` |
 //! | `queries` | the model's methods |
 //! | `sqlite` | the migrations' SQLite dialect: MySQL DDL and seed rows translated |
 

@@ -6,6 +6,7 @@
 //! `model_live drop <db>` drops the database.
 
 mod cache;
+mod hostile;
 mod plain;
 
 use std::time::Duration;
@@ -157,6 +158,31 @@ async fn main() -> Result<(), StoreError> {
     let memory = CachedConn::new(lite.clone(), Cache::memory(&CacheConf::default()), CacheConf::default());
     exercise!(cache, cache::UserModel::new(memory.clone()), cache::ProductStockModel::new(memory.clone()));
     println!("sqlite models: ok");
+    hostile_schema().await?;
+    println!("hostile model: ok");
+    Ok(())
+}
+
+/// The model of `hostile.sql` on SQLite: names with quotes, backquotes, `*/` and line
+/// breaks, and seed strings with all of them, read and written back unchanged.
+async fn hostile_schema() -> Result<(), StoreError> {
+    let pool = SqlPool::connect(&SqlPoolConf::new("sqlite::memory:")).await?;
+    pool.migrate(&hostile::schema::migrations(pool.system())).await?;
+    let conn = CachedConn::new(pool, Cache::memory(&CacheConf::default()), CacheConf::default());
+    let model = hostile::WeIrdTableFnEvilModel::new(conn);
+    let seed = model.find_one_by_na_me("a'b\nc */").await?;
+    assert_eq!(seed.column, Some(1));
+    let other = model.find_one_by_na_me("\");fn evil(){//").await?;
+    assert_eq!(other.column, None);
+    let row = hostile::WeIrdTableFnEvil { na_me: "x'y\\z".into(), column: Some(7), ..Default::default() };
+    let id = model.insert(&row).await?;
+    let mut got = model.find_one(id).await?;
+    assert_eq!((got.na_me.as_str(), got.column), ("x'y\\z", Some(7)));
+    got.column = None;
+    model.update(&got).await?;
+    assert_eq!(model.find_one_by_na_me("x'y\\z").await?.column, None);
+    model.delete(id).await?;
+    assert_eq!(model.find_one(id).await, Err(StoreError::NotFound));
     Ok(())
 }
 
