@@ -46,7 +46,8 @@
 //!
 //! | module | does |
 //! |---|---|
-//! | `ddl` | parses the DDL with sqlparser's MySQL dialect into tables, keys, columns |
+//! | `ddl` | parses the DDL with sqlparser's MySQL dialect into tables, keys, columns, and the statements migrations carry |
+//! | `source` | places in the file (`file:line:column` errors) and each statement's own text |
 //! | `types` | maps MySQL types to Rust types `Any` can decode |
 //! | `naming` | Rust identifiers from SQL names |
 //! | `emit` | the templates' context (`templates/model/`): `<table>_model_gen.rs`, `<table>_model.rs`, `mod.rs`, `vars.rs` |
@@ -57,6 +58,7 @@ mod ddl;
 mod emit;
 mod naming;
 mod queries;
+mod source;
 mod sqlite;
 #[cfg(test)]
 mod tests;

@@ -248,3 +248,61 @@ fn mutated_ddl_never_panics() {
         }
     }
 }
+
+/// The SQLite statements of `sql`.
+fn sqlite(sql: &str) -> Vec<String> {
+    let schema = ddl::parse(sql).expect("parses");
+    schema
+        .statements
+        .iter()
+        .flat_map(|s| super::sqlite::translate(s).expect("translates"))
+        .collect()
+}
+
+#[test]
+fn mysql_ddl_becomes_sqlite() {
+    let got = sqlite(
+        "CREATE TABLE `t` (id int unsigned NOT NULL AUTO_INCREMENT, d decimal(9,3) DEFAULT '1.500',
+           at datetime(3) DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+           seen timestamp NULL DEFAULT NOW(), ok tinyint(1) DEFAULT false, b blob,
+           body text COLLATE utf8mb4_bin, PRIMARY KEY (id), KEY (d, ok), FULLTEXT KEY ft (body))
+           ENGINE=InnoDB AUTO_INCREMENT=100 DEFAULT CHARSET=utf8mb4;
+         CREATE UNIQUE INDEX t_d ON t (d);
+         REPLACE INTO t (d, ok) VALUES ('2.250', TRUE), (-1, NULL);",
+    );
+    assert_eq!(
+        got,
+        [
+            "CREATE TABLE IF NOT EXISTS \"t\" (\n  \"id\" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,\n  \
+             \"d\" TEXT DEFAULT '1.500',\n  \"at\" TEXT DEFAULT CURRENT_TIMESTAMP,\n  \
+             \"seen\" TEXT DEFAULT CURRENT_TIMESTAMP,\n  \"ok\" INTEGER DEFAULT 0,\n  \"b\" BLOB,\n  \
+             \"body\" TEXT\n)",
+            "CREATE INDEX IF NOT EXISTS \"t_d_ok\" ON \"t\" (\"d\", \"ok\")",
+            "CREATE UNIQUE INDEX IF NOT EXISTS \"t_d\" ON \"t\" (\"d\")",
+            "INSERT OR REPLACE INTO \"t\" (\"d\", \"ok\") VALUES\n  ('2.250', 1),\n  (-1, NULL)",
+        ]
+    );
+}
+
+#[test]
+fn the_mysql_text_is_the_files_own() {
+    let schema = ddl::parse(
+        "/* head */ CREATE TABLE t ( -- the id\n id int PRIMARY KEY /* inline */, s text);\n\
+         INSERT IGNORE INTO t VALUES (1, 'a\\'b');",
+    )
+    .expect("parses");
+    let mysql: Vec<&str> = schema.statements.iter().map(|s| s.mysql.as_str()).collect();
+    assert_eq!(
+        mysql,
+        [
+            "CREATE TABLE IF NOT EXISTS t ( \n id int PRIMARY KEY  , s text)",
+            "INSERT IGNORE INTO t VALUES (1, 'a\\'b')",
+        ]
+    );
+    assert_eq!(
+        sqlite(
+            "CREATE TABLE t (id int PRIMARY KEY, s text); INSERT IGNORE INTO t VALUES (1, 'a\\'b\\\\');"
+        )[1],
+        "INSERT OR IGNORE INTO \"t\" VALUES\n  (1, 'a''b\\')"
+    );
+}
