@@ -123,8 +123,10 @@ async fn main() -> Result<(), StoreError> {
     };
     let admin = SqlPool::connect(&SqlPoolConf::new(format!("{SERVER}/test"))).await?;
     if cmd == "drop" {
-        let sql = format!("DROP DATABASE IF EXISTS `{db}`");
-        admin.query(&sql).execute().await?;
+        for name in [db.to_owned(), format!("{db}_hostile")] {
+            let sql = format!("DROP DATABASE IF EXISTS `{name}`");
+            admin.query(&sql).execute().await?;
+        }
         return Ok(());
     }
     let sql = format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4");
@@ -158,15 +160,19 @@ async fn main() -> Result<(), StoreError> {
     let memory = CachedConn::new(lite.clone(), Cache::memory(&CacheConf::default()), CacheConf::default());
     exercise!(cache, cache::UserModel::new(memory.clone()), cache::ProductStockModel::new(memory.clone()));
     println!("sqlite models: ok");
-    hostile_schema().await?;
+    // A database of its own: each schema's migration 1 is its own.
+    let sql = format!("CREATE DATABASE `{db}_hostile` CHARACTER SET utf8mb4");
+    admin.query(&sql).execute().await?;
+    hostile_schema(&format!("{SERVER}/{db}_hostile")).await?;
+    hostile_schema("sqlite::memory:").await?;
     println!("hostile model: ok");
     Ok(())
 }
 
-/// The model of `hostile.sql` on SQLite: names with quotes, backquotes, `*/` and line
-/// breaks, and seed strings with all of them, read and written back unchanged.
-async fn hostile_schema() -> Result<(), StoreError> {
-    let pool = SqlPool::connect(&SqlPoolConf::new("sqlite::memory:")).await?;
+/// The model of `hostile.sql` on MariaDB and SQLite: names with quotes, backquotes, `*/`
+/// and line breaks, and seed strings with all of them, read and written back unchanged.
+async fn hostile_schema(dsn: &str) -> Result<(), StoreError> {
+    let pool = SqlPool::connect(&SqlPoolConf::new(dsn)).await?;
     pool.migrate(&hostile::schema::migrations(pool.system())).await?;
     let conn = CachedConn::new(pool, Cache::memory(&CacheConf::default()), CacheConf::default());
     let model = hostile::WeIrdTableFnEvilModel::new(conn);
