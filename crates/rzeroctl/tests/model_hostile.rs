@@ -153,7 +153,13 @@ fn what_migrations_cannot_carry_is_refused_with_its_place() {
             format!("{table}INSERT INTO t VALUES (1, 2)\n  ON DUPLICATE KEY UPDATE n = 3;"),
             ":5:1: ",
         ),
-        ("alter", format!("{table}\n\nALTER TABLE t ADD COLUMN m int;"), ":7:1: "),
+        ("alter", format!("{table}\n\nALTER TABLE t DROP COLUMN n;"), ":7:1: "),
+        (
+            "unique_add",
+            format!("{table}ALTER TABLE t ADD COLUMN u int UNIQUE;"),
+            ":5:1: ",
+        ),
+        ("unknown", "CREATE TABLE t (id int PRIMARY KEY);\nALTER TABLE x ADD c int;".to_owned(), ":2:1: "),
         (
             "autoinc",
             "-- a composite key cannot be SQLite's rowid\nCREATE TABLE t (a int AUTO_INCREMENT, b int, PRIMARY KEY (a, b));"

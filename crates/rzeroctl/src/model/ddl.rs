@@ -4,12 +4,14 @@
 //!
 //! `CREATE TABLE`, `CREATE INDEX` and seed `INSERT`s are kept for the migrations
 //! (`schema.rs`); other statements (`DROP TABLE`, `SET NAMES`, `LOCK TABLES`) are
-//! skipped, as goctl skips them, so a schema file ships as it is. `ALTER TABLE` is
-//! refused: skipping it would make a schema other than the file's.
+//! skipped, as goctl skips them, so a schema file ships as it is. Several files make one
+//! schema, in migration order: a later file may `ALTER TABLE ... ADD COLUMN` or
+//! `CREATE UNIQUE INDEX` on an earlier file's table, and the models are those of the
+//! last; other `ALTER TABLE`s are refused (skipping them would make another schema).
 
 use sqlparser::ast::{
-    ColumnDef, ColumnOption, CommentDef, CreateTable, CreateTableOptions, Expr, IndexColumn,
-    SqlOption, Statement, TableConstraint,
+    AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CommentDef, CreateTable,
+    CreateTableOptions, Expr, IndexColumn, ObjectName, SqlOption, Statement, TableConstraint,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::{Parser, ParserError};
@@ -66,8 +68,9 @@ impl Table {
     }
 }
 
-/// A DDL file, parsed: its tables for the models, and the statements the migrations
+/// One DDL file, parsed alone (the unit tests' view): its tables for the models, and the statements the migrations
 /// carry (`CREATE TABLE`, `CREATE INDEX`, `INSERT`), each with its MySQL text.
+#[cfg(test)]
 #[derive(Debug)]
 pub(super) struct Schema {
     pub(super) tables: Vec<Table>,
@@ -89,14 +92,34 @@ pub(super) struct Stmt {
 ///
 /// The file is tokenized once and cut at each `;`, so every statement keeps its own
 /// text (for the MySQL migration) and its tokens' places (for errors).
+#[cfg(test)]
 pub(super) fn parse(sql: &str) -> Result<Schema, DdlError> {
+    let mut tables = Vec::new();
+    let statements = parse_into(sql, &mut tables)?;
+    if tables.is_empty() {
+        return Err(no_tables());
+    }
+    Ok(Schema { tables, statements })
+}
+
+/// The error when no file had a `CREATE TABLE`.
+pub(super) fn no_tables() -> DdlError {
+    DdlError::new(
+        Location { line: 0, column: 0 },
+        "no `CREATE TABLE` statement found; pass the file holding the schema",
+    )
+}
+
+/// Parses one of several files of a schema: its `CREATE TABLE`s join `tables`, its
+/// `ALTER TABLE ... ADD COLUMN`s and `CREATE UNIQUE INDEX`es change the tables of this
+/// file or of an earlier one (so a file per migration gives the models of the last).
+pub(super) fn parse_into(sql: &str, tables: &mut Vec<Table>) -> Result<Vec<Stmt>, DdlError> {
     let dialect = MySqlDialect {};
     let start = Location { line: 1, column: 1 };
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| located(&e.to_string(), start))?;
     let lines = line_starts(sql);
-    let mut tables = Vec::new();
     let mut statements = Vec::new();
     for chunk in tokens.split(|t| t.token == Token::SemiColon) {
         let Some(first) = chunk.iter().position(|t| !is_trivia(&t.token)) else {
@@ -119,19 +142,30 @@ pub(super) fn parse(sql: &str) -> Result<Schema, DdlError> {
         if let Some(extra) = chunk_rest(&mut parser) {
             return Err(DdlError::new(extra, "expected `;` before this"));
         }
+        let here = |e: String| DdlError::new(at, e);
         let carried = match &ast {
             Statement::CreateTable(ct) => {
-                tables.push(table(ct).map_err(|e| DdlError::new(at, e))?);
+                let t = table(ct).map_err(here)?;
+                if tables.iter().any(|o| o.name.eq_ignore_ascii_case(&t.name)) {
+                    return Err(here(format!("table `{}` is created twice", t.name)));
+                }
+                tables.push(t);
                 true
             }
-            Statement::CreateIndex(_) | Statement::Insert(_) => true,
-            Statement::AlterTable(_) => {
-                return Err(DdlError::new(
-                    at,
-                    "ALTER TABLE is not supported: fold the change into its CREATE TABLE \
-                     (the models and migrations are made from those)",
-                ));
+            Statement::CreateIndex(ci) => {
+                if ci.unique {
+                    let name = last_ident(&ci.table_name);
+                    let t = known(tables, &name).map_err(here)?;
+                    let k = key(t, &ci.columns).map_err(here)?;
+                    add_unique(t, k);
+                }
+                true
             }
+            Statement::AlterTable(alter) => {
+                alter_table(tables, alter).map_err(here)?;
+                true
+            }
+            Statement::Insert(_) => true,
             _ => false,
         };
         if carried {
@@ -140,26 +174,79 @@ pub(super) fn parse(sql: &str) -> Result<Schema, DdlError> {
             statements.push(Stmt { ast, at, mysql });
         }
     }
-    if tables.is_empty() {
-        return Err(DdlError::new(
-            Location { line: 0, column: 0 },
-            "no `CREATE TABLE` statement found; pass the file holding the schema",
-        ));
+    Ok(statements)
+}
+
+fn last_ident(n: &ObjectName) -> String {
+    n.0.last()
+        .and_then(|p| p.as_ident())
+        .map_or_else(|| n.to_string(), |i| i.value.clone())
+}
+
+/// The table `name` created earlier, to change.
+fn known<'a>(tables: &'a mut [Table], name: &str) -> Result<&'a mut Table, String> {
+    tables
+        .iter_mut()
+        .find(|t| t.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            format!(
+                "table `{name}` is not created before this statement; pass the file that \
+                 creates it first (--src in migration order)"
+            )
+        })
+}
+
+/// A unique key, unless the primary key or an existing unique key is the same.
+fn add_unique(t: &mut Table, k: Vec<usize>) {
+    if k != t.primary && !t.uniques.contains(&k) {
+        t.uniques.push(k);
     }
-    let mut names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
-    names.sort_unstable();
-    if let Some(w) = names.windows(2).find(|w| w[0].eq_ignore_ascii_case(w[1])) {
-        let at = statements
+}
+
+/// `ALTER TABLE t ADD [COLUMN] ...`: the one change a migration file may make to a table
+/// (the others would make the models guess at the schema).
+fn alter_table(tables: &mut [Table], alter: &AlterTable) -> Result<(), String> {
+    let name = last_ident(&alter.name);
+    let t = known(tables, &name)?;
+    for op in &alter.operations {
+        let AlterTableOperation::AddColumn { column_def, .. } = op else {
+            return Err(format!(
+                "table `{name}`: only `ALTER TABLE ... ADD COLUMN` is supported (`{op}` is not); \
+                 fold other changes into the CREATE TABLE"
+            ));
+        };
+        let c = column(&name, column_def)?;
+        if c.auto_increment {
+            return Err(format!(
+                "table `{name}`, column `{}`: an AUTO_INCREMENT column cannot be added later",
+                c.name
+            ));
+        }
+        if t.columns
             .iter()
-            .filter(|s| matches!(&s.ast, Statement::CreateTable(ct) if table_name(ct).is_some_and(|n| n.eq_ignore_ascii_case(w[1]))))
-            .nth(1)
-            .map_or(Location { line: 0, column: 0 }, |s| s.at);
-        return Err(DdlError::new(
-            at,
-            format!("table `{}` is created twice", w[1]),
-        ));
+            .any(|o| o.name.eq_ignore_ascii_case(&c.name))
+        {
+            return Err(format!(
+                "table `{name}`: column `{}` exists already",
+                c.name
+            ));
+        }
+        t.columns.push(c);
+        let i = t.columns.len() - 1;
+        for o in &column_def.options {
+            match &o.option {
+                ColumnOption::Unique(_) => add_unique(t, vec![i]),
+                ColumnOption::PrimaryKey(_) => {
+                    return Err(format!(
+                        "table `{name}`: a primary key cannot be added by ALTER TABLE here; \
+                         declare it in the CREATE TABLE"
+                    ));
+                }
+                _ => {}
+            }
+        }
     }
-    Ok(Schema { tables, statements })
+    Ok(())
 }
 
 /// What the parser left of a statement: the place of a token after it, if any.

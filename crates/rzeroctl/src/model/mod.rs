@@ -166,14 +166,20 @@ fn plan(args: &DdlArgs) -> Result<Vec<GenFile>, String> {
         database: args.database.clone().filter(|d| !d.is_empty()),
         ignore: args.ignore_columns.clone(),
     };
-    let mut tables = Vec::new();
+    let mut all = Vec::new();
+    let mut made_by = Vec::new();
     let mut migrations = Vec::new();
     for (n, src) in args.src.iter().enumerate() {
         let sql = read_ddl(src)?;
-        let parsed = ddl::parse(&sql).map_err(|e| e.in_file(src))?;
-        migrations.push(migration(n + 1, src, &parsed.statements)?);
-        tables.extend(parsed.tables.into_iter().map(|t| (src, t)));
+        let statements = ddl::parse_into(&sql, &mut all).map_err(|e| e.in_file(src))?;
+        migrations.push(migration(n + 1, src, &statements)?);
+        made_by.resize(all.len(), src);
     }
+    if all.is_empty() {
+        let files: Vec<String> = args.src.iter().map(|s| s.display().to_string()).collect();
+        return Err(format!("{}{}", files.join(", "), ddl::no_tables()));
+    }
+    let tables: Vec<(&PathBuf, ddl::Table)> = made_by.into_iter().zip(all).collect();
     let mut files = Vec::with_capacity(tables.len() * 2 + 2);
     let mut stems = stems_in(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
     for (src, t) in &tables {

@@ -12,6 +12,7 @@
 //! | `KEY name (cols)` | `CREATE INDEX IF NOT EXISTS "<table>_<name>" ON ...` (SQLite's index names are per database) |
 //! | `ENGINE=`, `CHARSET=`, `COLLATE`, `COMMENT`, `ON UPDATE`, `FULLTEXT KEY` | left out |
 //! | `INSERT IGNORE`, `REPLACE INTO` | `INSERT OR IGNORE`, `INSERT OR REPLACE` |
+//! | `ALTER TABLE t ADD COLUMN c ...` | the same, with the column translated |
 //! | `DEFAULT NOW()`, `CURRENT_TIMESTAMP(3)` | `DEFAULT CURRENT_TIMESTAMP` |
 //!
 //! Strings are written again as SQLite reads them (`'` doubled, no backslash escapes),
@@ -19,8 +20,9 @@
 //! columns, `ON DUPLICATE KEY UPDATE`, `INSERT ... SELECT`) is refused with its place.
 
 use sqlparser::ast::{
-    ColumnDef, ColumnOption, CreateIndex, CreateTable, Expr, IndexColumn, Insert, ObjectName,
-    SetExpr, Statement, TableConstraint, TableObject, UnaryOperator, Value,
+    AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CreateIndex, CreateTable, Expr,
+    IndexColumn, Insert, ObjectName, SetExpr, Statement, TableConstraint, TableObject,
+    UnaryOperator, Value,
 };
 
 use super::ddl::{DdlError, Stmt};
@@ -32,6 +34,7 @@ pub(super) fn translate(s: &Stmt) -> Result<Vec<String>, DdlError> {
         Statement::CreateTable(ct) => create_table(ct).map_err(at),
         Statement::CreateIndex(ci) => create_index(ci).map(|i| vec![i]).map_err(at),
         Statement::Insert(ins) => insert(ins).map(|i| vec![i]).map_err(at),
+        Statement::AlterTable(alter) => alter_table(alter).map_err(at),
         _ => Ok(Vec::new()),
     }
 }
@@ -364,4 +367,33 @@ fn insert(ins: &Insert) -> Result<String, String> {
         quote(&table),
         rows.join(",\n  ")
     ))
+}
+
+/// `ALTER TABLE t ADD COLUMN ...` (the only `ALTER` the parser lets through); SQLite adds
+/// no UNIQUE or PRIMARY KEY column, so a unique one needs a `CREATE UNIQUE INDEX`.
+fn alter_table(alter: &AlterTable) -> Result<Vec<String>, String> {
+    let table = last_name(&alter.name);
+    let mut out = Vec::new();
+    for op in &alter.operations {
+        if let AlterTableOperation::AddColumn { column_def, .. } = op {
+            if column_def.options.iter().any(|o| {
+                matches!(
+                    o.option,
+                    ColumnOption::Unique(_) | ColumnOption::PrimaryKey(_)
+                )
+            }) {
+                return Err(format!(
+                    "table `{table}`, column `{}`: SQLite cannot add a UNIQUE column; add the \
+                     column, then `CREATE UNIQUE INDEX` on it",
+                    column_def.name.value
+                ));
+            }
+            out.push(format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                quote(&table),
+                column(&table, column_def, false)?
+            ));
+        }
+    }
+    Ok(out)
 }
