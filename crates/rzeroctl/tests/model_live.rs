@@ -59,6 +59,16 @@ fn generated_models_work_against_mariadb_and_redis() {
         ..DdlArgs::new("", "")
     };
     generate(&hostile).expect("hostile model generates");
+    // order-rpc's own migration files (read, not changed): the generated migrations and
+    // models are what would replace its hand-written `migrations()` and SQLite files.
+    let migrations = common::workspace_root().join("services/order-rpc/migrations");
+    let orders = DdlArgs {
+        src: vec![migrations.join("mysql.sql"), migrations.join("mysql_2.sql")],
+        dir: dir.join("src/orders"),
+        cache: true,
+        ..DdlArgs::new("", "")
+    };
+    generate(&orders).expect("order-rpc's model generates");
 
     // Warnings in generated code fail the build.
     common::cargo(&dir, &["clippy", "--quiet", "--", "-D", "warnings"]);
@@ -89,7 +99,8 @@ fn generated_models_work_against_mariadb_and_redis() {
         out.contains("plain models: ok")
             && out.contains("cached models: ok")
             && out.contains("sqlite models: ok")
-            && out.contains("hostile model: ok"),
+            && out.contains("hostile model: ok")
+            && out.contains("order-rpc schema: ok"),
         "{out}"
     );
     assert!(

@@ -267,11 +267,13 @@ impl {{ model }} {
 
     /// Every cache key of `data`: its primary key's and its unique keys'.
     fn cache_keys(data: &{{ row }}) -> Vec<String> {
-        let mut keys = vec![{{ k.pk }}];
 {% if k.uniques %}
+        let mut keys = vec![{{ k.pk }}];
         keys.extend(Self::unique_keys(data));
-{% endif %}
         keys
+{% else %}
+        vec![{{ k.pk }}]
+{% endif %}
     }
 {% if k.uniques %}
 

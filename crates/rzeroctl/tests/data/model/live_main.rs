@@ -7,6 +7,7 @@
 
 mod cache;
 mod hostile;
+mod orders;
 mod plain;
 
 use std::time::Duration;
@@ -123,7 +124,7 @@ async fn main() -> Result<(), StoreError> {
     };
     let admin = SqlPool::connect(&SqlPoolConf::new(format!("{SERVER}/test"))).await?;
     if cmd == "drop" {
-        for name in [db.to_owned(), format!("{db}_hostile")] {
+        for name in [db.to_owned(), format!("{db}_hostile"), format!("{db}_orders")] {
             let sql = format!("DROP DATABASE IF EXISTS `{name}`");
             admin.query(&sql).execute().await?;
         }
@@ -166,6 +167,11 @@ async fn main() -> Result<(), StoreError> {
     hostile_schema(&format!("{SERVER}/{db}_hostile")).await?;
     hostile_schema("sqlite::memory:").await?;
     println!("hostile model: ok");
+    let sql = format!("CREATE DATABASE `{db}_orders` CHARACTER SET utf8mb4");
+    admin.query(&sql).execute().await?;
+    order_schema(&format!("{SERVER}/{db}_orders")).await?;
+    order_schema("sqlite::memory:").await?;
+    println!("order-rpc schema: ok");
     Ok(())
 }
 
@@ -266,5 +272,35 @@ async fn cache_specifics(
     assert_eq!(redis.get(&id_key).await?, None);
     assert_eq!(users.find_one(id).await, Err(StoreError::NotFound));
     redis.del(&[&id_key, &name_key, &absent]).await?;
+    Ok(())
+}
+
+/// order-rpc's two migrations (the second an `ALTER TABLE ... ADD COLUMN` and a unique
+/// index) on MariaDB and SQLite: the seed products, an order found by its id and by its
+/// idempotency key, a second order with the same key refused.
+async fn order_schema(dsn: &str) -> Result<(), StoreError> {
+    let pool = SqlPool::connect(&SqlPoolConf::new(dsn)).await?;
+    let migrations = orders::schema::migrations(pool.system());
+    pool.migrate(&migrations).await?;
+    pool.migrate(&migrations).await?;
+    let conn = CachedConn::new(pool, Cache::memory(&CacheConf::default()), CacheConf::default());
+    let products = orders::ProductsModel::new(conn.clone());
+    assert_eq!(products.find_one(1).await?.name, "keyboard");
+    let orders = orders::OrdersModel::new(conn);
+    let order = orders::Orders {
+        user_id: 1,
+        product_id: 1,
+        amount_cents: 9999,
+        status: "created".into(),
+        created_at: 1_700_000_000,
+        idempotency_key: Some("key-1".into()),
+        ..Default::default()
+    };
+    let id = orders.insert(&order).await?;
+    assert_eq!(orders.find_one(id).await?.amount_cents, 9999);
+    assert_eq!(orders.find_one_by_idempotency_key("key-1").await?.id, id);
+    assert!(matches!(orders.insert(&order).await, Err(StoreError::Conflict(_))));
+    let unknown = orders::Orders { product_id: 99, idempotency_key: None, ..order };
+    assert!(orders.insert(&unknown).await.is_err(), "the foreign key holds on {dsn}");
     Ok(())
 }
