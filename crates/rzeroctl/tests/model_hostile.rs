@@ -159,6 +159,16 @@ fn what_migrations_cannot_carry_is_refused_with_its_place() {
             format!("{table}ALTER TABLE t ADD COLUMN u int UNIQUE;"),
             ":5:1: ",
         ),
+        (
+            "not_null_add",
+            format!("{table}ALTER TABLE t ADD COLUMN v int NOT NULL;"),
+            ":5:1: ",
+        ),
+        (
+            "now_add",
+            format!("{table}\nALTER TABLE t ADD COLUMN w datetime DEFAULT NOW();"),
+            ":6:1: ",
+        ),
         ("unknown", "CREATE TABLE t (id int PRIMARY KEY);\nALTER TABLE x ADD c int;".to_owned(), ":2:1: "),
         (
             "autoinc",

@@ -388,6 +388,27 @@ fn alter_table(alter: &AlterTable) -> Result<Vec<String>, String> {
                     column_def.name.value
                 ));
             }
+            let not_null = column_def
+                .options
+                .iter()
+                .any(|o| matches!(o.option, ColumnOption::NotNull));
+            let default = column_def.options.iter().find_map(|o| match &o.option {
+                ColumnOption::Default(e) => Some(e),
+                _ => None,
+            });
+            // SQLite fills the rows already there with the default, so it must be a constant.
+            match default {
+                Some(Expr::Value(_)) => {}
+                Some(Expr::UnaryOp { expr, .. }) if matches!(**expr, Expr::Value(_)) => {}
+                None if !not_null => {}
+                _ => {
+                    return Err(format!(
+                        "table `{table}`, column `{}`: SQLite adds a column only with a \
+                         constant DEFAULT (or none, when it is NULL-able)",
+                        column_def.name.value
+                    ));
+                }
+            }
             out.push(format!(
                 "ALTER TABLE {} ADD COLUMN {}",
                 quote(&table),
