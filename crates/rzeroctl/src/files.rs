@@ -20,6 +20,8 @@ pub enum Owner {
     Generated,
     /// The user: written when absent, never again.
     User,
+    /// The user's, and they asked to replace it (`--force`): written over what is there.
+    Replaced,
 }
 
 /// One file a generator produced, before anything touches the disk.
@@ -89,6 +91,15 @@ impl GenFile {
             owner: Owner::User,
         }
     }
+
+    /// A file the user owns that they asked to have replaced (`--force`).
+    pub fn replaced(path: impl Into<PathBuf>, contents: String) -> Self {
+        GenFile {
+            path: path.into(),
+            contents,
+            owner: Owner::Replaced,
+        }
+    }
 }
 
 /// The header line a generated file at `path` starts with.
@@ -151,7 +162,7 @@ pub fn write_all(dir: &Path, files: &[GenFile]) -> Result<Vec<Written>, crate::C
     for f in files {
         let path = dir.join(&f.path);
         let written = match f.owner {
-            Owner::Generated => write_generated(&path, &f.contents),
+            Owner::Generated | Owner::Replaced => write_generated(&path, &f.contents),
             Owner::User => write_once(&path, &f.contents),
         }
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -161,9 +172,8 @@ pub fn write_all(dir: &Path, files: &[GenFile]) -> Result<Vec<Written>, crate::C
 }
 
 /// A file rzeroctl owns: only touched on disk when the content changed, so cargo does
-/// not rebuild. Callers check the header first ([`write_all`] does: use it; this stays
-/// public only until every generator goes through it).
-pub fn write_generated(path: &Path, contents: &str) -> io::Result<Written> {
+/// not rebuild. [`write_all`] checks the header first.
+fn write_generated(path: &Path, contents: &str) -> io::Result<Written> {
     match std::fs::read_to_string(path) {
         Ok(old) if old == contents => Ok(Written::Kept(path.to_path_buf())),
         Ok(_) => {

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rzeroctl::files::Written;
+use rzeroctl::files::{GENERATED_HEADER, Written};
 use rzeroctl::model::{DdlArgs, generate};
 
 fn data() -> PathBuf {
@@ -114,7 +114,8 @@ fn regeneration_keeps_the_users_file_and_rewrites_the_generated_one() {
     );
     std::fs::write(&user, &edited).expect("edit user file");
     let pristine = std::fs::read_to_string(&gen_file).expect("gen file");
-    std::fs::write(&gen_file, "// stale\n").expect("spoil gen file");
+    let stale = format!("{GENERATED_HEADER}\n// stale\n");
+    std::fs::write(&gen_file, &stale).expect("spoil gen file");
 
     let second = generate(&args).expect("regenerates");
     assert_eq!(std::fs::read_to_string(&user).expect("user file"), edited);
@@ -190,4 +191,48 @@ fn odd_names_still_generate_valid_rust() {
     }
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_file(&src);
+}
+
+#[test]
+fn migration_files_in_order_make_the_last_schemas_model() {
+    let out = out_dir("files");
+    std::fs::create_dir_all(&out).expect("dir");
+    let first = out.join("1_create.sql");
+    let second = out.join("2_alter.sql");
+    std::fs::write(
+        &first,
+        "CREATE TABLE item (id bigint AUTO_INCREMENT PRIMARY KEY, name varchar(9) NOT NULL);\n\
+         INSERT IGNORE INTO item (id, name) VALUES (1, 'one');",
+    )
+    .expect("sql");
+    std::fs::write(
+        &second,
+        "ALTER TABLE item ADD COLUMN code varchar(8) NULL;\n\
+         CREATE UNIQUE INDEX item_code ON item (code);",
+    )
+    .expect("sql");
+    let mut args = DdlArgs::new(&first, out.join("model"));
+    args.src.push(second.clone());
+    generate(&args).expect("generates");
+    let model = std::fs::read_to_string(out.join("model/item_model_gen.rs")).expect("model");
+    assert!(model.contains("pub code: Option<String>,"), "{model}");
+    assert!(model.contains("pub async fn find_one_by_code("), "{model}");
+    let schema = std::fs::read_to_string(out.join("model/schema.rs")).expect("schema");
+    for want in [
+        "Migration::new(\n            1,\n            \"1_create.sql\"",
+        "Migration::new(\n            2,\n            \"2_alter.sql\"",
+        "\"ALTER TABLE \\\"item\\\" ADD COLUMN \\\"code\\\" TEXT;\\n\"",
+        "\"INSERT OR IGNORE INTO \\\"item\\\" (\\\"id\\\", \\\"name\\\") VALUES\\n  (1, 'one');\\n\"",
+    ] {
+        assert!(schema.contains(want), "{want} not in\n{schema}");
+    }
+    // The other order cannot work: the second file alters a table not created yet.
+    let mut wrong = DdlArgs::new(&second, out.join("wrong"));
+    wrong.src.push(first);
+    let e = generate(&wrong).expect_err("refused").to_string();
+    assert!(
+        e.contains("2_alter.sql:1:1:") && e.contains("not created before"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -1,9 +1,12 @@
 //! The models `rzeroctl model mysql ddl` generates, built with real cargo and run
-//! against the real MariaDB (127.0.0.1:3306, root) and Redis (127.0.0.1:6379): plain and
-//! cached, every method, conflicts, not-found, and cache invalidation on writes.
+//! against the real MariaDB (127.0.0.1:3306, root) and Redis (127.0.0.1:6379), then an
+//! in-memory SQLite: the generated migrations (schema and seed rows) applied on both,
+//! plain and cached models, every method, conflicts, not-found, and cache invalidation
+//! on writes.
 //!
 //! The program is `tests/data/model/live_main.rs`; it works in a database of its own
-//! (`rzeroctl_model_<pid>_<nanos>`, dropped afterwards) and, with the cache, under keys
+//! (`rzeroctl_model_<pid>_<nanos>`, dropped afterwards: sqlx's migrator keeps its
+//! `_sqlx_migrations` table per database, so tests cannot share `test`) and, with the cache, under keys
 //! prefixed with that name (`cache:<db>:...`, expiring within a minute).
 
 mod common;
@@ -37,7 +40,6 @@ fn generated_models_work_against_mariadb_and_redis() {
     std::fs::create_dir_all(dir.join("src")).expect("src dir");
     std::fs::write(dir.join("Cargo.toml"), manifest).expect("manifest");
     std::fs::copy(data.join("live_main.rs"), dir.join("src/main.rs")).expect("main.rs");
-    std::fs::copy(data.join("shop.sql"), dir.join("src/schema.sql")).expect("schema");
 
     let mut plain = DdlArgs::new(data.join("shop.sql"), dir.join("src/plain"));
     plain.rzero_path = Some(common::workspace_root());
@@ -49,6 +51,24 @@ fn generated_models_work_against_mariadb_and_redis() {
         ..plain
     };
     generate(&cached).expect("cached model generates");
+    // Hostile names, comments and seeds: the model compiles and runs as any other.
+    let hostile = DdlArgs {
+        src: vec![data.join("hostile.sql")],
+        dir: dir.join("src/hostile"),
+        cache: true,
+        ..DdlArgs::new("", "")
+    };
+    generate(&hostile).expect("hostile model generates");
+    // order-rpc's own migration files (read, not changed): the generated migrations and
+    // models are what would replace its hand-written `migrations()` and SQLite files.
+    let migrations = common::workspace_root().join("services/order-rpc/migrations");
+    let orders = DdlArgs {
+        src: vec![migrations.join("mysql.sql"), migrations.join("mysql_2.sql")],
+        dir: dir.join("src/orders"),
+        cache: true,
+        ..DdlArgs::new("", "")
+    };
+    generate(&orders).expect("order-rpc's model generates");
 
     // Warnings in generated code fail the build.
     common::cargo(&dir, &["clippy", "--quiet", "--", "-D", "warnings"]);
@@ -76,7 +96,11 @@ fn generated_models_work_against_mariadb_and_redis() {
     );
     let out = String::from_utf8_lossy(&run.stdout);
     assert!(
-        out.contains("plain models: ok") && out.contains("cached models: ok"),
+        out.contains("plain models: ok")
+            && out.contains("cached models: ok")
+            && out.contains("sqlite models: ok")
+            && out.contains("hostile model: ok")
+            && out.contains("order-rpc schema: ok"),
         "{out}"
     );
     assert!(

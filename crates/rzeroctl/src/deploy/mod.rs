@@ -12,9 +12,8 @@
 //! |---|---|
 //! | `mod.rs` | the flags (goctl's camelCase names kept) and the two commands |
 //! | `validate.rs` | the checks on every value, each naming its flag |
-//! | `docker.rs` | the Dockerfile text |
-//! | `kube.rs` | the manifest text |
-//! | `yaml.rs` | quoting strings for YAML (also for YAML 1.1 readers) |
+//! | `docker.rs` | the Dockerfile's values (`templates/deploy/Dockerfile.tpl`) |
+//! | `kube.rs` | the manifests' values (`templates/deploy/kube.yaml.tpl`) |
 //!
 //! Both files belong to the user once written (they edit resources, add env): an
 //! existing file is never overwritten without `--force`.
@@ -22,14 +21,13 @@
 mod docker;
 mod kube;
 mod validate;
-mod yaml;
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, FromArgMatches};
 
 use crate::CmdError;
-use crate::files::{self, Written};
+use crate::files::{self, GenFile, Written};
 
 /// What kind of service is deployed: it decides the probes and the port's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -217,13 +215,13 @@ where
 
 /// The Dockerfile `rzeroctl docker` writes for these options, after checking them.
 pub fn render_dockerfile(args: &DockerArgs) -> Result<String, CmdError> {
-    Ok(docker::render(&docker::Spec::new(args)?))
+    Ok(docker::render(&docker::Spec::new(args)?)?)
 }
 
 /// The manifests (Deployment, Service, HPA, PDB) `rzeroctl kube deploy` writes for these
 /// options, after checking them.
 pub fn render_kube(args: &KubeArgs) -> Result<String, CmdError> {
-    Ok(kube::render(&kube::Spec::new(args)?))
+    Ok(kube::render(&kube::Spec::new(args)?)?)
 }
 
 /// Runs `rzeroctl docker`: writes `<dir>/Dockerfile`.
@@ -260,26 +258,31 @@ pub fn kube(args: &KubeArgs) -> Result<(), CmdError> {
 
 /// Writes a user-owned file: refuses to replace one that exists unless `force`.
 fn write(path: &Path, text: &str, force: bool) -> Result<(), CmdError> {
-    let io_err = |e: std::io::Error| format!("{}: {e}", path.display());
-    let written = if force {
-        files::write_generated(path, text).map_err(io_err)?
+    let (dir, name) = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => (dir, name),
+        _ => return Err(format!("{}: not a file path", path.display()).into()),
+    };
+    let file = if force {
+        GenFile::replaced(name, text.to_owned())
     } else {
-        match files::write_once(path, text).map_err(io_err)? {
-            Written::Kept(_) => {
-                return Err(format!(
-                    "{} already exists; not overwriting it (pass --force to replace it)",
-                    path.display()
-                )
-                .into());
-            }
-            w => w,
+        GenFile::user(name, text.to_owned())
+    };
+    let written = files::write_all(dir, &[file])?;
+    match written.first() {
+        Some(Written::Kept(_)) if !force => Err(format!(
+            "{} already exists; not overwriting it (pass --force to replace it)",
+            path.display()
+        )
+        .into()),
+        Some(w) => {
+            let verb = match w {
+                Written::Created(_) => "created",
+                Written::Updated(_) => "updated",
+                Written::Kept(_) => "unchanged",
+            };
+            println!("{verb} {}", path.display());
+            Ok(())
         }
-    };
-    let verb = match written {
-        Written::Created(_) => "created",
-        Written::Updated(_) => "updated",
-        Written::Kept(_) => "unchanged",
-    };
-    println!("{verb} {}", path.display());
-    Ok(())
+        None => Ok(()),
+    }
 }

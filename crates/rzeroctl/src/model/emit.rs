@@ -1,17 +1,18 @@
-//! `<table>_model_gen.rs` and `<table>_model.rs`: the row type, its decoding, the SQL
-//! and cache-key constants, and the model type whose queries [`queries`](super::queries)
-//! writes.
-//!
-//! Output is written already formatted as rustfmt would (the golden tests run
-//! `rustfmt --check` on it), so a generated file reads like a hand-written one and
-//! `cargo fmt` in the user's crate changes nothing.
+//! `<table>_model_gen.rs` and `<table>_model.rs`: the context the templates under
+//! `templates/model/` render, and the rendering. What a piece of the file holds is
+//! decided here (SQL text, binds, cache-key formats); how it is laid out is the
+//! template's, and rustfmt's (`render_rust`), so `cargo fmt` in the user's crate changes
+//! nothing.
+
+use serde::Serialize;
 
 use super::ddl::{Column, Table};
-use super::layout;
 use super::naming::{self, TableNames};
 use super::queries;
 use super::types::RustType;
-use crate::files::GENERATED_HEADER;
+#[cfg(test)]
+use crate::render::render;
+use crate::render::render_rust;
 
 /// What the command line asked for.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +32,24 @@ pub(super) struct Model<'a> {
     /// Field names, one per column.
     pub(super) fields: Vec<String>,
     pub(super) opts: &'a Options,
+}
+
+/// A row field, as the template writes it.
+#[derive(Serialize)]
+struct Field {
+    name: String,
+    ty: String,
+    /// The column's comment, or its name in a code span (one line: `comment` filter).
+    doc: String,
+    decode: String,
+}
+
+/// A cache-key prefix constant.
+#[derive(Serialize)]
+struct Prefix {
+    name: String,
+    value: String,
+    columns: String,
 }
 
 // === impl Model ===
@@ -148,50 +167,6 @@ impl<'a> Model<'a> {
         v
     }
 
-    /// The whole `<table>_model_gen.rs`.
-    pub(super) fn gen_file(&self) -> String {
-        let n = &self.names;
-        let mut o = format!("{GENERATED_HEADER}\n");
-        o.push_str(&format!(
-            "//! The `{}` table: [`{}`] rows and [`{}`]'s queries{}.\n\
-             //! Add your own queries to `{}_model.rs`.\n",
-            naming::in_doc(&self.t.name),
-            n.row,
-            n.model,
-            if self.opts.cache {
-                " through the cache"
-            } else {
-                ""
-            },
-            n.stem
-        ));
-        o.push_str(
-            "// A model offers every query and a service calls some.\n#![allow(dead_code)]\n\n",
-        );
-        o.push_str(&self.imports());
-        o.push_str(&self.consts());
-        o.push_str(&self.row_struct());
-        o.push_str(&format!(
-            "\n/// Queries on `{}`{}.\n#[derive(Clone, Debug)]\npub struct {} {{\n    pub(super) conn: {},\n}}\n",
-            naming::in_doc(&self.t.name),
-            if self.opts.cache {
-                ", cache-aside: reads through the cache, writes drop the row's keys"
-            } else {
-                ""
-            },
-            n.model,
-            self.conn_type()
-        ));
-        o.push_str(&self.decode_impl());
-        o.push_str(&format!(
-            "\n// === impl {} ===\n\nimpl {} {{\n",
-            n.model, n.model
-        ));
-        o.push_str(&queries::methods(self));
-        o.push_str("}\n");
-        o
-    }
-
     /// `SqlPool` or `CachedConn`.
     pub(super) fn conn_type(&self) -> &'static str {
         if self.opts.cache {
@@ -201,107 +176,102 @@ impl<'a> Model<'a> {
         }
     }
 
-    fn imports(&self) -> String {
-        let conn = if self.opts.cache {
-            "use rzero::stores::cache::CachedConn;\n"
+    /// Everything `model/model_gen.rs.tpl` reads.
+    fn context(&self) -> serde_json::Value {
+        let n = &self.names;
+        let fields: Vec<Field> = self
+            .t
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Field {
+                name: self.field(i).to_owned(),
+                ty: field_type(c),
+                doc: match &c.comment {
+                    Some(text) if !text.trim().is_empty() => text.trim().to_owned(),
+                    _ => format!("`{}`.", naming::in_doc(&c.name)),
+                },
+                decode: decode_expr(c),
+            })
+            .collect();
+        let prefixes: Vec<Prefix> = if self.opts.cache {
+            std::iter::once(&self.t.primary)
+                .chain(&self.t.uniques)
+                .map(|key| Prefix {
+                    name: self.prefix_const(key),
+                    value: naming::lit(&self.prefix_value(key)),
+                    columns: self
+                        .t
+                        .key_columns(key)
+                        .map(|c| naming::in_doc(&c.name))
+                        .collect::<Vec<_>>()
+                        .join("`, `"),
+                })
+                .collect()
         } else {
-            "use rzero::stores::sql::SqlPool;\n"
+            Vec::new()
         };
-        format!(
-            "use rzero::stores::StoreError;\n{conn}use rzero::stores::sqlx::any::AnyRow;\n\
-             use rzero::stores::sqlx::{{self, FromRow, Row}};\nuse serde::{{Deserialize, Serialize}};\n\n\
-             use super::vars;\n\n"
-        )
+        serde_json::json!({
+            "table": naming::in_doc(&self.t.name),
+            "comment": self.t.comment.as_deref().map(str::trim).filter(|c| !c.is_empty()),
+            "row": n.row,
+            "model": n.model,
+            "stem": n.stem,
+            "upper": n.upper,
+            "cache": self.opts.cache,
+            "conn": self.conn_type(),
+            "table_lit": naming::lit(&self.table()),
+            "rows_lit": naming::lit(&self.rows()),
+            "prefixes": prefixes,
+            "fields": fields,
+            "q": queries::context(self),
+        })
     }
 
-    fn consts(&self) -> String {
-        let n = &self.names;
-        let mut o = String::from("/// The table, quoted for SQL.\n");
-        o.push_str(&layout::const_str(
-            &format!("{}_TABLE", n.upper),
-            &self.table(),
-        ));
-        o.push_str("/// Every column as the model's `SELECT`s read them, for your own queries.\n");
-        o.push_str(&layout::const_str(
-            &format!("{}_ROWS", n.upper),
-            &self.rows(),
-        ));
-        if self.opts.cache {
-            for key in std::iter::once(&self.t.primary).chain(&self.t.uniques) {
-                let cols: Vec<String> = self
-                    .t
-                    .key_columns(key)
-                    .map(|c| naming::in_doc(&c.name))
-                    .collect();
-                o.push_str(&format!(
-                    "/// Cache-key prefix of rows by `{}`.\n",
-                    cols.join("`, `")
-                ));
-                o.push_str(&layout::const_str(
-                    &self.prefix_const(key),
-                    &self.prefix_value(key),
-                ));
-            }
-        }
-        o
+    /// The whole `<table>_model_gen.rs`, formatted.
+    pub(super) fn gen_file(&self) -> Result<String, String> {
+        render_rust("model/model_gen.rs.tpl", self.context())
     }
 
-    fn row_struct(&self) -> String {
-        let n = &self.names;
-        let mut o = format!("\n/// A row of `{}`", naming::in_doc(&self.t.name));
-        match &self.t.comment {
-            Some(c) if !c.trim().is_empty() => {
-                o.push_str(".\n///\n");
-                o.push_str(&naming::doc_lines("", c));
-            }
-            _ => o.push_str(".\n"),
-        }
-        o.push_str(&format!(
-            "#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]\npub struct {} {{\n",
-            n.row
-        ));
-        for (i, c) in self.t.columns.iter().enumerate() {
-            o.push_str(&field_doc(c));
-            o.push_str(&format!("    pub {}: {},\n", self.field(i), field_type(c)));
-        }
-        o.push_str("}\n");
-        o
-    }
-
-    fn decode_impl(&self) -> String {
-        let n = &self.names;
-        let mut o = format!(
-            "\n// === impl {} ===\n\nimpl<'r> FromRow<'r, AnyRow> for {} {{\n    \
-             fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {{\n        Ok({} {{\n",
-            n.row, n.row, n.row
-        );
-        for (i, c) in self.t.columns.iter().enumerate() {
-            o.push_str(&format!(
-                "            {}: {},\n",
-                self.field(i),
-                decode_expr(c)
-            ));
-        }
-        o.push_str("        })\n    }\n}\n");
-        o
+    /// The same, unformatted (what rustfmt gets): for tests that render many tables.
+    #[cfg(test)]
+    pub(super) fn gen_source(&self) -> Result<String, String> {
+        render("model/model_gen.rs.tpl", self.context())
     }
 }
 
 /// The `<table>_model.rs` the user owns: an empty `impl` to put queries in.
-pub(super) fn user_file(names: &TableNames, table: &str) -> String {
-    format!(
-        "//! Your queries on the `{table}` table. rzeroctl wrote this file once and never\n\
-         //! rewrites it: add methods to [`{model}`] below, next to the generated ones in\n\
-         //! `{stem}_model_gen.rs` (whose `{upper}_TABLE` and `{upper}_ROWS` help write SQL).\n\n\
-         use super::{stem}_model_gen::{model};\n\n\
-         impl {model} {{\n    \
-         // pub async fn find_all(&self) -> Result<Vec<{row}>, StoreError> {{ ... }}\n}}\n",
-        table = naming::in_doc(table),
-        model = names.model,
-        stem = names.stem,
-        upper = names.upper,
-        row = names.row,
+pub(super) fn user_file(names: &TableNames, table: &str) -> Result<String, String> {
+    render_rust(
+        "model/model.rs.tpl",
+        serde_json::json!({
+            "table": naming::in_doc(table),
+            "model": names.model,
+            "stem": names.stem,
+            "upper": names.upper,
+            "row": names.row,
+        }),
     )
+}
+
+/// The module root over `stems`.
+pub(super) fn mod_file(stems: &[String], schema: bool) -> Result<String, String> {
+    let tables: Vec<serde_json::Value> = stems
+        .iter()
+        .map(|s| {
+            let n = TableNames::from_stem(s);
+            serde_json::json!({"stem": s, "row": n.row, "model": n.model})
+        })
+        .collect();
+    render_rust(
+        "model/mod.rs.tpl",
+        serde_json::json!({"tables": tables, "schema": schema}),
+    )
+}
+
+/// `vars.rs`: the same for every model.
+pub(super) fn vars_file() -> Result<String, String> {
+    render_rust("model/vars.rs.tpl", ())
 }
 
 /// The `SELECT` expression of a column.
@@ -332,12 +302,5 @@ fn decode_expr(c: &Column) -> String {
         (RustType::Bool, false) => format!("row.try_get::<i64, _>({name})? != 0"),
         (RustType::Bool, true) => format!("row.try_get::<Option<i64>, _>({name})?.map(|v| v != 0)"),
         _ => format!("row.try_get({name})?"),
-    }
-}
-
-fn field_doc(c: &Column) -> String {
-    match &c.comment {
-        Some(text) if !text.trim().is_empty() => naming::doc_lines("    ", text),
-        _ => format!("    /// `{}`.\n", naming::in_doc(&c.name)),
     }
 }

@@ -2,14 +2,17 @@
 //! statements, as goctl's `goctl model mysql ddl` makes them for go-zero.
 //!
 //! ```text
-//! rzeroctl model mysql ddl --src schema.sql --dir src/model [--cache] [--database shop]
+//! rzeroctl model mysql ddl --src schema.sql [--src seed.sql ...] --dir src/model [--cache] [--database shop]
 //! ```
 //!
-//! The directory becomes one Rust module, declared in the service with `mod model;`:
+//! The directory becomes one Rust module, declared in the service with `mod model;`.
+//! Files of rzeroctl's start with its header and are rewritten; one whose header was
+//! removed is the user's, and the command refuses to run rather than overwrite it:
 //!
 //! | file | owner | holds |
 //! |---|---|---|
 //! | `mod.rs` | rzeroctl, rewritten | one `mod` pair per table found in the directory, and `pub use` of each row and model type |
+//! | `schema.rs` | rzeroctl, rewritten | `migrations(DbSystem) -> Migrations`: the `--src` files' tables, indexes and seed `INSERT`s, one migration per file, for MySQL (as written) and SQLite (translated, see `sqlite.rs`) |
 //! | `vars.rs` | rzeroctl, rewritten | what every model shares: text decoding, insert ids |
 //! | `<table>_model_gen.rs` | rzeroctl, rewritten | the row struct (serde, `FromRow`), SQL and cache-key constants, the model with `insert`, `find_one`, `find_one_by_<key>` per unique key, `update`, `delete` |
 //! | `<table>_model.rs` | you, written once | an `impl <Table>Model` block for your own queries |
@@ -21,6 +24,12 @@
 //! let users = model::UserModel::new(conn);
 //! let id = users.insert(&model::User { name: "ann".into(), ..Default::default() }).await?;
 //! let ann = users.find_one_by_name("ann").await?;   // StoreError::NotFound if absent
+//! ```
+//!
+//! and where the pool opens, on MySQL or on the embedded SQLite alike:
+//!
+//! ```text
+//! db.migrate(&model::schema::migrations(db.system())).await?;
 //! ```
 //!
 //! `mod.rs` lists every `<table>_model_gen.rs` in the directory, so models from several
@@ -37,20 +46,20 @@
 //!
 //! | module | does |
 //! |---|---|
-//! | `ddl` | parses the DDL with sqlparser's MySQL dialect into tables, keys, columns |
+//! | `ddl` | parses the DDL with sqlparser's MySQL dialect into tables, keys, columns, and the statements migrations carry |
+//! | `source` | places in the file (`file:line:column` errors) and each statement's own text |
 //! | `types` | maps MySQL types to Rust types `Any` can decode |
 //! | `naming` | Rust identifiers from SQL names |
-//! | `emit` | `<table>_model_gen.rs` and `<table>_model.rs` |
+//! | `emit` | the templates' context (`templates/model/`): `<table>_model_gen.rs`, `<table>_model.rs`, `mod.rs`, `vars.rs` |
 //! | `queries` | the model's methods |
-//! | `keys` | cache keys, goctl's scheme |
-//! | `layout` | rustfmt's layout rules for what is emitted |
+//! | `sqlite` | the migrations' SQLite dialect: MySQL DDL and seed rows translated |
 
 mod ddl;
 mod emit;
-mod keys;
-mod layout;
 mod naming;
 mod queries;
+mod source;
+mod sqlite;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -58,9 +67,9 @@ mod types;
 use std::path::{Path, PathBuf};
 
 use crate::cargo::{RzeroSource, versions};
-use crate::files::{self, GENERATED_HEADER, Written};
+use crate::files::{self, GenFile, Written};
+use crate::render::{render_rust, rust_str, shouty};
 use emit::{Model, Options};
-use naming::TableNames;
 
 /// The largest DDL file read: a schema is kilobytes, anything near this is the wrong file.
 const MAX_DDL_BYTES: u64 = 4 * 1024 * 1024;
@@ -68,9 +77,10 @@ const MAX_DDL_BYTES: u64 = 4 * 1024 * 1024;
 /// `rzeroctl model mysql ddl` options (goctl's flags).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DdlArgs {
-    /// The DDL file: `CREATE TABLE` statements (other statements are skipped).
-    #[arg(long, short = 's')]
-    pub src: PathBuf,
+    /// The DDL file: `CREATE TABLE` statements and seed `INSERT`s (others are skipped).
+    /// Repeat it for several files: each becomes one migration, in the order given.
+    #[arg(long, short = 's', required = true)]
+    pub src: Vec<PathBuf>,
     /// The directory of the generated module (created if absent).
     #[arg(long, short = 'd')]
     pub dir: PathBuf,
@@ -99,7 +109,7 @@ impl DdlArgs {
     /// other than the command line.
     pub fn new(src: impl Into<PathBuf>, dir: impl Into<PathBuf>) -> Self {
         DdlArgs {
-            src: src.into(),
+            src: vec![src.into()],
             dir: dir.into(),
             cache: false,
             rzero_path: None,
@@ -145,43 +155,102 @@ fn serde_line() -> String {
 
 /// Everything [`ddl`] does but printing; the files in the order written.
 pub fn generate(args: &DdlArgs) -> Result<Vec<Written>, crate::CmdError> {
-    let src = args.src.display();
-    let sql = read_ddl(&args.src)?;
-    let tables = ddl::parse(&sql).map_err(|e| format!("{src}: {e}"))?;
+    let files = plan(args)?;
+    files::write_all(&args.dir, &files)
+}
+
+/// Every file of the module, before anything touches the disk.
+fn plan(args: &DdlArgs) -> Result<Vec<GenFile>, String> {
     let opts = Options {
         cache: args.cache,
         database: args.database.clone().filter(|d| !d.is_empty()),
         ignore: args.ignore_columns.clone(),
     };
-    let mut files = Vec::with_capacity(tables.len() * 2);
-    for t in &tables {
-        let m = Model::new(t, &opts).map_err(|e| format!("{src}: {e}"))?;
+    let mut all = Vec::new();
+    let mut made_by = Vec::new();
+    let mut migrations = Vec::new();
+    for (n, src) in args.src.iter().enumerate() {
+        let sql = read_ddl(src)?;
+        let statements = ddl::parse_into(&sql, &mut all).map_err(|e| e.in_file(src))?;
+        migrations.push(migration(n + 1, src, &statements)?);
+        made_by.resize(all.len(), src);
+    }
+    if all.is_empty() {
+        let files: Vec<String> = args.src.iter().map(|s| s.display().to_string()).collect();
+        return Err(format!("{}{}", files.join(", "), ddl::no_tables()));
+    }
+    let tables: Vec<(&PathBuf, ddl::Table)> = made_by.into_iter().zip(all).collect();
+    let mut files = Vec::with_capacity(tables.len() * 2 + 2);
+    let mut stems = stems_in(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
+    for (src, t) in &tables {
+        let at = |e: String| format!("{}: {e}", src.display());
+        let m = Model::new(t, &opts).map_err(at)?;
         let stem = &m.names.stem;
-        files.push((format!("{stem}_model_gen.rs"), m.gen_file(), true));
-        files.push((
-            format!("{stem}_model.rs"),
-            emit::user_file(&m.names, &t.name),
-            false,
+        if files
+            .iter()
+            .any(|f: &GenFile| f.path == Path::new(&format!("{stem}_model_gen.rs")))
+        {
+            return Err(at(format!(
+                "table `{}` makes the file {stem}_model_gen.rs, which another table makes too; \
+                 rename one",
+                t.name
+            )));
+        }
+        files.push(GenFile::generated(
+            format!("{stem}_model_gen.rs"),
+            &m.gen_file().map_err(at)?,
         ));
+        files.push(GenFile::user(
+            format!("{stem}_model.rs"),
+            emit::user_file(&m.names, &t.name)?,
+        ));
+        stems.push(stem.clone());
     }
-    let mut written = Vec::with_capacity(files.len() + 2);
-    let dir = &args.dir;
-    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
-    for (name, text, generated) in files {
-        let path = dir.join(name);
-        let w = if generated {
-            files::write_generated(&path, &text)
-        } else {
-            files::write_once(&path, &text)
-        };
-        written.push(w.map_err(|e| io(&path, e))?);
+    stems.sort();
+    stems.dedup();
+    files.push(GenFile::generated("vars.rs", &emit::vars_file()?));
+    files.push(GenFile::generated(
+        "schema.rs",
+        &render_rust(
+            "model/schema.rs.tpl",
+            serde_json::json!({"migrations": migrations}),
+        )?,
+    ));
+    files.push(GenFile::generated("mod.rs", &emit::mod_file(&stems, true)?));
+    Ok(files)
+}
+
+/// One `--src` file as a migration: its statements for MySQL (as written) and SQLite
+/// (translated), one string literal each.
+fn migration(
+    version: usize,
+    src: &Path,
+    statements: &[ddl::Stmt],
+) -> Result<serde_json::Value, String> {
+    let mut mysql = Vec::with_capacity(statements.len());
+    let mut sqlite = Vec::with_capacity(statements.len());
+    for s in statements {
+        mysql.push(rust_str(&format!("{};\n", s.mysql)));
+        for t in sqlite::translate(s).map_err(|e| e.in_file(src))? {
+            sqlite.push(rust_str(&format!("{t};\n")));
+        }
     }
-    let vars = dir.join("vars.rs");
-    written.push(files::write_generated(&vars, VARS_RS).map_err(|e| io(&vars, e))?);
-    let module = dir.join("mod.rs");
-    let text = mod_rs(&stems_in(dir).map_err(|e| io(dir, e))?);
-    written.push(files::write_generated(&module, &text).map_err(|e| io(&module, e))?);
-    Ok(written)
+    let name = src.file_name().map_or_else(
+        || src.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let stem = src
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(serde_json::json!({
+        "version": version,
+        "file": name,
+        "description": rust_str(&name),
+        "id": format!("{}_{version}", shouty(&stem)),
+        "mysql": mysql,
+        "sqlite": sqlite,
+    }))
 }
 
 /// Reads the DDL, refusing what cannot be a schema before parsing it.
@@ -212,10 +281,16 @@ fn read_ddl(path: &Path) -> Result<String, String> {
     Ok(sql)
 }
 
-/// The table stems with both files in `dir`, sorted: what `mod.rs` declares.
+/// The table stems with both files in `dir` already: `mod.rs` declares them with the
+/// ones generated now.
 fn stems_in(dir: &Path) -> std::io::Result<Vec<String>> {
     let mut stems = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(stems),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
         let name = entry?.file_name();
         let name = name.to_string_lossy();
         if let Some(stem) = name.strip_suffix("_model_gen.rs")
@@ -227,41 +302,3 @@ fn stems_in(dir: &Path) -> std::io::Result<Vec<String>> {
     stems.sort();
     Ok(stems)
 }
-
-/// The module root over `stems`.
-fn mod_rs(stems: &[String]) -> String {
-    let mut o = format!(
-        "{GENERATED_HEADER}\n\
-         //! Models generated by `rzeroctl model mysql ddl`, one pair of files per table:\n\
-         //! `<table>_model_gen.rs`, rewritten on every run, and `<table>_model.rs`, yours.\n\
-         // The crate decides what it exports (`mod model;` or `pub mod model;`).\n\
-         #![allow(unreachable_pub)]\n\nmod vars;\n"
-    );
-    for s in stems {
-        o.push_str(&format!("\nmod {s}_model;\nmod {s}_model_gen;\n"));
-    }
-    // A binary crate uses the models it needs; the others' re-exports are not unused code.
-    o.push_str("\n#[allow(unused_imports)]\n");
-    let names: Vec<String> = stems
-        .iter()
-        .map(|s| {
-            let n = TableNames::from_stem(s);
-            format!("{s}_model_gen::{{{}, {}}}", n.row, n.model)
-        })
-        .collect();
-    let one = format!("pub use self::{{{}}};", names.join(", "));
-    if layout::fits(&one) {
-        o.push_str(&one);
-        o.push('\n');
-    } else {
-        o.push_str("pub use self::{\n");
-        for n in &names {
-            o.push_str(&format!("    {n},\n"));
-        }
-        o.push_str("};\n");
-    }
-    o
-}
-
-/// `vars.rs`: the same for every model.
-const VARS_RS: &str = include_str!("vars.rs.txt");

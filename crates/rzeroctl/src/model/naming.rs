@@ -90,15 +90,6 @@ pub(super) fn in_doc(name: &str) -> String {
         .collect()
 }
 
-/// Doc-comment lines of free text: one `///` line per line of text, trimmed.
-pub(super) fn doc_lines(indent: &str, text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| format!("{indent}/// {l}\n"))
-        .collect()
-}
-
 /// Keeps ASCII letters, digits and `_` (heck keeps other letters, rustc warns on them).
 fn ident_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

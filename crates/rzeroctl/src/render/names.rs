@@ -127,7 +127,13 @@ pub(crate) fn yaml_str(s: &str) -> String {
     if plain {
         s.to_owned()
     } else {
-        serde_json::Value::String(s.to_owned()).to_string()
+        // JSON leaves U+0085, U+2028 and U+2029 as they are; YAML reads them as line
+        // breaks and folds the text around them, so they are escaped too.
+        serde_json::Value::String(s.to_owned())
+            .to_string()
+            .replace('\u{85}', "\\u0085")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029")
     }
 }
 
@@ -170,5 +176,6 @@ mod tests {
         assert_eq!(yaml_str("order.rpc"), "order.rpc");
         assert_eq!(yaml_str("no"), "\"no\"");
         assert_eq!(yaml_str("1.0"), "\"1.0\"");
+        assert_eq!(yaml_str("a\u{2028}b"), "\"a\\u2028b\"");
     }
 }

@@ -1,20 +1,23 @@
 //! The program `tests/model_live.rs` builds around the models rzeroctl generated from
-//! `shop.sql`: `model_live run <db>` creates database `<db>` on the local MariaDB, loads
-//! the schema and exercises every generated method, plain (`plain/`) and cache-aside
-//! over the local Redis (`cache/`); `model_live drop <db>` drops the database.
+//! `shop.sql`: `model_live run <db>` creates database `<db>` on the local MariaDB,
+//! applies the generated migrations (`schema.rs`) and exercises every generated method,
+//! plain (`plain/`) and cache-aside over the local Redis (`cache/`), then does the same
+//! on an in-memory SQLite with the SQLite migrations and an in-process cache;
+//! `model_live drop <db>` drops the database.
 
 mod cache;
+mod hostile;
+mod orders;
 mod plain;
 
 use std::time::Duration;
 
 use rzero::conf::RedisConf;
 use rzero::stores::StoreError;
-use rzero::stores::cache::{CacheConf, CachedConn};
+use rzero::stores::cache::{Cache, CacheConf, CachedConn};
 use rzero::stores::redis::RedisStore;
 use rzero::stores::sql::{SqlPool, SqlPoolConf};
 
-const SCHEMA: &str = include_str!("schema.sql");
 const SERVER: &str = "mysql://root@127.0.0.1:3306";
 
 /// The same checks on the plain and the cached models (their types differ).
@@ -121,16 +124,16 @@ async fn main() -> Result<(), StoreError> {
     };
     let admin = SqlPool::connect(&SqlPoolConf::new(format!("{SERVER}/test"))).await?;
     if cmd == "drop" {
-        let sql = format!("DROP DATABASE IF EXISTS `{db}`");
-        admin.query(&sql).execute().await?;
+        for name in [db.to_owned(), format!("{db}_hostile"), format!("{db}_orders")] {
+            let sql = format!("DROP DATABASE IF EXISTS `{name}`");
+            admin.query(&sql).execute().await?;
+        }
         return Ok(());
     }
     let sql = format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4");
     admin.query(&sql).execute().await?;
     let pool = SqlPool::connect(&SqlPoolConf::new(format!("{SERVER}/{db}"))).await?;
-    for stmt in SCHEMA.split(';').filter(|s| s.contains("CREATE TABLE")) {
-        pool.query(stmt).execute().await?;
-    }
+    migrated(&pool).await?;
 
     exercise!(plain, plain::UserModel::new(pool.clone()), plain::ProductStockModel::new(pool.clone()));
     println!("plain models: ok");
@@ -150,6 +153,63 @@ async fn main() -> Result<(), StoreError> {
     exercise!(cache, cache::UserModel::new(conn.clone()), cache::ProductStockModel::new(conn.clone()));
     cache_specifics(&pool, &conn, &redis, db).await?;
     println!("cached models: ok");
+
+    // The embedded default: the same models on SQLite, migrated with its translation.
+    let lite = SqlPool::connect(&SqlPoolConf::new("sqlite::memory:")).await?;
+    migrated(&lite).await?;
+    exercise!(plain, plain::UserModel::new(lite.clone()), plain::ProductStockModel::new(lite.clone()));
+    let memory = CachedConn::new(lite.clone(), Cache::memory(&CacheConf::default()), CacheConf::default());
+    exercise!(cache, cache::UserModel::new(memory.clone()), cache::ProductStockModel::new(memory.clone()));
+    println!("sqlite models: ok");
+    // A database of its own: each schema's migration 1 is its own.
+    let sql = format!("CREATE DATABASE `{db}_hostile` CHARACTER SET utf8mb4");
+    admin.query(&sql).execute().await?;
+    hostile_schema(&format!("{SERVER}/{db}_hostile")).await?;
+    hostile_schema("sqlite::memory:").await?;
+    println!("hostile model: ok");
+    let sql = format!("CREATE DATABASE `{db}_orders` CHARACTER SET utf8mb4");
+    admin.query(&sql).execute().await?;
+    order_schema(&format!("{SERVER}/{db}_orders")).await?;
+    order_schema("sqlite::memory:").await?;
+    println!("order-rpc schema: ok");
+    Ok(())
+}
+
+/// The model of `hostile.sql` on MariaDB and SQLite: names with quotes, backquotes, `*/`
+/// and line breaks, and seed strings with all of them, read and written back unchanged.
+async fn hostile_schema(dsn: &str) -> Result<(), StoreError> {
+    let pool = SqlPool::connect(&SqlPoolConf::new(dsn)).await?;
+    pool.migrate(&hostile::schema::migrations(pool.system())).await?;
+    let conn = CachedConn::new(pool, Cache::memory(&CacheConf::default()), CacheConf::default());
+    let model = hostile::WeIrdTableFnEvilModel::new(conn);
+    let seed = model.find_one_by_na_me("a'b\nc */").await?;
+    assert_eq!(seed.column, Some(1));
+    let other = model.find_one_by_na_me("\");fn evil(){//").await?;
+    assert_eq!(other.column, None);
+    let row = hostile::WeIrdTableFnEvil { na_me: "x'y\\z".into(), column: Some(7), ..Default::default() };
+    let id = model.insert(&row).await?;
+    let mut got = model.find_one(id).await?;
+    assert_eq!((got.na_me.as_str(), got.column), ("x'y\\z", Some(7)));
+    got.column = None;
+    model.update(&got).await?;
+    assert_eq!(model.find_one_by_na_me("x'y\\z").await?.column, None);
+    model.delete(id).await?;
+    assert_eq!(model.find_one(id).await, Err(StoreError::NotFound));
+    Ok(())
+}
+
+/// Applies the generated migrations, twice (the second run has nothing to do), and
+/// checks the seed rows arrived with their values.
+async fn migrated(pool: &SqlPool) -> Result<(), StoreError> {
+    let migrations = plain::schema::migrations(pool.system());
+    pool.migrate(&migrations).await?;
+    pool.migrate(&migrations).await?;
+    let stock = plain::ProductStockModel::new(pool.clone());
+    let seed = stock.find_one("seed-1", 1).await?;
+    assert_eq!((seed.quantity, seed.price.as_str()), (5, "9.99"));
+    // `'it''s a \\ "seed"'` in MySQL's syntax; the same string in SQLite's.
+    let odd = stock.find_one("it's a \\ \"seed\"", 1).await?;
+    assert_eq!(odd.price, "0.10", "{odd:?}");
     Ok(())
 }
 
@@ -212,5 +272,35 @@ async fn cache_specifics(
     assert_eq!(redis.get(&id_key).await?, None);
     assert_eq!(users.find_one(id).await, Err(StoreError::NotFound));
     redis.del(&[&id_key, &name_key, &absent]).await?;
+    Ok(())
+}
+
+/// order-rpc's two migrations (the second an `ALTER TABLE ... ADD COLUMN` and a unique
+/// index) on MariaDB and SQLite: the seed products, an order found by its id and by its
+/// idempotency key, a second order with the same key refused.
+async fn order_schema(dsn: &str) -> Result<(), StoreError> {
+    let pool = SqlPool::connect(&SqlPoolConf::new(dsn)).await?;
+    let migrations = orders::schema::migrations(pool.system());
+    pool.migrate(&migrations).await?;
+    pool.migrate(&migrations).await?;
+    let conn = CachedConn::new(pool, Cache::memory(&CacheConf::default()), CacheConf::default());
+    let products = orders::ProductsModel::new(conn.clone());
+    assert_eq!(products.find_one(1).await?.name, "keyboard");
+    let orders = orders::OrdersModel::new(conn);
+    let order = orders::Orders {
+        user_id: 1,
+        product_id: 1,
+        amount_cents: 9999,
+        status: "created".into(),
+        created_at: 1_700_000_000,
+        idempotency_key: Some("key-1".into()),
+        ..Default::default()
+    };
+    let id = orders.insert(&order).await?;
+    assert_eq!(orders.find_one(id).await?.amount_cents, 9999);
+    assert_eq!(orders.find_one_by_idempotency_key("key-1").await?.id, id);
+    assert!(matches!(orders.insert(&order).await, Err(StoreError::Conflict(_))));
+    let unknown = orders::Orders { product_id: 99, idempotency_key: None, ..order };
+    assert!(orders.insert(&unknown).await.is_err(), "the foreign key holds on {dsn}");
     Ok(())
 }

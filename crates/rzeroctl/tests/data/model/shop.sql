@@ -36,3 +36,9 @@ CREATE TABLE product_stock (
   restocked_at datetime(3) DEFAULT NULL,
   PRIMARY KEY (sku, warehouse)
 ) ENGINE=InnoDB;
+
+-- Seed rows travel into the migrations: INSERT IGNORE is INSERT OR IGNORE on SQLite, and
+-- strings keep their value (MySQL's backslash escapes read, SQLite's quoting written).
+INSERT IGNORE INTO product_stock (sku, warehouse, barcode, quantity, price) VALUES
+  ('seed-1', 1, '0000000000001', 5, '9.99'),
+  ('it''s a \\ "seed"', 1, '0000000000002', 0, '0.10');
