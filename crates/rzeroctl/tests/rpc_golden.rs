@@ -111,7 +111,12 @@ fn regeneration_keeps_user_files_and_adds_new_rpcs() {
     let mine = "// my logic\n";
     std::fs::write(out.join("src/logic/one.rs"), mine).expect("edit logic");
     std::fs::write(out.join("src/config.rs"), mine).expect("edit config");
-    std::fs::write(out.join("src/server.rs"), "broken").expect("edit generated");
+    // (with its header kept: a generated file that lost it is the user's, and refused)
+    std::fs::write(
+        out.join("src/server.rs"),
+        format!("{}\nbroken", rzeroctl::files::GENERATED_HEADER),
+    )
+    .expect("edit generated");
 
     // The proto gains an rpc.
     let v2 = v1.replace(

@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS orders (
     status       VARCHAR(16) NOT NULL,
     created_at   BIGINT      NOT NULL,
     KEY orders_user (user_id),
+    CONSTRAINT orders_amount CHECK (amount_cents > 0),
     CONSTRAINT orders_product FOREIGN KEY (product_id) REFERENCES products (id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;
 -- Seed: product 1 exists (the README's example).

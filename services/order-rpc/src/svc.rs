@@ -6,7 +6,7 @@
 
 use rzero::stores::Telemetry;
 use rzero::stores::cache::{Cache, CachedConn};
-use rzero::stores::sql::{DbSystem, Migration, Migrations, SqlPool};
+use rzero::stores::sql::SqlPool;
 use rzero::telemetry::{SdkTracer, TelemetryGuard};
 use user_rpc::client::{UserClient, connect_user};
 
@@ -34,7 +34,8 @@ impl ServiceContext {
         let telemetry = Telemetry::new(guard.tracer(), &guard.meter());
         let db = SqlPool::connect_lazy(&config.mysql, telemetry.clone())?;
         if config.mysql.migrate {
-            db.migrate(&migrations(db.system())).await?;
+            db.migrate(&crate::model::schema::migrations(db.system()))
+                .await?;
         }
         let cache = Cache::connect(config.redis.as_ref(), &config.cache, telemetry).await?;
         let conn = CachedConn::new(db, cache, config.cache.clone());
@@ -46,24 +47,6 @@ impl ServiceContext {
             tracer: guard.tracer(),
         })
     }
-}
-
-/// The schema and seed, for the pool's database.
-pub fn migrations(system: DbSystem) -> Migrations {
-    let (first, second) = match system {
-        DbSystem::Sqlite => (
-            include_str!("../migrations/sqlite.sql"),
-            include_str!("../migrations/sqlite_2.sql"),
-        ),
-        _ => (
-            include_str!("../migrations/mysql.sql"),
-            include_str!("../migrations/mysql_2.sql"),
-        ),
-    };
-    Migrations::new([
-        Migration::new(1, "products and orders", first),
-        Migration::new(2, "orders.idempotency_key", second),
-    ])
 }
 
 /// A store failure as the gRPC status the caller sees: NOT_FOUND, UNAVAILABLE (order-api

@@ -5,7 +5,7 @@
 
 use rzero::stores::Telemetry;
 use rzero::stores::cache::{Cache, CachedConn};
-use rzero::stores::sql::{DbSystem, Migration, Migrations, SqlPool};
+use rzero::stores::sql::SqlPool;
 use rzero::telemetry::TelemetryGuard;
 
 use crate::config::Config;
@@ -26,7 +26,8 @@ impl ServiceContext {
         let telemetry = Telemetry::new(guard.tracer(), &guard.meter());
         let db = SqlPool::connect_lazy(&config.mysql, telemetry.clone())?;
         if config.mysql.migrate {
-            db.migrate(&migrations(db.system())).await?;
+            db.migrate(&crate::model::schema::migrations(db.system()))
+                .await?;
         }
         let cache = Cache::connect(config.redis.as_ref(), &config.cache, telemetry).await?;
         Ok(ServiceContext {
@@ -34,13 +35,4 @@ impl ServiceContext {
             users: UsersModel::new(CachedConn::new(db, cache, config.cache.clone())),
         })
     }
-}
-
-/// The schema and seed, for the pool's database.
-pub fn migrations(system: DbSystem) -> Migrations {
-    let sql = match system {
-        DbSystem::Sqlite => include_str!("../migrations/sqlite.sql"),
-        _ => include_str!("../migrations/mysql.sql"),
-    };
-    Migrations::new([Migration::new(1, "users", sql)])
 }

@@ -131,7 +131,6 @@ impl ProductsModel {
 
     /// Every cache key of `data`: its primary key's and its unique keys'.
     fn cache_keys(data: &Products) -> Vec<String> {
-        let mut keys = vec![format!("{CACHE_PRODUCTS_ID_PREFIX}{}", data.id)];
-        keys
+        vec![format!("{CACHE_PRODUCTS_ID_PREFIX}{}", data.id)]
     }
 }

@@ -133,7 +133,6 @@ impl UsersModel {
 
     /// Every cache key of `data`: its primary key's and its unique keys'.
     fn cache_keys(data: &Users) -> Vec<String> {
-        let mut keys = vec![format!("{CACHE_USERS_ID_PREFIX}{}", data.id)];
-        keys
+        vec![format!("{CACHE_USERS_ID_PREFIX}{}", data.id)]
     }
 }

@@ -1,7 +1,7 @@
-//! The service's config, `etc/stream.yaml`: go-zero's RPC server keys (`Name`,
-//! `ListenOn`, `Timeout`, `Etcd`, `OpenTelemetry`, ...). Yours to extend: add the
-//! sections your logic needs (a `Mysql`, the `RpcClientConf` of a service you call).
-//! rzeroctl wrote this file once and never touches it again.
+//! The service's config file, `etc/stream.yaml` (goctl's `internal/config`): rzero's
+//! `RpcServerConf` keys and yours. rzeroctl wrote this file once and never touches it
+//! again: add the sections your logic needs (a `Mysql`, the `RpcClientConf` of a service
+//! you call) here and in `etc/`.
 
 use rzero::rpc::RpcServerConf;
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// `etc/stream.yaml`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Config {
-    /// `Name`, `ListenOn`, `Timeout`, `Etcd`, `OpenTelemetry`, ...
+    /// `Name`, `ListenOn`, `Timeout`, `Etcd`, `OpenTelemetry`, `Log`, ...
     #[serde(flatten)]
     pub rpc: RpcServerConf,
 }

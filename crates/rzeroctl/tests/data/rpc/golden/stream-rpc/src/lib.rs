@@ -4,12 +4,12 @@
 //! Layout (goctl's rpc layout, in Rust). Files marked *yours* are written once and never
 //! rewritten; the others start with "DO NOT EDIT" and follow the proto on every
 //! `rzeroctl rpc protoc`:
-//! - `proto/`: the proto and its imports, copied; `build.rs` compiles them into [`pb`];
+//! - `proto/`: the proto and its imports; `build.rs` compiles them into [`pb`];
 //! - `etc/*.yaml` and [`config`]: the config file and its keys (*yours*);
 //! - [`svc`]: the service context every logic function shares (*yours*);
 //! - [`logic`]: one file per rpc (each *yours*);
 //! - [`server`]: the tonic services, each rpc calling its logic function;
-//! - [`client`]: typed clients for the callers of these services;
+//! - [`client`]: typed, traced clients for the callers of these services;
 //! - `src/main.rs`: loads the config, starts telemetry, serves until SIGTERM.
 
 pub mod client;
@@ -43,15 +43,15 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// What a server-streaming rpc answers with.
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send>>;
 
-/// The server for `config`, its service context built: bind it, then serve.
+/// The server for `config`, its service context built with `guard`'s tracer and meter;
+/// `.serve()` runs it until SIGTERM, then it drains and flushes `guard`.
 pub async fn server(config: config::Config, guard: TelemetryGuard) -> Result<RpcServer, BoxError> {
-    let conf = config.rpc.clone();
-    let ctx = Arc::new(svc::ServiceContext::new(config).await?);
-    let ticker_service = server::TickerService::new(Arc::clone(&ctx));
-    let lookup_service = server::LookupService::new(Arc::clone(&ctx));
-    Ok(RpcServer::new(conf)
+    let ctx = Arc::new(svc::ServiceContext::new(&config, &guard).await?);
+    let ticker = server::TickerService::new(Arc::clone(&ctx));
+    let lookup = server::LookupService::new(Arc::clone(&ctx));
+    Ok(RpcServer::new(config.rpc)
         .telemetry(guard)
         .file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .add_service(TickerServer::new(ticker_service))
-        .add_service(LookupServer::new(lookup_service)))
+        .add_service(TickerServer::new(ticker))
+        .add_service(LookupServer::new(lookup)))
 }

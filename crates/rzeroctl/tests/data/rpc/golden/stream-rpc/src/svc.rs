@@ -1,6 +1,9 @@
-//! The service context (go-zero's `svc.ServiceContext`): what every logic function
-//! shares. Add your database pools, caches and clients here and build them in
-//! [`ServiceContext::new`]. rzeroctl wrote this file once and never touches it again.
+//! The service context (goctl's `internal/svc`): what every logic function shares. Add
+//! your database pools, caches and clients to [`ServiceContext`] and build them in
+//! [`ServiceContext::new`], with `guard`'s tracer and meter so their calls are traced.
+//! rzeroctl wrote this file once and never touches it again.
+
+use rzero::telemetry::TelemetryGuard;
 
 use crate::config::Config;
 
@@ -11,8 +14,11 @@ pub struct ServiceContext {
 }
 
 impl ServiceContext {
-    /// The context for `config`: open pools and connect clients here.
-    pub async fn new(config: Config) -> Result<Self, crate::BoxError> {
-        Ok(ServiceContext { config })
+    /// The context for `config`: open pools and connect clients here (a traced RPC
+    /// client: `some_rpc::client::connect_x(&config.x_rpc, guard)`).
+    pub async fn new(config: &Config, _guard: &TelemetryGuard) -> Result<Self, crate::BoxError> {
+        Ok(ServiceContext {
+            config: config.clone(),
+        })
     }
 }

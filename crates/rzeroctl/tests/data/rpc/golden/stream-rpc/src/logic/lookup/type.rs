@@ -9,8 +9,8 @@ use crate::svc::ServiceContext;
 
 /// `rpc Type(common.Id) returns (common.Id)`.
 ///
-/// Replace the body with your logic; `ctx` holds the config and what you add
-/// to the service context.
+/// Replace the body with your logic; `ctx` holds the config and what you add to the
+/// service context.
 pub async fn r#type(
     ctx: &ServiceContext,
     request: Request<pb::common::Id>,

@@ -9,8 +9,8 @@ use crate::svc::ServiceContext;
 
 /// `rpc Add(stream Tick) returns (Sum)`.
 ///
-/// Replace the body with your logic; `ctx` holds the config and what you add
-/// to the service context.
+/// Replace the body with your logic; `ctx` holds the config and what you add to the
+/// service context.
 pub async fn add(
     ctx: &ServiceContext,
     request: Request<Streaming<pb::stream::v1::Tick>>,

@@ -9,8 +9,8 @@ use crate::svc::ServiceContext;
 
 /// `rpc Echo(stream Tick) returns (stream Tick)`.
 ///
-/// Replace the body with your logic; `ctx` holds the config and what you add
-/// to the service context.
+/// Replace the body with your logic; `ctx` holds the config and what you add to the
+/// service context.
 pub async fn echo(
     ctx: &ServiceContext,
     request: Request<Streaming<pb::stream::v1::Tick>>,

@@ -9,8 +9,8 @@ use crate::svc::ServiceContext;
 
 /// `rpc Now(google.protobuf.Empty) returns (Tick)`.
 ///
-/// Replace the body with your logic; `ctx` holds the config and what you add
-/// to the service context.
+/// Replace the body with your logic; `ctx` holds the config and what you add to the
+/// service context.
 pub async fn now(
     ctx: &ServiceContext,
     request: Request<()>,

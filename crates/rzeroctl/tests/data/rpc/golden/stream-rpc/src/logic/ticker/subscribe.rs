@@ -9,8 +9,8 @@ use crate::svc::ServiceContext;
 
 /// `rpc Subscribe(Watch) returns (stream Tick)`.
 ///
-/// Replace the body with your logic; `ctx` holds the config and what you add
-/// to the service context.
+/// Replace the body with your logic; `ctx` holds the config and what you add to the
+/// service context.
 pub async fn subscribe(
     ctx: &ServiceContext,
     request: Request<pb::stream::v1::Watch>,
