@@ -2,6 +2,9 @@
 //! ports, on a chosen backend, exporting to an in-test rzero-collector; an HTTP helper;
 //! and a TCP proxy that can cut the database away.
 
+// Each test binary (system, faults) uses its own part of this module.
+#![allow(dead_code)]
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -49,13 +52,9 @@ impl Discovery {
 }
 
 impl Backend {
-    /// The `Mysql` (and `Redis`) sections of service `svc` (`user` or `order`).
-    pub(crate) fn sections(&self, svc: &str, dir: &std::path::Path, mysql: &str) -> String {
-        self.sections_with(svc, dir, mysql, "127.0.0.1:6379")
-    }
-
-    /// [`Backend::sections`] with Redis at `redis` (a proxy the test can cut).
-    pub(crate) fn sections_with(
+    /// The `Mysql` (and `Redis`) sections of service `svc` (`user` or `order`), reaching
+    /// MariaDB at `mysql` and Redis at `redis` (proxies the test can cut, or the real ones).
+    pub(crate) fn sections(
         &self,
         svc: &str,
         dir: &std::path::Path,
@@ -239,7 +238,7 @@ pub(crate) async fn start_reaching(backend: Backend, reach: Reach) -> System {
 
     let yaml = format!(
         "Name: order.rpc\nListenOn: 127.0.0.1:0\n{otel}{}{}UserRpc:\n{}",
-        backend.sections_with("order", dir.path(), mysql, &reach.redis),
+        backend.sections("order", dir.path(), mysql, &reach.redis),
         discovery.register("order.rpc"),
         discovery.client("user.rpc", user_addr),
     );
@@ -317,7 +316,7 @@ pub(crate) async fn start_user_reaching(
 ) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let yaml = format!(
         "Name: user.rpc\nListenOn: {listen_on}\n{otel}{}{}",
-        backend.sections_with("user", dir, "127.0.0.1:3306", redis),
+        backend.sections("user", dir, "127.0.0.1:3306", redis),
         discovery.register("user.rpc"),
     );
     let conf: user_rpc::config::Config = Loader::new()
