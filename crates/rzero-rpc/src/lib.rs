@@ -58,6 +58,7 @@ pub mod status;
 pub mod testing;
 pub mod tls;
 
+pub use client::balance::HashKey;
 pub use client::{ClientError, RpcClient};
 pub use conf::{RpcClientConf, RpcServerConf};
 pub use rzero_service::{ServiceConf, ShutdownConf};

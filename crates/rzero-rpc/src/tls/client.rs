@@ -23,7 +23,7 @@ impl ClientTls {
         install_crypto_provider();
         let read =
             |key: &str, path: &str| read_pem(&format!("Tls.{key}"), path).map_err(TlsConfError);
-        let mut config = ClientTlsConfig::new();
+        let mut config = ClientTlsConfig::new().timeout(super::CLIENT_HANDSHAKE_TIMEOUT);
         if conf.insecure_skip_verify {
             tracing::warn!(
                 "rpc client Tls.InsecureSkipVerify is set: server certificates are not \

@@ -13,8 +13,8 @@
 //! the system store has no file to name, and still needs a switch.
 //!
 //! Files are read once at start, bounded in size, and a missing or malformed one fails
-//! the start with the key at fault; a handshake has a deadline (10 s on the server, the
-//! connect timeout on the client), so a peer that never completes it holds nothing.
+//! the start with the key at fault; a handshake has a deadline (10 s on the server, 3 s
+//! on the client), so a peer that never completes it holds nothing.
 
 mod client;
 mod server;
@@ -27,6 +27,9 @@ pub(crate) use server::server_tls;
 
 /// How long a client may take to finish the server's TLS handshake.
 pub const SERVER_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long the client waits for a server's TLS handshake (as long as for the TCP
+/// connect before it).
+pub const CLIENT_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// A server's `Tls:` section.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -147,7 +147,7 @@ impl HttpsClient {
             .build()
             .map_err(|e| {
                 TelemetryError::config(
-                    "OtlpCACertFile",
+                    "Endpoint",
                     format!("cannot start the TLS export runtime: {e}"),
                 )
             })?;
@@ -173,7 +173,7 @@ impl HttpsClient {
             })
             .map_err(|e| {
                 TelemetryError::config(
-                    "OtlpCACertFile",
+                    "Endpoint",
                     format!("cannot start the TLS export thread: {e}"),
                 )
             })?;
