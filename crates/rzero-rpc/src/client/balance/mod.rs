@@ -7,10 +7,9 @@
 //!   [`HashKey`] the call carries), so a key's calls land on one server as long as it
 //!   is there; a call with no key falls back to P2C.
 //!
-//! P2C: Each call picks the less
-//! loaded of two random endpoints (load = `sqrt(ewma latency) x (in flight + 1)`), and
-//! reports its latency and outcome when its status is known, so a slow or failing
-//! endpoint gets less traffic.
+//! P2C: each call picks the less loaded of two random endpoints (load =
+//! `sqrt(ewma latency) x (in flight + 1)`), and reports its latency and outcome when its
+//! status is known, so a slow or failing endpoint gets less traffic.
 //!
 //! tower's `p2c::Balance` with `PeakEwma` is close, but it measures latency to the
 //! response headers (a gRPC success is only known at the trailers), knows no success
