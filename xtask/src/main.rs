@@ -7,8 +7,11 @@
 //! cargo xtask run     # the main job: the order system, the collector and its viewer
 //! cargo xtask load    # HTTP load harness: plain axum against rzero's layers, as ratios
 //! cargo xtask load orders  # the order system at 0%, 10% and 100% sampling, as ratios
+//! cargo xtask codegen-check  # services/ is exactly rzeroctl's output (CI runs it)
+//! cargo xtask codegen # regenerate services/ in place
 //! ```
 
+mod codegen;
 mod load;
 mod load_orders;
 mod system;
@@ -32,8 +35,10 @@ fn main() -> ExitCode {
             load_orders::run(rest.get(1..).unwrap_or_default())
         }
         "load" => load::run(rest),
+        "codegen-check" => codegen::check(),
+        "codegen" => codegen::regenerate(),
         _ => {
-            eprintln!("usage: cargo xtask <test|lint|bench|run|load> [args]");
+            eprintln!("usage: cargo xtask <test|lint|bench|run|load|codegen-check|codegen> [args]");
             return ExitCode::from(2);
         }
     };
@@ -54,7 +59,35 @@ fn strs(v: &[String]) -> Vec<&str> {
 fn test(extra: &[String]) -> Result {
     ensure_services()?;
     lint()?;
+    codegen::check()?;
+    package()?;
     cargo(&[&["test", "--workspace", "--no-fail-fast"], &strs(extra)[..]].concat())
+}
+
+/// The crates a release publishes, dependencies first.
+const PUBLISHED: &[&str] = &[
+    "rzero-conf",
+    "rzero-telemetry",
+    "rzero-resilience",
+    "rzero-service",
+    "rzero-rest",
+    "rzero-rpc",
+    "rzero-stores",
+    "rzero-collector",
+    "rzero",
+    "rzeroctl",
+];
+
+/// `cargo package` of every published crate, so a release stays one command away: each
+/// manifest is publishable (a version on every path dependency, the metadata crates.io
+/// asks for) and archives. `--no-verify`: building every archive on its own would compile
+/// the workspace a second time on CI's two cores; `cargo package -p X` verifies one.
+fn package() -> Result {
+    let mut args = vec!["package", "--no-verify", "--allow-dirty"];
+    for c in PUBLISHED {
+        args.extend(["-p", c]);
+    }
+    cargo(&args)
 }
 
 fn lint() -> Result {

@@ -2,45 +2,61 @@
 //! embedded defaults (user-rpc on 8081, order-rpc on 8080, order-api on 8888, SQLite
 //! files and in-process caches under `target/orders/`, static endpoints) and the embedded
 //! collector with its trace viewer on 16686; sends the README's two example requests and
-//! prints where to see their trace. Ctrl-C stops everything (each service drains and
-//! flushes its telemetry).
+//! prints where to see their trace. Ctrl-C stops everything in order: order-api, then
+//! order-rpc, then user-rpc, each draining and flushing its telemetry, and the collector
+//! last, so that no service's final flush finds it gone.
 //!
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the services export there and no embedded
 //! collector starts.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::{Result, cargo, listening, wait_for};
 
 const SERVICES: [(&str, u16); 3] = [("user-rpc", 8081), ("order-rpc", 8080), ("order-api", 8888)];
 
-/// Children stopped (SIGTERM, then SIGKILL after 10 s) when this is dropped.
+/// Children, stopped one by one in the reverse of their start order when this is
+/// dropped: SIGTERM, then SIGKILL after 15 s. Each runs in its own process group, so the
+/// terminal's Ctrl-C reaches only this task, which decides the order.
 struct Running(Vec<(String, Child)>);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        for (_, child) in self.0.iter().rev() {
+        for (name, child) in self.0.iter_mut().rev() {
+            if !matches!(child.try_wait(), Ok(None)) {
+                continue;
+            }
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
-        }
-        for (name, child) in self.0.iter_mut().rev() {
             let mut waited = 0;
-            while matches!(child.try_wait(), Ok(None)) && waited < 100 {
+            while matches!(child.try_wait(), Ok(None)) && waited < 150 {
                 std::thread::sleep(Duration::from_millis(100));
                 waited += 1;
             }
-            if waited == 100 {
-                eprintln!("{name} did not stop within 10 s; killing it");
+            if waited == 150 {
+                eprintln!("{name} did not stop within 15 s; killing it");
                 let _ = child.kill();
                 let _ = child.wait();
+            } else {
+                eprintln!("{name} stopped");
             }
         }
     }
+}
+
+/// A child of its own process group (see [`Running`]).
+fn spawn(cmd: &mut Command, name: &str) -> Result<Child> {
+    cmd.process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start {name}: {e}"))
 }
 
 pub(crate) fn run(_extra: &[String]) -> Result {
@@ -72,21 +88,27 @@ pub(crate) fn run(_extra: &[String]) -> Result {
         }
     }
 
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&interrupted))
+            .map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
+    }
     let mut running = Running(Vec::new());
     if !external {
-        let collector = Command::new(bin("rzero-collector"))
-            .current_dir(&work)
-            .spawn()
-            .map_err(|e| format!("cannot start rzero-collector: {e}"))?;
+        let collector = spawn(
+            Command::new(bin("rzero-collector")).current_dir(&work),
+            "rzero-collector",
+        )?;
         running.0.push(("rzero-collector".into(), collector));
         wait_for(4317, "rzero-collector")?;
     }
     for (name, port) in SERVICES {
-        let child = Command::new(bin(name))
-            .current_dir(&work)
-            .env("LOG_ENCODING", "plain")
-            .spawn()
-            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        let child = spawn(
+            Command::new(bin(name))
+                .current_dir(&work)
+                .env("LOG_ENCODING", "plain"),
+            name,
+        )?;
         running.0.push((name.into(), child));
         wait_for(port, name)?;
     }
@@ -122,8 +144,8 @@ pub(crate) fn run(_extra: &[String]) -> Result {
         );
     }
     println!("\nCtrl-C stops everything.");
-    // Wait for any service to end (Ctrl-C reaches them all: each drains and exits).
-    loop {
+    // Until Ctrl-C, or until any service ends by itself; then `running` stops the rest.
+    while !interrupted.load(Ordering::Relaxed) {
         for (name, child) in running.0.iter_mut() {
             if let Ok(Some(status)) = child.try_wait() {
                 println!("{name} exited ({status}); stopping the others");
@@ -132,6 +154,8 @@ pub(crate) fn run(_extra: &[String]) -> Result {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    println!("\nStopping: order-api, order-rpc, user-rpc, then the collector.");
+    Ok(())
 }
 
 struct Answer {

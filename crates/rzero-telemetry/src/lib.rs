@@ -66,6 +66,9 @@ pub use metrics::PrometheusHandle;
 pub use settings::Settings;
 pub use step::step;
 
+/// The tracer [`TelemetryGuard::tracer`] gives, for service contexts that keep one.
+pub use opentelemetry_sdk::trace::SdkTracer;
+
 /// The instrumentation scope of a service's spans and metrics: rzero's layers, stores and
 /// the service's own logic (through [`TelemetryGuard::tracer`] and
 /// [`TelemetryGuard::meter`]).

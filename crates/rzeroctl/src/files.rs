@@ -44,6 +44,24 @@ pub enum Written {
     Kept(PathBuf),
 }
 
+/// What the crate on disk already has that generated code must declare: a generated
+/// `lib.rs` names every module, so a module the user added with another generator
+/// (`rzeroctl model` into `src/model/`) is declared there, never by hand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Existing {
+    /// `src/model/mod.rs` (or `src/model.rs`) exists: `pub mod model;`.
+    pub model: bool,
+}
+
+impl Existing {
+    /// What `dir` holds.
+    pub fn scan(dir: &Path) -> Self {
+        Existing {
+            model: dir.join("src/model/mod.rs").is_file() || dir.join("src/model.rs").is_file(),
+        }
+    }
+}
+
 // === impl GenFile ===
 
 impl GenFile {

@@ -44,8 +44,12 @@ fn corpus() -> Vec<(PathBuf, String)> {
 fn exercise(path: &Path, src: &str) {
     let _ = rzeroctl::api::parse("fuzz.api", src);
     if let Ok(spec) = rzeroctl::api::load_source(path, src) {
-        let _ =
-            rzeroctl::rustgen::generate(&spec, &RzeroSource::Version("0.1.0".into()), "fuzz.api");
+        let _ = rzeroctl::rustgen::generate(
+            &spec,
+            &RzeroSource::Version("0.1.0".into()),
+            "fuzz.api",
+            Default::default(),
+        );
     }
 }
 

@@ -10,8 +10,13 @@ use rzeroctl::cargo::RzeroSource;
 fn check(api: &str, golden: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let spec = rzeroctl::api::load(&root.join(api)).unwrap_or_else(|e| panic!("{e}"));
-    let files =
-        rzeroctl::rustgen::generate(&spec, &RzeroSource::Version("0.1.0".into()), api).unwrap();
+    let files = rzeroctl::rustgen::generate(
+        &spec,
+        &RzeroSource::Version("0.1.0".into()),
+        api,
+        Default::default(),
+    )
+    .unwrap();
     let dir = root.join("rustgen/golden").join(golden);
     let bless = std::env::var_os("RZEROCTL_BLESS").is_some();
     for f in &files {
@@ -44,7 +49,9 @@ fn every_feature_golden() {
 fn generation_is_deterministic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let spec = rzeroctl::api::load(&root.join("rustgen/every_feature.api")).unwrap();
-    let a = rzeroctl::rustgen::generate(&spec, &RzeroSource::detect(), "e.api").unwrap();
-    let b = rzeroctl::rustgen::generate(&spec, &RzeroSource::detect(), "e.api").unwrap();
+    let a = rzeroctl::rustgen::generate(&spec, &RzeroSource::detect(), "e.api", Default::default())
+        .unwrap();
+    let b = rzeroctl::rustgen::generate(&spec, &RzeroSource::detect(), "e.api", Default::default())
+        .unwrap();
     assert_eq!(a, b);
 }

@@ -95,6 +95,7 @@ fn generate(api: &Path, dir: &Path) -> Vec<rzeroctl::files::Written> {
         &spec,
         &RzeroSource::Path(common::workspace_root()),
         "test.api",
+        rzeroctl::files::Existing::scan(dir),
     )
     .unwrap();
     let written = rzeroctl::rustgen::write(dir, &files).unwrap();
@@ -200,9 +201,13 @@ fn generated_services_build_and_answer_http() {
     )
     .unwrap();
     let mut api = std::fs::read_to_string(order_api()).unwrap();
+    assert!(
+        api.contains("\t@handler GetOrder"),
+        "the test edits order.api's GetOrder"
+    );
     api = api.replace(
-        "    @handler GetOrder",
-        "    @handler CancelOrder\n    post /orders/:order_id/cancel (GetOrderReq) returns (GetOrderResp)\n\n    @handler GetOrder",
+        "\t@handler GetOrder",
+        "\t@handler CancelOrder\n\tpost /orders/:order_id/cancel (GetOrderReq) returns (GetOrderResp)\n\n\t@handler GetOrder",
     );
     let changed = ws.join("order-changed.api");
     std::fs::write(&changed, api).unwrap();
@@ -241,7 +246,13 @@ fn a_file_rzeroctl_did_not_write_is_not_overwritten() {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(dir.join("src/routes.rs"), "// mine\n").unwrap();
     let spec = rzeroctl::api::load(&order_api()).unwrap();
-    let files = rzeroctl::rustgen::generate(&spec, &RzeroSource::detect(), "order.api").unwrap();
+    let files = rzeroctl::rustgen::generate(
+        &spec,
+        &RzeroSource::detect(),
+        "order.api",
+        Default::default(),
+    )
+    .unwrap();
     let err = rzeroctl::rustgen::write(&dir, &files)
         .unwrap_err()
         .to_string();

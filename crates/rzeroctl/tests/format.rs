@@ -108,8 +108,10 @@ fn goctl_formatted_file_is_a_fixed_point() {
         fmt("test_format.api", &src),
         src.trim_end().to_string() + "\n"
     );
-    let order = std::fs::read_to_string(data().join("order.api")).unwrap();
-    golden("order.api", "order.api");
+    // The order system's contract is the one order.api (services/order-api).
+    let input = "../../../../services/order-api/order.api";
+    let order = std::fs::read_to_string(data().join(input)).unwrap();
+    golden(input, "order.api");
     assert!(fmt("order.api", &order).contains("\tUserId    int64   `json:\"user_id\"`\n"));
 }
 

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Backend, ORDER, Proxy, call, start, start_user, start_with};
+use common::{Backend, ORDER, Proxy, call, call_with, start, start_user, start_with};
 
 async fn one_request_is_one_trace_across_all_services(backend: Backend) {
     let sys = start(backend).await;
@@ -154,6 +154,12 @@ async fn errors_map_to_statuses_with_json_bodies(backend: Backend) {
             "two decimals",
         ),
         (r#"{"user_id": 1, "product_id": 1}"#, 400, "amount"),
+        // Rounds to zero cents: refused, not stored as 0 (nor a 500 from a CHECK).
+        (
+            r#"{"user_id": 1, "product_id": 1, "amount": 1e-9}"#,
+            400,
+            "at least 0.01",
+        ),
         (
             r#"{"user_id": "1", "product_id": 1, "amount": 5}"#,
             400,
@@ -196,9 +202,9 @@ async fn errors_map_to_statuses_with_json_bodies(backend: Backend) {
     let store = sys.collector.store();
     for (trace_id, span, kind) in [
         (&traces[1], "POST /api/v1/orders", "validation"),
-        (&traces[6], "ValidateUser", "validation"),
-        (&traces[7], "ValidateUser", "not_found"),
-        (&traces[8], "ValidateProduct", "not_found"),
+        (&traces[7], "ValidateUser", "validation"),
+        (&traces[8], "ValidateUser", "not_found"),
+        (&traces[9], "ValidateProduct", "not_found"),
     ] {
         let found = store
             .wait_until(Duration::from_secs(20), |st| {
@@ -349,6 +355,25 @@ async fn database_down_answers_503_then_recovers(name: &'static str) {
     );
     let post = call(sys.api, "POST", "/api/v1/orders", ORDER).await;
     assert_eq!(post.status, 503, "{}", post.body);
+    // The client is told what to do; the driver's text, queries and addresses stay on the
+    // span and in the log.
+    for answer in [&get, &post] {
+        let msg = answer.body["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        for secret in [
+            "127.0.0.1",
+            "3306",
+            "select",
+            "insert",
+            "sqlx",
+            "mysql",
+            "io error",
+        ] {
+            assert!(!msg.contains(secret), "{secret:?} in {msg}");
+        }
+    }
     // The cached order is still served while the database is away.
     let cached = call(sys.api, "GET", &format!("/api/v1/orders/{id}"), "").await;
     assert_eq!(cached.status, 200, "{}", cached.body);
@@ -385,7 +410,74 @@ async fn database_down_answers_503_then_recovers(name: &'static str) {
     drop(sys.stops);
 }
 
+/// A create retried with the same `Idempotency-Key` (one after the other, and eight at
+/// once as a client that times out and retries would) returns the first order and leaves
+/// one row; the key reused for other values is refused.
+async fn retried_creates_with_one_key_make_one_order(backend: Backend) {
+    let sys = start(backend).await;
+    let key = |k: &str| format!("Idempotency-Key: {k}\r\n");
+    let first = call_with(sys.api, "POST", "/api/v1/orders", &key("retry-1"), ORDER).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = call_with(sys.api, "POST", "/api/v1/orders", &key("retry-1"), ORDER).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["order_id"], first.body["order_id"]);
+
+    let racing: Vec<_> = (0..8)
+        .map(|_| {
+            let (api, h) = (sys.api, key("race-1"));
+            tokio::spawn(async move { call_with(api, "POST", "/api/v1/orders", &h, ORDER).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for r in racing {
+        let a = r.await.expect("task");
+        assert_eq!(a.status, 200, "{}", a.body);
+        ids.push(a.body["order_id"].as_i64().expect("id"));
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "eight racing retries, one order: {ids:?}");
+
+    let other = r#"{"user_id": 1, "product_id": 1, "amount": 5}"#;
+    let misuse = call_with(sys.api, "POST", "/api/v1/orders", &key("retry-1"), other).await;
+    assert_eq!(misuse.status, 400, "{}", misuse.body);
+    assert!(
+        misuse.body["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("new key"))
+    );
+    let bad = call_with(
+        sys.api,
+        "POST",
+        "/api/v1/orders",
+        &key(&"k".repeat(65)),
+        ORDER,
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+
+    let pool = rzero_stores::sql::SqlPool::connect(&rzero_stores::sql::SqlPoolConf::new(
+        sys.backend.data_source("order", sys.dir.path()),
+    ))
+    .await
+    .expect("open the order database");
+    for k in ["retry-1", "race-1"] {
+        let (rows,): (i64,) = pool
+            .query("SELECT COUNT(*) FROM orders WHERE idempotency_key = ?")
+            .bind(k)
+            .fetch_one()
+            .await
+            .expect("count");
+        assert_eq!(rows, 1, "{k}");
+    }
+    drop(sys.stops);
+}
+
 // === the suite, on each backend ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_retried_creates_with_one_key_make_one_order() {
+    retried_creates_with_one_key_make_one_order(Backend::Embedded).await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_one_request_is_one_trace_across_all_services() {
@@ -418,4 +510,5 @@ async fn mariadb_redis_and_etcd_suite() {
     ))
     .await;
     database_down_answers_503_then_recovers("rzero_e2e_dbdown").await;
+    retried_creates_with_one_key_make_one_order(Backend::Distributed("rzero_e2e_idem")).await;
 }

@@ -1,16 +1,18 @@
-//! order-rpc's config file (the guide's `order.yaml`): the server, the database, the
-//! cache and the `UserRpc` client.
+//! The service's config file, `etc/order.yaml` (goctl's `internal/config`): rzero's
+//! `RpcServerConf` keys and yours. rzeroctl wrote this file once and never touches it
+//! again: add the sections your logic needs (a `Mysql`, the `RpcClientConf` of a service
+//! you call) here and in `etc/`.
 
-use rzero_conf::RedisConf;
-use rzero_rpc::{RpcClientConf, RpcServerConf};
-use rzero_stores::cache::CacheConf;
-use rzero_stores::sql::SqlPoolConf;
+use rzero::conf::RedisConf;
+use rzero::rpc::{RpcClientConf, RpcServerConf};
+use rzero::stores::cache::CacheConf;
+use rzero::stores::sql::SqlPoolConf;
 use serde::{Deserialize, Serialize};
 
 /// `etc/order.yaml`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Config {
-    /// `Name`, `ListenOn`, `Etcd`, `Timeout`, `OpenTelemetry`, ...
+    /// `Name`, `ListenOn`, `Timeout`, `Etcd`, `OpenTelemetry`, `Log`, ...
     #[serde(flatten)]
     pub rpc: RpcServerConf,
     /// go-zero's `Mysql: {DataSource}` (SQLite data sources too).
@@ -30,10 +32,13 @@ pub struct Config {
 /// The embedded default config, used when no `-f` is given.
 pub const EMBEDDED: &str = include_str!("../etc/order.yaml");
 
+/// The name errors give the embedded config.
+pub const EMBEDDED_NAME: &str = "etc/order.yaml (embedded)";
+
 /// Loads `-f <file>`, or the embedded default.
-pub fn load(args: &[String]) -> Result<Config, rzero_conf::ConfError> {
+pub fn load(args: &[String]) -> Result<Config, rzero::conf::ConfError> {
     match args.iter().position(|a| a == "-f") {
-        Some(i) => rzero_conf::load(args.get(i + 1).map_or("", String::as_str)),
-        None => rzero_conf::Loader::new().load_str("etc/order.yaml (embedded)", EMBEDDED),
+        Some(i) => rzero::conf::load(args.get(i + 1).map_or("", String::as_str)),
+        None => rzero::conf::Loader::new().load_str(EMBEDDED_NAME, EMBEDDED),
     }
 }

@@ -83,6 +83,20 @@ pub enum Cache {
 // === impl Cache ===
 
 impl Cache {
+    /// The service's cache from its config: Redis when a `Redis` section is given,
+    /// otherwise this process's memory (the embedded default), so one line in a service
+    /// context serves both runs.
+    pub async fn connect(
+        redis: Option<&rzero_conf::RedisConf>,
+        conf: &CacheConf,
+        telemetry: crate::Telemetry,
+    ) -> Result<Self, StoreError> {
+        Ok(match redis {
+            Some(redis) => Cache::Redis(RedisStore::connect_with(redis, telemetry).await?),
+            None => Cache::memory(conf),
+        })
+    }
+
     /// An in-process cache sized by `conf`.
     pub fn memory(conf: &CacheConf) -> Self {
         Cache::Memory(MemoryCache::new(conf.memory_capacity))

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::code::{self, Layout};
 use super::parse::Proto;
 use crate::cargo::{RzeroSource, versions_map};
-use crate::files::{GENERATED_HEADER, GenFile};
+use crate::files::{Existing, GENERATED_HEADER, GenFile};
 use crate::render::{render, render_rust, shouty};
 
 /// Every file of the crate for `proto`; `sources` are the contents of `proto.sources`,
@@ -64,6 +64,7 @@ pub(crate) fn plan(
         "client_streaming": methods.iter().any(|m| m.client_streaming),
         "uses_pb": methods.iter().any(|m| m.uses_pb),
         "modules": modules,
+        "existing": Existing::scan(dir),
     });
     out.push(GenFile::user(
         "Cargo.toml",

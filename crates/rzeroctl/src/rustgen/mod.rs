@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use crate::api::spec::Spec;
 use crate::cargo::{RzeroArgs, RzeroSource};
-use crate::files::{GenFile, Written, write_all};
+use crate::files::{Existing, GenFile, Written, write_all};
 
 /// `rzeroctl api rust` options.
 #[derive(Debug, clap::Args)]
@@ -69,7 +69,7 @@ pub fn run(args: &RustArgs) -> Result<(), crate::CmdError> {
         .api
         .file_name()
         .map_or_else(|| "the .api".into(), |n| n.to_string_lossy().into_owned());
-    let files = generate(&spec, &rzero, &api_file)?;
+    let files = generate(&spec, &rzero, &api_file, Existing::scan(&args.dir))?;
     for w in write(&args.dir, &files)? {
         w.report();
     }
@@ -82,18 +82,19 @@ pub fn run(args: &RustArgs) -> Result<(), crate::CmdError> {
 }
 
 /// Every file of the service for `spec`, formatted, in memory; `api_file` names the
-/// `.api` in the crate's docs.
+/// `.api` in the crate's docs; `existing` is what the output folder already has.
 pub fn generate(
     spec: &Spec,
     rzero: &RzeroSource,
     api_file: &str,
+    existing: Existing,
 ) -> Result<Vec<GenFile>, GenError> {
     if spec.service.name.is_empty() {
         return Err(GenError(
             "the .api has no `service` block: nothing to generate".into(),
         ));
     }
-    plan::files(spec, rzero, api_file)
+    plan::files(spec, rzero, api_file, existing)
 }
 
 /// Writes `files` under `dir` (see [`crate::files::write_all`]).

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::GenError;
 use crate::api::spec::{BodyRef, Group, Route, Spec};
 use crate::cargo::{RzeroSource, versions_map};
-use crate::files::GenFile;
+use crate::files::{Existing, GenFile};
 use crate::render::{render, render_rust, shouty, snake, snake_ident};
 
 /// A route with everything its files need.
@@ -127,6 +127,7 @@ pub(super) fn files(
     spec: &Spec,
     rzero: &RzeroSource,
     api_file: &str,
+    existing: Existing,
 ) -> Result<Vec<GenFile>, GenError> {
     let err = GenError;
     let name = spec.service.name.clone();
@@ -160,6 +161,7 @@ pub(super) fn files(
         "v": versions_map(),
         "rzero_dependency": rzero.dependency(&["rest"]),
         "middlewares": !middlewares.is_empty(),
+        "existing": existing,
     });
     let with = |extra: serde_json::Value| {
         let mut ctx = base.clone();

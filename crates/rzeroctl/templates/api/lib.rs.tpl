@@ -8,6 +8,9 @@
 //! - [`types`]: the request and response types of the .api, with their checks;
 //! - [`routes`]: the routes, group by group, with their `@server` settings;
 //! - [`handler`]: one handler per route: parse, call the logic, answer JSON;
+{% if existing.model %}
+//! - [`model`]: the tables, from `rzeroctl model` (`*_gen.rs` generated, the rest yours);
+{% endif %}
 //! - [`logic`]: one file per route, the route's work (each *yours*);
 {% if middlewares %}
 //! - [`middleware`]: one file per `@server(middleware:)` (each *yours*);
@@ -17,6 +20,9 @@
 pub mod config;
 pub mod handler;
 pub mod logic;
+{% if existing.model %}
+pub mod model;
+{% endif %}
 {% if middlewares %}
 pub mod middleware;
 {% endif %}

@@ -6,6 +6,9 @@
 //! - `proto/`: the proto and its imports; `build.rs` compiles them into [`pb`];
 //! - `etc/*.yaml` and [`config`]: the config file and its keys (*yours*);
 //! - [`svc`]: the service context every logic function shares (*yours*);
+{% if existing.model %}
+//! - [`model`]: the tables, from `rzeroctl model` (`*_gen.rs` generated, the rest yours);
+{% endif %}
 //! - [`logic`]: one file per rpc (each *yours*);
 //! - [`server`]: the tonic services, each rpc calling its logic function;
 //! - [`client`]: typed, traced clients for the callers of these services;
@@ -14,6 +17,9 @@
 pub mod client;
 pub mod config;
 pub mod logic;
+{% if existing.model %}
+pub mod model;
+{% endif %}
 pub mod server;
 pub mod svc;
 

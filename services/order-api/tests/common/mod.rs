@@ -100,7 +100,7 @@ impl Backend {
         })
         .await
         .expect("Redis on 127.0.0.1:6379 (cargo xtask test starts it)");
-        for family in ["cache:user:*", "cache:order:*", "cache:product:*"] {
+        for family in ["cache:users:*", "cache:orders:*", "cache:products:*"] {
             let keys: Vec<String> = redis
                 .query(rzero_stores::redis::cmd("KEYS").arg(family))
                 .await
@@ -268,9 +268,20 @@ pub(crate) struct Answer {
 }
 
 pub(crate) async fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> Answer {
+    call_with(addr, method, path, "", body).await
+}
+
+/// [`call`] with extra header lines (`name: value\r\n` each).
+pub(crate) async fn call_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Answer {
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.expect("write");

@@ -1,18 +1,24 @@
-//! What every handler shares (goctl's `internal/svc`): clients, pools, config.
-//! Written once by rzeroctl; add your dependencies here.
-use std::sync::Arc;
+//! The service context (goctl's `internal/svc`): what every handler shares. Add
+//! your database pools, caches and clients to [`ServiceContext`] and build them in
+//! [`ServiceContext::new`], with `guard`'s tracer and meter so their calls are traced.
+//! rzeroctl wrote this file once and never touches it again.
+
+use rzero::telemetry::TelemetryGuard;
+
 use crate::config::Config;
-/// Cheap to clone: one per request.
-#[derive(Clone, Debug)]
+
+/// Built once at start, shared by every request (handlers get it as `State`).
 pub struct ServiceContext {
     /// The loaded config.
-    pub config: Arc<Config>,
+    pub config: Config,
 }
+
 impl ServiceContext {
-    /// Builds the shared state from the config.
-    pub fn new(config: Config) -> Self {
-        ServiceContext {
-            config: Arc::new(config),
-        }
+    /// The context for `config`: open pools and connect clients here (a traced RPC
+    /// client: `some_rpc::client::connect_x(&config.x_rpc, guard)`).
+    pub async fn new(config: &Config, _guard: &TelemetryGuard) -> Result<Self, crate::BoxError> {
+        Ok(ServiceContext {
+            config: config.clone(),
+        })
     }
 }

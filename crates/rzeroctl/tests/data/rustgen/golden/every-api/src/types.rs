@@ -2,13 +2,18 @@
 //! The contract of the .api (goctl's `internal/types`). Types stay in the contract
 //! even while no logic uses them yet.
 #![allow(dead_code)]
+
 use std::collections::BTreeMap;
+
 use rzero::rest::parse::{FieldError, Parse, check};
 use serde::{Deserialize, Serialize};
+
 /// `Id` in the .api.
 pub type Id = i64;
+
 /// `Tags` in the .api.
 pub type Tags = Vec<String>;
+
 /// A nested type referenced by pointer, slice and map.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Item {
@@ -20,12 +25,14 @@ pub struct Item {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
+
 impl Parse for Item {
     fn validate(&self) -> Result<(), FieldError> {
-        check::range("price", self.price as f64, "(0:100000]")?;
+        check::range("price", self.price, "(0:100000]")?;
         Ok(())
     }
 }
+
 /// `ListReq` in the .api.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListReq {
@@ -41,17 +48,19 @@ pub struct ListReq {
     #[serde(rename = "X-Trace-Id", default)]
     pub trace: String,
 }
+
 fn default_list_req_page() -> i64 {
     1
 }
+
 fn default_list_req_size() -> i64 {
     20
 }
+
 impl Parse for ListReq {
     const FORM: &'static [&'static str] = &["page", "size", "kind"];
-    const HEADER: &'static [(&'static str, &'static str)] = &[
-        ("X-Trace-Id", "X-Trace-Id"),
-    ];
+    const HEADER: &'static [(&'static str, &'static str)] = &[("X-Trace-Id", "X-Trace-Id")];
+
     fn validate(&self) -> Result<(), FieldError> {
         check::range("page", self.page as f64, "[1:1000]")?;
         check::options("size", &self.size.to_string(), &["10", "20", "50"])?;
@@ -59,6 +68,7 @@ impl Parse for ListReq {
         Ok(())
     }
 }
+
 /// `ListResp` in the .api.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListResp {
@@ -72,7 +82,9 @@ pub struct ListResp {
     #[serde(default)]
     pub any: serde_json::Value,
 }
+
 impl Parse for ListResp {}
+
 /// `UpdateReq` in the .api.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UpdateReq {
@@ -100,37 +112,47 @@ pub struct UpdateReq {
     #[serde(default)]
     pub r#match: String,
 }
+
 fn default_update_req_quantity() -> u32 {
     1
 }
+
 impl Parse for UpdateReq {
     const PATH: &'static [&'static str] = &["id"];
+
     fn validate(&self) -> Result<(), FieldError> {
         check::range("id", self.id as f64, "[1:]")?;
         Ok(())
     }
 }
+
 /// An inline struct of the .api.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UpdateReqExtra {
     /// `json:"color"`
     pub color: String,
 }
+
 impl Parse for UpdateReqExtra {}
+
 /// `UpdateResp` in the .api.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UpdateResp {
     /// `json:"id"`
     pub id: Id,
 }
+
 impl Parse for UpdateResp {}
+
 /// `PingResp` in the .api.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PingResp {
     /// `json:"pong"`
     pub pong: bool,
 }
+
 impl Parse for PingResp {}
+
 /// Imported by every_feature.api: types shared between APIs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Paging {
@@ -141,14 +163,18 @@ pub struct Paging {
     #[serde(default = "default_paging_size")]
     pub size: i64,
 }
+
 fn default_paging_page() -> i64 {
     1
 }
+
 fn default_paging_size() -> i64 {
     20
 }
+
 impl Parse for Paging {
     const FORM: &'static [&'static str] = &["page", "size"];
+
     fn validate(&self) -> Result<(), FieldError> {
         check::range("page", self.page as f64, "[1:1000]")?;
         check::options("size", &self.size.to_string(), &["10", "20", "50"])?;

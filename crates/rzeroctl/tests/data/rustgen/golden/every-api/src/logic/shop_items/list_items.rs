@@ -1,18 +1,20 @@
-//! `GET /api/v1/items` (ListItems): the route's logic. Written once by rzeroctl; yours to fill, never overwritten.
+//! `GET /api/v1/items` (ListItems): the route's logic.
+//!
+//! rzeroctl wrote this file once and never touches it again.
+
 use rzero::rest::Error;
+
 use crate::svc::ServiceContext;
+
 /// `GET /api/v1/items` (ListItems).
 ///
 /// List items
 pub async fn list_items(
-    svc: ServiceContext,
+    ctx: &ServiceContext,
     req: crate::types::ListReq,
 ) -> Result<crate::types::ListResp, Error> {
-    let _ = (svc, req);
-    Err(
-        Error::new(
-            axum::http::StatusCode::NOT_IMPLEMENTED,
-            "ListItems has no logic yet: fill in src/logic/shop_items/list_items.rs",
-        ),
-    )
+    let _ = (ctx, req);
+    Err(Error::not_implemented(
+        "ListItems has no logic yet: fill in src/logic/shop_items/list_items.rs",
+    ))
 }
