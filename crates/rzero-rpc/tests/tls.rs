@@ -126,6 +126,12 @@ async fn mtls_refuses_clients_without_a_certificate_of_its_ca() {
         let mut c = tls_client(&server, client_tls(&ca, cert)).await;
         let err = within(10, c.say(say("x"))).await.expect_err(who);
         assert_eq!(err.code(), Code::Unavailable, "{who}: {err:?}");
+        // "connection closed" alone would not say where to look.
+        assert!(
+            err.message().contains("CertFile/KeyFile"),
+            "{who}: {}",
+            err.message()
+        );
     }
     assert_eq!(
         server.calls(),

@@ -255,7 +255,14 @@ impl Service<Request<Body>> for Balance {
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         if let Some(endpoint) = self.hash_key(&req).and_then(|k| self.pick_hashed(k)) {
-            return Box::pin(send(endpoint.addr, endpoint.channel, req, PickEnd(None)));
+            let tls = self.settings.tls.is_some();
+            return Box::pin(send(
+                endpoint.addr,
+                endpoint.channel,
+                req,
+                PickEnd(None),
+                tls,
+            ));
         }
         let Some(picked) = self.p2c.pick() else {
             let status = tonic::Status::unavailable(format!(
@@ -271,7 +278,8 @@ impl Service<Request<Body>> for Balance {
             )
             .into_http())));
         };
-        Box::pin(send(addr, channel, req, PickEnd(Some(picked))))
+        let tls = self.settings.tls.is_some();
+        Box::pin(send(addr, channel, req, PickEnd(Some(picked)), tls))
     }
 }
 
@@ -283,6 +291,7 @@ async fn send(
     channel: Channel,
     req: Request<Body>,
     end: PickEnd,
+    tls: bool,
 ) -> Result<Response<ObservedBody<Body, PickEnd>>, BoxError> {
     match channel.oneshot(req).await {
         Ok(response) => Ok(observe(response, end)),
@@ -298,7 +307,11 @@ async fn send(
                 tonic::Status::unavailable(format!(
                     "cannot reach `{addr}`: {}; is the server up{}?",
                     rzero_telemetry::tls::error_chain(&e),
-                    tls_hint(&e)
+                    if tls || is_tls_error(&e) {
+                        TLS_HINT
+                    } else {
+                        ""
+                    }
                 ))
             };
             Ok(status.into_http())
@@ -306,8 +319,15 @@ async fn send(
     }
 }
 
-/// A pointer to the keys to check when the failure is a TLS one.
-fn tls_hint(e: &(dyn std::error::Error + 'static)) -> &'static str {
+/// Where to look when a TLS connection fails: a server that requires client
+/// certificates closes the connection on a client without one (TLS 1.3 sends its alert
+/// after the client's handshake is done), which reads as a plain "connection closed".
+const TLS_HINT: &str = ", and do its certificate and this client's Tls section match \
+                        (CACertFile, ServerName; CertFile/KeyFile when the server requires \
+                        client certificates)";
+
+/// True when a rustls error is in `e`'s chain.
+fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut source = Some(e);
     while let Some(err) = source {
         // tokio-rustls wraps rustls' error in an io::Error, whose `source` skips it.
@@ -315,10 +335,9 @@ fn tls_hint(e: &(dyn std::error::Error + 'static)) -> &'static str {
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref());
         if err.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>()) {
-            return ", and do its certificate and the client's Tls section (CACertFile, \
-                    ServerName, CertFile/KeyFile) match";
+            return true;
         }
         source = err.source();
     }
-    ""
+    false
 }
