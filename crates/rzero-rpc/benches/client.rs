@@ -8,6 +8,8 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rzero_resilience::breaker::{BreakerConfig, BreakerSet};
 use rzero_resilience::p2c::P2c;
+use rzero_rpc::client::balance::ring::{DEFAULT_REPLICAS, Ring};
+use rzero_rpc::client::balance::{Balance, ChannelSettings};
 
 fn breaker(c: &mut Criterion) {
     let set: BreakerSet<String> = BreakerSet::new(BreakerConfig::default());
@@ -39,5 +41,40 @@ fn balancer(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, breaker, balancer);
+fn hash(c: &mut Criterion) {
+    let keys: Vec<String> = (0..1024).map(|i| format!("user-{i}")).collect();
+    for n in [3usize, 20] {
+        let nodes: Vec<String> = (0..n).map(|i| format!("10.0.0.{i}:8080")).collect();
+        let ring = Ring::new(nodes.clone(), DEFAULT_REPLICAS, |s: &String| s.as_str());
+        let mut i = 0;
+        c.bench_function(&format!("hash ring get ({n} endpoints)"), |b| {
+            b.iter(|| {
+                i = (i + 1) & 1023;
+                black_box(ring.get(black_box(keys[i].as_bytes())));
+            })
+        });
+
+        // The balancer's pick: read lock, ring lookup, endpoint (channel) clone.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let _enter = rt.enter();
+        let settings = ChannelSettings {
+            keepalive: None,
+            connect_timeout: std::time::Duration::from_secs(1),
+            tls: None,
+        };
+        let balance = Balance::new("bench", settings).consistent_hash(None, DEFAULT_REPLICAS);
+        balance.set_endpoints(&nodes);
+        c.bench_function(&format!("consistent_hash pick ({n} endpoints)"), |b| {
+            b.iter(|| {
+                i = (i + 1) & 1023;
+                black_box(balance.pick_hashed(black_box(keys[i].as_bytes())));
+            })
+        });
+    }
+}
+
+criterion_group!(benches, breaker, balancer, hash);
 criterion_main!(benches);

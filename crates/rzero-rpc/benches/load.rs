@@ -7,8 +7,10 @@
 //! each, and rzero's as ratios of plain tonic's. `RZERO_BENCH_SECS` sets the seconds per
 //! round (default 3), `RZERO_BENCH_ROUNDS` the rounds of each (default 3),
 //! `RZERO_BENCH_CONCURRENCY` the calls in flight (default 32),
-//! `RZERO_BENCH_TRACE=0` runs rzero without spans (to split their cost off). Rounds
-//! alternate (plain, rzero, plain, rzero, ...) so that drift hits both alike.
+//! `RZERO_BENCH_TRACE=0` runs rzero without spans (to split their cost off),
+//! `RZERO_BENCH_TLS=1` adds rzero over TLS (certificates made at start) as a third
+//! contender, reported as a ratio of rzero in plaintext. Rounds alternate (plain, rzero,
+//! [rzero tls,] plain, ...) so that drift hits all alike.
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -23,6 +25,8 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter,
 };
+use rzero_rpc::testing::TestCa;
+use rzero_rpc::tls::{ClientTlsConf, ServerTlsConf};
 use rzero_rpc::{RpcClient, RpcClientConf, RpcServer, RpcServerConf};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
@@ -179,9 +183,14 @@ async fn plain_server() -> SocketAddr {
     addr
 }
 
-async fn rzero_server(provider: &SdkTracerProvider, traced: bool) -> SocketAddr {
+async fn rzero_server(
+    provider: &SdkTracerProvider,
+    traced: bool,
+    tls: Option<ServerTlsConf>,
+) -> SocketAddr {
     let conf = RpcServerConf {
         listen_on: "127.0.0.1:0".into(),
+        tls,
         ..RpcServerConf::default()
     };
     let mut server = RpcServer::new(conf).add_service(EchoServer::new(Plain));
@@ -241,7 +250,7 @@ fn main() {
         let provider = provider();
         let plain_addr = plain_server().await;
         let traced = std::env::var("RZERO_BENCH_TRACE").as_deref() != Ok("0");
-        let rzero_addr = rzero_server(&provider, traced).await;
+        let rzero_addr = rzero_server(&provider, traced, None).await;
         let plain_client = EchoClient::new(
             tonic::transport::Endpoint::from_shared(format!("http://{plain_addr}"))
                 .expect("uri")
@@ -258,17 +267,52 @@ fn main() {
             builder = builder.tracer(provider.tracer("bench-client"));
         }
         let rzero_client = EchoClient::new(builder.build().await.expect("client"));
+        let dir = tempfile::tempdir().expect("dir");
+        let tls_client = if std::env::var("RZERO_BENCH_TLS").as_deref() == Ok("1") {
+            let ca = TestCa::new(dir.path(), "bench");
+            let cert = ca.issue("server", &["127.0.0.1"]);
+            let server_tls = ServerTlsConf {
+                cert_file: cert.cert.to_string_lossy().into_owned(),
+                key_file: cert.key.to_string_lossy().into_owned(),
+                ca_cert_file: String::new(),
+            };
+            let addr = rzero_server(&provider, traced, Some(server_tls)).await;
+            let mut builder = RpcClient::builder(RpcClientConf {
+                endpoints: vec![addr.to_string()],
+                tls: Some(ClientTlsConf {
+                    ca_cert_file: ca.file().to_string_lossy().into_owned(),
+                    ..ClientTlsConf::default()
+                }),
+                ..RpcClientConf::default()
+            });
+            if traced {
+                builder = builder.tracer(provider.tracer("bench-client"));
+            }
+            Some(EchoClient::new(builder.build().await.expect("tls client")))
+        } else {
+            None
+        };
         println!(
             "unary echo, {concurrency} in flight, {secs} s per round, {rounds} rounds each, 2 worker threads"
         );
         // Warm-up: connections, allocator, caches.
         drive(plain_client.clone(), 1, concurrency).await;
         drive(rzero_client.clone(), 1, concurrency).await;
+        if let Some(c) = &tls_client {
+            drive(c.clone(), 1, concurrency).await;
+        }
         let mut plain = drive(plain_client.clone(), secs, concurrency).await;
         let mut rzero = drive(rzero_client.clone(), secs, concurrency).await;
+        let mut tls = match &tls_client {
+            Some(c) => Some(drive(c.clone(), secs, concurrency).await),
+            None => None,
+        };
         for _ in 1..rounds {
             plain = merge(&plain, &drive(plain_client.clone(), secs, concurrency).await);
             rzero = merge(&rzero, &drive(rzero_client.clone(), secs, concurrency).await);
+            if let (Some(c), Some(t)) = (&tls_client, &tls) {
+                tls = Some(merge(t, &drive(c.clone(), secs, concurrency).await));
+            }
         }
         report("plain tonic", &plain);
         report(if traced { "rzero (traced)" } else { "rzero (no spans)" }, &rzero);
@@ -279,6 +323,16 @@ fn main() {
             rzero.p99_us / plain.p99_us.max(1.0),
             rzero.cpu_us_per_call / plain.cpu_us_per_call.max(0.001),
         );
+        if let Some(t) = &tls {
+            report("rzero (tls)", t);
+            println!(
+                "rzero tls / rzero plaintext: throughput {:.2}, p50 {:.2}, p99 {:.2}, cpu per call {:.2}",
+                (t.calls as f64 / t.secs) / (rzero.calls as f64 / rzero.secs),
+                t.p50_us / rzero.p50_us.max(1.0),
+                t.p99_us / rzero.p99_us.max(1.0),
+                t.cpu_us_per_call / rzero.cpu_us_per_call.max(0.001),
+            );
+        }
         let _ = provider.shutdown();
     });
 }

@@ -25,6 +25,9 @@ use rzero_conf::EtcdConf;
 use rzero_service::ServiceConf;
 use serde::{Deserialize, Serialize};
 
+use crate::client::balance::BalancerConf;
+use crate::tls::{ClientTlsConf, ServerTlsConf};
+
 /// An RPC server's settings. Defaults are go-zero's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -53,6 +56,10 @@ pub struct RpcServerConf {
     /// Serve `grpc.health.v1` (default true).
     #[serde(default = "yes")]
     pub health: bool,
+    /// Serve TLS: `{CertFile, KeyFile}`, plus `CACertFile` to require client
+    /// certificates signed by that CA (mTLS). Absent: plaintext HTTP/2.
+    #[serde(default)]
+    pub tls: Option<ServerTlsConf>,
 }
 
 /// A client's settings: where the target is and how to call it. Give one of
@@ -82,6 +89,14 @@ pub struct RpcClientConf {
     /// HTTP/2 keep-alive ping interval (default 20 s; 0 turns pings off).
     #[serde(default = "default_keepalive", with = "rzero_conf::duration")]
     pub keepalive_time: Duration,
+    /// Call the servers over TLS: `{CACertFile, CertFile, KeyFile, ServerName,
+    /// InsecureSkipVerify}`. Absent: plaintext HTTP/2.
+    #[serde(default)]
+    pub tls: Option<ClientTlsConf>,
+    /// How calls are spread over the endpoints: `{Kind: p2c_ewma}` (default) or
+    /// `{Kind: consistent_hash, HashKey: x-user-id}`.
+    #[serde(default)]
+    pub balancer: BalancerConf,
 }
 
 fn default_listen_on() -> String {
@@ -109,6 +124,7 @@ impl Default for RpcServerConf {
             timeout: default_timeout(),
             cpu_threshold: default_cpu_threshold(),
             health: true,
+            tls: None,
         }
     }
 }
@@ -122,6 +138,8 @@ impl Default for RpcClientConf {
             non_block: true,
             timeout: default_timeout(),
             keepalive_time: default_keepalive(),
+            tls: None,
+            balancer: BalancerConf::default(),
         }
     }
 }

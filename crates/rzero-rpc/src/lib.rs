@@ -32,13 +32,14 @@
 //! - [`server`]: [`RpcServer`], and its interceptors as tower layers: `trace`, `metrics`,
 //!   `recover`, `timeout`, `shed`;
 //! - [`client`]: [`RpcClient`], and its layers: `trace`, `metrics`, `breaker`, `timeout`,
-//!   `balance` (P2C with EWMA latency);
+//!   `balance` (P2C with EWMA latency, or consistent hashing on a request key);
 //! - [`discovery`]: where endpoints come from: static lists, etcd (register and resolve),
 //!   Kubernetes headless services by DNS;
 //! - [`configcenter`]: a typed config value that follows an etcd key (go-zero's config
 //!   center), on discovery's etcd client;
 //! - [`body`]: the response body wrapper that learns each call's gRPC status, in headers
 //!   or in trailers, which every layer that reports an outcome uses;
+//! - [`tls`]: TLS and mTLS of server and client (`Tls:` sections);
 //! - [`names`]: telemetry names.
 #![warn(missing_docs)]
 
@@ -55,7 +56,9 @@ mod span;
 pub mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 
+pub use client::balance::HashKey;
 pub use client::{ClientError, RpcClient};
 pub use conf::{RpcClientConf, RpcServerConf};
 pub use rzero_service::{ServiceConf, ShutdownConf};

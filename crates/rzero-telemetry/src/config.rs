@@ -51,6 +51,17 @@ pub struct TelemetryConf {
     /// go-zero's `OtlpHttpSecure`: use `https` when `Endpoint` has no scheme.
     #[serde(default)]
     pub otlp_http_secure: bool,
+    /// The CA that signed the collector's certificate (PEM), for an `https` endpoint;
+    /// empty: the system's trust store. `OTEL_EXPORTER_OTLP_CERTIFICATE` wins.
+    #[serde(rename = "OtlpCACertFile", default)]
+    pub otlp_ca_cert_file: String,
+    /// A client certificate (PEM) for a collector that requires one (mTLS), with
+    /// `OtlpKeyFile`. `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` wins.
+    #[serde(default)]
+    pub otlp_cert_file: String,
+    /// The client certificate's private key (PEM). `OTEL_EXPORTER_OTLP_CLIENT_KEY` wins.
+    #[serde(default)]
+    pub otlp_key_file: String,
     /// Export timeout per request, in milliseconds (default 10000).
     #[serde(default = "default_export_timeout_ms")]
     pub timeout: u64,

@@ -26,7 +26,8 @@
 //!   `OTEL_PROPAGATORS`;
 //! - `logs`: stdout lines and OTLP log records with trace ids;
 //! - [`guard`]: shutdown and signals;
-//! - [`step`]: one step of a request as a span of its own, failures recorded on it.
+//! - [`step`]: one step of a request as a span of its own, failures recorded on it;
+//! - [`tls`]: the process's one crypto provider (ring), PEM files, OTLP over TLS.
 //!
 //! Spans made with the `opentelemetry` API and with `tracing` (`#[instrument]`) land in the
 //! same trace: the `tracing` bridge activates the OpenTelemetry context of an entered span
@@ -45,6 +46,7 @@ mod resource;
 pub mod sampler;
 pub mod settings;
 mod step;
+pub mod tls;
 
 use std::sync::atomic::AtomicBool;
 
@@ -138,6 +140,8 @@ impl Telemetry {
             None => std::env::var(k).ok(),
         };
         let settings = Settings::resolve(&self.conf, &self.service_name, lookup)?;
+        // Before any exporter or client builds a TLS config (see `tls`).
+        tls::install_crypto_provider();
         // rzero's strict W3C propagators (or what OTEL_PROPAGATORS names), for rzero's
         // layers and for user code alike.
         opentelemetry::global::set_text_map_propagator(propagation::composite(

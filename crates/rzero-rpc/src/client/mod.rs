@@ -5,7 +5,8 @@
 //! Every call goes through these layers, outermost first: [`trace`] (CLIENT span,
 //! context into the metadata), [`metrics`] (`rpc.client.call.duration`), [`breaker`]
 //! (adaptive breaker per method), [`timeout`] (deadline, sent as `grpc-timeout`), then
-//! [`balance`] (P2C over the endpoints discovery gives, followed live).
+//! [`balance`] (P2C, or consistent hashing on a request key, over the endpoints discovery
+//! gives, followed live; over TLS when `Tls` is set).
 
 pub mod balance;
 pub mod breaker;
@@ -29,7 +30,8 @@ use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use crate::conf::RpcClientConf;
 use crate::discovery::{BadTarget, Discovery, Endpoints};
 use crate::names;
-use balance::{Balance, ChannelSettings};
+use crate::tls::ClientTls;
+use balance::{Balance, BalancerKind, ChannelSettings};
 
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,12 @@ pub enum ClientError {
     /// The config names no usable target.
     #[error("rpc client: {0}")]
     Target(#[from] BadTarget),
+    /// The `Tls` section names files that cannot be used.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsConfError),
+    /// The `Balancer` section is not usable.
+    #[error("rpc client: {0}")]
+    Balancer(String),
     /// `NonBlock: false` and no endpoint came in time.
     #[error(
         "rpc client for `{target}`: no endpoint within {waited:?} (NonBlock: false); \
@@ -180,13 +188,22 @@ impl RpcClientBuilder {
             Some(e) => e,
             None => Discovery::from_conf(&conf)?.watch(),
         };
-        let balance = Balance::new(
+        let tls = conf.tls.as_ref().map(ClientTls::from_conf).transpose()?;
+        conf.balancer.validate().map_err(ClientError::Balancer)?;
+        let mut balance = Balance::new(
             &target,
             ChannelSettings {
                 keepalive: (!conf.keepalive_time.is_zero()).then_some(conf.keepalive_time),
                 connect_timeout: Duration::from_secs(3),
+                tls,
             },
         );
+        if conf.balancer.kind == BalancerKind::ConsistentHash {
+            let header = (!conf.balancer.hash_key.is_empty())
+                .then(|| http::HeaderName::from_bytes(conf.balancer.hash_key.as_bytes()).ok())
+                .flatten();
+            balance = balance.consistent_hash(header, conf.balancer.replicas);
+        }
         balance.set_endpoints(&endpoints.borrow_and_update());
         if !conf.non_block && balance.endpoints().is_empty() {
             let waited = conf.timeout.max(Duration::from_secs(3));

@@ -4,7 +4,8 @@
 //! Every call goes through these layers, outermost first: [`trace`] (SERVER span),
 //! [`metrics`] (`rpc.server.call.duration`), [`shed`] (adaptive load shedding),
 //! [`timeout`] (deadline), [`recover`] (panics become INTERNAL), then tonic's router.
-//! `grpc.health.v1` and server reflection (v1) are served beside the services.
+//! `grpc.health.v1` and server reflection (v1) are served beside the services, over TLS
+//! (and mTLS) when `Tls` is set (see [`crate::tls`]).
 //!
 //! A stop signal runs go-zero's shutdown, the [`rzero_service::Lifecycle`] the rest
 //! server runs too: leave etcd and report NOT_SERVING, keep serving for
@@ -68,6 +69,7 @@ pub struct BoundServer {
     server: RpcServer,
     listener: TcpListener,
     addr: SocketAddr,
+    tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 // === impl RpcServer ===
@@ -149,8 +151,15 @@ impl RpcServer {
             .await
     }
 
-    /// Binds `ListenOn` (tests bind port 0 and read the address before serving).
+    /// Binds `ListenOn` (tests bind port 0 and read the address before serving). The
+    /// `Tls` files are read here: a bad one fails the start before anything listens.
     pub async fn bind(self) -> Result<BoundServer, ServeError> {
+        let tls = self
+            .conf
+            .tls
+            .as_ref()
+            .map(crate::tls::server_tls)
+            .transpose()?;
         let listen_on = self.conf.listen_on.clone();
         let listener = TcpListener::bind(&listen_on)
             .await
@@ -166,6 +175,7 @@ impl RpcServer {
             server: self,
             listener,
             addr,
+            tls,
         })
     }
 }
@@ -183,6 +193,6 @@ impl BoundServer {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> Result<(), ServeError> {
-        run::serve(self.server, self.listener, self.addr, shutdown).await
+        run::serve(self.server, self.listener, self.addr, self.tls, shutdown).await
     }
 }

@@ -47,6 +47,9 @@ pub enum ServeError {
     /// Registering in etcd failed at start.
     #[error(transparent)]
     Etcd(#[from] EtcdError),
+    /// The `Tls` section names files that cannot be used.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsConfError),
     /// The transport failed while serving.
     #[error("the gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -56,6 +59,7 @@ pub(super) async fn serve(
     server: RpcServer,
     listener: TcpListener,
     addr: SocketAddr,
+    tls: Option<tonic::transport::ServerTlsConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let RpcServer {
@@ -121,10 +125,14 @@ pub(super) async fn serve(
         life.telemetry(guard);
     }
     life.start().await?;
-    tracing::info!(%addr, services = ?service_names, "rpc server listening");
-    let router = tonic::transport::Server::builder()
-        .layer(layers)
-        .add_routes(routes.routes());
+    let tls_on = tls.is_some();
+    tracing::info!(%addr, services = ?service_names, tls = tls_on, "rpc server listening");
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        // Checked at bind: this cannot fail on the same config.
+        builder = builder.tls_config(tls)?;
+    }
+    let router = builder.layer(layers).add_routes(routes.routes());
     let wrap_up = async {
         if let Some(r) = registration {
             r.deregister().await;

@@ -65,6 +65,28 @@ pub struct ExportTarget {
     pub headers: Vec<(String, String)>,
     /// Timeout of one export request.
     pub timeout: Duration,
+    /// TLS files for an `https` endpoint.
+    pub tls: ExportTls,
+}
+
+/// The TLS files of one signal's export; empty strings are unset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportTls {
+    /// The CA that verifies the collector (empty: the system's trust store).
+    pub ca_cert_file: String,
+    /// A client certificate for mTLS.
+    pub client_cert_file: String,
+    /// Its private key.
+    pub client_key_file: String,
+}
+
+impl ExportTls {
+    /// True when any file is named.
+    pub fn is_set(&self) -> bool {
+        !(self.ca_cert_file.is_empty()
+            && self.client_cert_file.is_empty()
+            && self.client_key_file.is_empty())
+    }
 }
 
 /// The sampler to build.
@@ -425,11 +447,35 @@ fn resolve_target(
     let timeout = env(&var("TIMEOUT"))
         .and_then(|v| parse_num::<u64>(&var("TIMEOUT"), &v, warnings))
         .unwrap_or(timeout_ms);
+    // Per signal, then for all signals, then the file: the OTLP exporter spec's order.
+    let file = |suffix: &str, generic: &str, conf_value: &str| {
+        env(&var(suffix))
+            .or_else(|| env(generic))
+            .unwrap_or_else(|| conf_value.trim().to_owned())
+    };
+    let tls = ExportTls {
+        ca_cert_file: file(
+            "CERTIFICATE",
+            OTEL_EXPORTER_OTLP_CERTIFICATE,
+            &conf.otlp_ca_cert_file,
+        ),
+        client_cert_file: file(
+            "CLIENT_CERTIFICATE",
+            OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+            &conf.otlp_cert_file,
+        ),
+        client_key_file: file(
+            "CLIENT_KEY",
+            OTEL_EXPORTER_OTLP_CLIENT_KEY,
+            &conf.otlp_key_file,
+        ),
+    };
     Some(ExportTarget {
         endpoint,
         protocol,
         headers,
         timeout: Duration::from_millis(timeout.max(1)),
+        tls,
     })
 }
 

@@ -316,3 +316,35 @@ fn propagators_come_from_env_then_file_then_the_default() {
     assert_eq!(s.propagators, [B3, Jaeger]);
     assert!(s.warnings[0].contains("xray"), "{:?}", s.warnings);
 }
+
+#[test]
+fn tls_files_come_from_signal_vars_then_generic_vars_then_the_file() {
+    let conf = TelemetryConf {
+        otlp_ca_cert_file: "/file/ca.pem".into(),
+        otlp_cert_file: "/file/cert.pem".into(),
+        otlp_key_file: "/file/key.pem".into(),
+        ..conf_with_endpoint("https://collector:4317")
+    };
+    let s = resolve_with(
+        &conf,
+        &[
+            (OTEL_EXPORTER_OTLP_CERTIFICATE, "/env/ca.pem"),
+            ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/traces/ca.pem"),
+            ("OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY", "/logs/key.pem"),
+        ],
+    );
+    let (t, m, l) = (
+        s.traces.expect("t").tls,
+        s.metrics.expect("m").tls,
+        s.logs.expect("l").tls,
+    );
+    assert_eq!(t.ca_cert_file, "/traces/ca.pem");
+    assert_eq!(m.ca_cert_file, "/env/ca.pem");
+    assert_eq!(
+        (m.client_cert_file.as_str(), m.client_key_file.as_str()),
+        ("/file/cert.pem", "/file/key.pem")
+    );
+    assert_eq!(l.client_key_file, "/logs/key.pem");
+    let plain = resolve_with(&conf_with_endpoint("localhost:4317"), &[]);
+    assert!(!plain.traces.expect("t").tls.is_set());
+}
