@@ -37,8 +37,13 @@ fn bench(c: &mut Criterion) {
     let spec = rzeroctl::api::load_source(path, &src).expect("big.api loads");
     c.bench_function(&format!("generate rust from {lines} lines"), |b| {
         b.iter(|| {
-            rzeroctl::rustgen::generate(&spec, &RzeroSource::Version("0.1.0".into()), "bench.api")
-                .map(|f| f.len())
+            rzeroctl::rustgen::generate(
+                &spec,
+                &RzeroSource::Version("0.1.0".into()),
+                "bench.api",
+                Default::default(),
+            )
+            .map(|f| f.len())
         })
     });
 }
