@@ -64,9 +64,10 @@ pub use error::CollectorError;
 pub use forward::ForwardStats;
 pub use store::{LogRecord, Store, StoreStats, StoredSpan, Trace, TraceQuery, TraceSummary};
 
-/// The longest a request may take, reading its body included; a slow or stuck client
-/// gets 408 (HTTP) or DEADLINE_EXCEEDED (gRPC) and its connection back.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// HTTP/2 pings on idle gRPC connections, so that a peer that vanished (no FIN) does
+/// not hold a connection and its streams forever.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -116,26 +117,45 @@ impl Collector {
         let (mut grpc, mut http, mut ui) = (None, None, None);
         let forward = match &config.forward {
             Some(endpoint) => {
-                let (f, task) = forward::Forwarder::start(endpoint, stop.subscribe())?;
+                let (f, task) = forward::Forwarder::start(
+                    endpoint,
+                    config.forward_queue_bytes,
+                    stop.subscribe(),
+                )?;
                 tasks.push(task);
                 Some(f)
             }
             None => None,
         };
-        let sink = receiver::Sink {
-            store: store.clone(),
-            forward: forward.clone(),
+        let receiver = receiver::Receiver {
+            sink: receiver::Sink {
+                store: store.clone(),
+                forward: forward.clone(),
+            },
+            guard: receiver::guard::Guard::new(
+                config.auth_token.as_deref(),
+                config.max_decoded_bytes,
+                config.max_inflight_decoded_bytes,
+            ),
+            max_body_bytes: config.max_body_bytes,
         };
+        let timeout = config.request_timeout;
 
         if let Some(addr) = config.otlp_grpc {
             let listener = bind(addr, "OTLP/gRPC").await?;
             grpc = Some(local(&listener, addr, "OTLP/gRPC")?);
-            let routes = receiver::grpc::Grpc::router(sink.clone(), config.max_body_bytes);
+            let routes = receiver::grpc::routes(receiver.clone());
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
             let shutdown = signal();
+            let streams = config.max_streams_per_connection.max(1);
             tasks.push(tokio::spawn(async move {
                 let _ = tonic::transport::Server::builder()
-                    .timeout(REQUEST_TIMEOUT)
+                    .timeout(timeout)
+                    .max_concurrent_streams(streams)
+                    .concurrency_limit_per_connection(streams as usize)
+                    .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+                    .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+                    .tcp_keepalive(Some(KEEPALIVE_INTERVAL))
                     .add_routes(routes)
                     .serve_with_incoming_shutdown(incoming, shutdown)
                     .await;
@@ -144,14 +164,14 @@ impl Collector {
         if let Some(addr) = config.otlp_http {
             let listener = bind(addr, "OTLP/HTTP").await?;
             http = Some(local(&listener, addr, "OTLP/HTTP")?);
-            let app = receiver::http::router(sink.clone(), config.max_body_bytes);
-            tasks.push(tokio::spawn(serve(listener, app, signal())));
+            let app = receiver::http::router(receiver.clone());
+            tasks.push(tokio::spawn(serve(listener, app, timeout, signal())));
         }
         if let Some(addr) = config.ui {
             let listener = bind(addr, "the API").await?;
             ui = Some(local(&listener, addr, "the API")?);
             let app = api::router(store.clone(), forward.clone()).merge(ui::router());
-            tasks.push(tokio::spawn(serve(listener, app, signal())));
+            tasks.push(tokio::spawn(serve(listener, app, timeout, signal())));
         }
         Ok(RunningCollector {
             grpc,
@@ -168,20 +188,30 @@ impl Collector {
 async fn serve(
     listener: TcpListener,
     app: axum::Router,
+    timeout: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    let app = app.layer(axum::middleware::from_fn(bounded));
+    let app = app.layer(axum::middleware::from_fn_with_state(timeout, bounded));
     let _ = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
 }
 
-async fn bounded(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+/// The longest a request may take, reading its body included; a slow or stuck client
+/// gets 408 and its connection back.
+async fn bounded(
+    axum::extract::State(timeout): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => (
             StatusCode::REQUEST_TIMEOUT,
-            "the request took longer than 30 s (a body sent too slowly?)",
+            format!(
+                "the request took longer than {} s (a body sent too slowly?)",
+                timeout.as_secs_f64()
+            ),
         )
             .into_response(),
     }

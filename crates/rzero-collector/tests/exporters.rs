@@ -117,8 +117,16 @@ async fn check(c: &RunningCollector, service: &str, ids: (String, String, String
     assert_eq!(root["scope"], "exporters-test");
     assert_eq!(root["attributes"]["http.route"], "/api/v1/orders");
     assert_eq!(root["attributes"]["http.response.status_code"], 201);
-    assert_eq!(root["resource"]["service.name"], service);
-    assert_eq!(root["resource"]["deployment.environment.name"], "test");
+    // The resource is listed once per trace, and each span points at its own.
+    let resources = v["data"]["resources"].as_array().expect("resources");
+    assert_eq!(resources.len(), 1, "{v}");
+    assert!(
+        root.get("resource").is_none(),
+        "not copied into each span: {root}"
+    );
+    let res = &resources[root["resource_index"].as_u64().expect("index") as usize];
+    assert_eq!(res["service.name"], service);
+    assert_eq!(res["deployment.environment.name"], "test");
     assert!(
         root["end_unix_nanos"].as_u64() >= root["start_unix_nanos"].as_u64(),
         "{root}"

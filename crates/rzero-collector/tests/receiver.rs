@@ -25,7 +25,7 @@ async fn start(limits: StoreLimits, max_body_bytes: usize) -> RunningCollector {
         ui: Some(any),
         limits,
         max_body_bytes,
-        forward: None,
+        ..CollectorConfig::default()
     })
     .await
     .expect("start")

@@ -180,6 +180,7 @@ fn stored(span: &Span, limits: &StoreLimits) -> Option<StoredSpan> {
         status_code: status_code.to_owned(),
         status_message,
         resource: Default::default(),
+        resource_index: 0,
         scope: String::new(),
         service: String::new(),
     })

@@ -55,12 +55,16 @@ pub struct StoreStats {
     pub spans: usize,
     /// Traces stored.
     pub traces: usize,
-    /// Estimated bytes held by the stored spans.
+    /// Estimated bytes held by the stored spans and their resources.
     pub span_bytes: usize,
     /// Log records stored.
     pub logs: usize,
     /// Estimated bytes held by the stored log records.
     pub log_bytes: usize,
+    /// Metric names known.
+    pub metrics: usize,
+    /// Estimated bytes held for metrics.
+    pub metric_bytes: usize,
     /// Spans received since start, stored or not.
     pub received_spans: u64,
     /// Spans refused since start (invalid ids, trace full, too large).
@@ -137,10 +141,11 @@ impl Store {
     /// One trace by its 32-hex-digit id (case-insensitive), spans in depth-first order.
     pub fn trace(&self, trace_id: &str) -> Option<Trace> {
         let id = trace_id.to_ascii_lowercase();
-        let spans = self.lock().traces.trace(&id)?;
+        let (spans, resources) = self.lock().traces.trace(&id)?;
         Some(Trace {
             trace_id: id,
             spans,
+            resources,
         })
     }
 
@@ -188,6 +193,8 @@ impl Store {
             span_bytes: inner.traces.bytes(),
             logs: inner.logs.len(),
             log_bytes: inner.logs.bytes(),
+            metrics: inner.metrics.len(),
+            metric_bytes: inner.metrics.bytes(),
             received_spans: inner.received_spans,
             rejected_spans: inner.rejected_spans,
         }

@@ -34,8 +34,12 @@ pub struct StoredSpan {
     pub status_code: String,
     /// The status description (set with `Error`).
     pub status_message: String,
-    /// The resource of the sender (shared by the spans of one export).
+    /// The resource of the sender, shared by the spans of one trace that have the same
+    /// one. Not in the JSON: a [`Trace`] lists its resources once, in `resources`.
+    #[serde(skip)]
     pub resource: Arc<Attributes>,
+    /// Index of this span's resource in its [`Trace`]'s `resources`.
+    pub resource_index: usize,
     /// The instrumentation scope's name.
     pub scope: String,
     /// `service.name` of the resource.
@@ -53,8 +57,8 @@ impl StoredSpan {
         self.status_code == "Error"
     }
 
-    /// Heap and inline bytes this span holds, the resource aside (shared by the spans of
-    /// one export, so small per span).
+    /// Heap and inline bytes this span holds, the resource aside (counted once per
+    /// trace, see [`resource_bytes`]).
     pub(crate) fn approx_bytes(&self) -> usize {
         let attrs = attributes_bytes;
         std::mem::size_of::<Self>()
@@ -76,8 +80,13 @@ impl StoredSpan {
     }
 }
 
+/// Bytes a resource holds: its map, and the `Arc` around it.
+pub(crate) fn resource_bytes(r: &Attributes) -> usize {
+    attributes_bytes(r) + 64
+}
+
 /// Heap bytes of an attribute map, counting a B-tree entry's overhead as 48 bytes.
-fn attributes_bytes(a: &Attributes) -> usize {
+pub(crate) fn attributes_bytes(a: &Attributes) -> usize {
     a.iter().map(|(k, v)| k.len() + value_bytes(v) + 48).sum()
 }
 
@@ -113,6 +122,9 @@ pub struct Trace {
     pub trace_id: String,
     /// The spans, parents before children where the parent is known, then by start.
     pub spans: Vec<StoredSpan>,
+    /// The distinct resources of the spans, each once (a span names its own by
+    /// `resource_index`), rather than a copy in every span.
+    pub resources: Vec<Arc<Attributes>>,
 }
 
 /// One line of the trace list.

@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use super::model::{StoredSpan, TraceQuery, TraceSummary};
+use std::sync::Arc;
+
+use super::model::{Attributes, StoredSpan, TraceQuery, TraceSummary, resource_bytes};
 use crate::config::StoreLimits;
 
 /// One trace and its cached facts.
@@ -20,6 +22,9 @@ struct Entry {
     bytes: usize,
     /// Services taking part, in first-seen order (a handful per trace).
     services: Vec<String>,
+    /// The distinct resources of the spans (a handful per trace), each counted once in
+    /// `bytes`.
+    resources: Vec<Arc<Attributes>>,
 }
 
 #[derive(Debug, Default)]
@@ -57,12 +62,27 @@ impl TraceTable {
     }
 
     /// Adds a span, evicting the oldest traces to stay within the limits.
-    pub(crate) fn insert(&mut self, span: StoredSpan, limits: &StoreLimits) -> Result<(), Refused> {
-        let size = span.approx_bytes();
+    pub(crate) fn insert(
+        &mut self,
+        mut span: StoredSpan,
+        limits: &StoreLimits,
+    ) -> Result<(), Refused> {
+        let known = self.traces.get(&span.trace_id);
+        // A resource new to this trace is counted with the span that brings it.
+        let shared = known.and_then(|e| {
+            e.resources
+                .iter()
+                .position(|r| Arc::ptr_eq(r, &span.resource) || **r == *span.resource)
+        });
+        let size = span.approx_bytes()
+            + if shared.is_some() {
+                0
+            } else {
+                resource_bytes(&span.resource)
+            };
         if size > limits.max_span_bytes {
             return Err(Refused::TooLarge);
         }
-        let known = self.traces.get(&span.trace_id);
         if known.is_some_and(|e| e.spans.len() >= limits.max_spans_per_trace.max(1)) {
             return Err(Refused::TraceFull);
         }
@@ -90,6 +110,27 @@ impl TraceTable {
         entry.end = entry.end.max(span.end_unix_nanos);
         entry.errors += usize::from(span.is_error());
         entry.bytes += size;
+        // `shared` may be stale if the trace was evicted above: look again.
+        match entry
+            .resources
+            .iter()
+            .position(|r| Arc::ptr_eq(r, &span.resource) || **r == *span.resource)
+        {
+            Some(i) => {
+                span.resource = entry.resources[i].clone();
+                span.resource_index = i;
+            }
+            None => {
+                span.resource_index = entry.resources.len();
+                entry.resources.push(span.resource.clone());
+                if shared.is_some() {
+                    // Its trace was evicted to make room: the resource is new after all.
+                    let extra = resource_bytes(&span.resource);
+                    entry.bytes += extra;
+                    self.bytes += extra;
+                }
+            }
+        }
         if !entry.services.contains(&span.service) {
             entry.services.push(span.service.clone());
         }
@@ -130,11 +171,12 @@ impl TraceTable {
         }
     }
 
-    /// The spans of one trace, parents before children.
-    pub(crate) fn trace(&self, id: &str) -> Option<Vec<StoredSpan>> {
-        let mut spans = self.traces.get(id)?.spans.clone();
+    /// The spans of one trace, parents before children, and its resources.
+    pub(crate) fn trace(&self, id: &str) -> Option<(Vec<StoredSpan>, Vec<Arc<Attributes>>)> {
+        let entry = self.traces.get(id)?;
+        let mut spans = entry.spans.clone();
         order_spans(&mut spans);
-        Some(spans)
+        Some((spans, entry.resources.clone()))
     }
 
     /// Newest first; the index answers "nothing" without walking the traces.

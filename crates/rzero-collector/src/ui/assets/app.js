@@ -136,7 +136,7 @@ function depths(spans) {
   return spans.map((s) => depth(s));
 }
 
-function details(span) {
+function details(span, resources) {
   return el("div", { class: "details", id: "span-details", "data-span-id": span.span_id },
     el("h2", {}, `${span.service}: ${span.name}`),
     el("p", { class: "muted" }, `${span.kind} · ${fmtDuration(span.end_unix_nanos - span.start_unix_nanos)} · status ${span.status_code}${span.status_message ? ": " + span.status_message : ""} · span ${span.span_id}`),
@@ -144,7 +144,7 @@ function details(span) {
     el("h3", {}, "Events"),
     span.events.length === 0 ? el("p", { class: "muted" }, "none") :
       el("table", { class: "kv" }, span.events.map((ev) => el("tr", {}, el("td", {}, `${ev.name} (+${fmtDuration(Math.max(0, ev.time_unix_nanos - span.start_unix_nanos))})`), el("td", {}, kvTable(ev.attributes))))),
-    el("h3", {}, "Resource"), kvTable(span.resource),
+    el("h3", {}, "Resource"), kvTable(resources[span.resource_index] || {}),
   );
 }
 
@@ -218,7 +218,7 @@ async function showTrace(id, selectedSpan) {
     for (const r of document.querySelectorAll(".span-row.selected")) r.classList.remove("selected");
     const row = document.querySelector(`.span-row[data-span-id="${span.span_id}"]`);
     if (row) row.classList.add("selected");
-    panel.replaceChildren(details(span));
+    panel.replaceChildren(details(span, body.data.resources || []));
   }
   const chosen = spans.find((s) => s.span_id === selectedSpan) || spans[0];
   if (chosen) select(chosen);
