@@ -101,7 +101,8 @@ fn main() {
             ui: None,
             limits,
             max_body_bytes: 64 << 20,
-            forward: None,
+            max_decoded_bytes: 256 << 20,
+            ..CollectorConfig::default()
         })
         .await
         .expect("collector");
