@@ -1,9 +1,10 @@
-//! The JSON API on the UI port: what the viewer and scripts read.
+//! rzero's JSON API on the UI port: what the viewer and scripts read. Under `/rzero/api`,
+//! since `/api` is Jaeger's query API (see `jaeger`).
 //!
-//! - `GET /api/traces?service=&operation=&errors=true&min_duration_ms=&limit=`
-//! - `GET /api/traces/{trace_id}`
-//! - `GET /api/services`, `GET /api/services/{service}/operations`
-//! - `GET /api/stats`
+//! - `GET /rzero/api/traces?service=&operation=&errors=true&min_duration_ms=&limit=`
+//! - `GET /rzero/api/traces/{trace_id}`
+//! - `GET /rzero/api/services`, `GET /rzero/api/services/{service}/operations`
+//! - `GET /rzero/api/stats`
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -36,11 +37,11 @@ struct Api {
 
 pub(crate) fn router(store: Store, forward: Option<Forwarder>) -> Router {
     Router::new()
-        .route("/api/traces", get(list))
-        .route("/api/traces/{trace_id}", get(one))
-        .route("/api/services", get(services))
-        .route("/api/services/{service}/operations", get(operations))
-        .route("/api/stats", get(stats))
+        .route("/rzero/api/traces", get(list))
+        .route("/rzero/api/traces/{trace_id}", get(one))
+        .route("/rzero/api/services", get(services))
+        .route("/rzero/api/services/{service}/operations", get(operations))
+        .route("/rzero/api/stats", get(stats))
         .with_state(Api { store, forward })
 }
 

@@ -4,7 +4,9 @@
 //! Map of the crate:
 //! - `receiver`: OTLP/gRPC (`grpc.rs`) and OTLP/HTTP with protobuf or JSON (`http.rs`);
 //! - [`store`]: the bounded in-memory store, its model and queries;
-//! - `api`: the JSON API on the UI port;
+//! - `api`: rzero's JSON API on the UI port (`/rzero/api/*`), what the viewer reads;
+//! - `jaeger`: Jaeger's HTTP query API on the same port (`/api/*`), for Grafana's Jaeger
+//!   data source and Jaeger tooling;
 //! - `ui`: the trace viewer (list with filters, waterfall, span details, logs);
 //! - `forward`: optional forwarding of everything received to an upstream OTLP/gRPC
 //!   endpoint, through a bounded queue that drops rather than waits;
@@ -46,6 +48,7 @@ mod api;
 pub mod config;
 mod error;
 mod forward;
+mod jaeger;
 mod receiver;
 pub mod store;
 mod ui;
@@ -170,7 +173,9 @@ impl Collector {
         if let Some(addr) = config.ui {
             let listener = bind(addr, "the API").await?;
             ui = Some(local(&listener, addr, "the API")?);
-            let app = api::router(store.clone(), forward.clone()).merge(ui::router());
+            let app = api::router(store.clone(), forward.clone())
+                .merge(jaeger::router(store.clone()))
+                .merge(ui::router());
             tasks.push(tokio::spawn(serve(listener, app, timeout, signal())));
         }
         Ok(RunningCollector {

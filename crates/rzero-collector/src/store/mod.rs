@@ -149,6 +149,34 @@ impl Store {
         })
     }
 
+    /// Calls `f` with each stored trace's spans (arrival order) and resources, newest
+    /// first, until it answers false. The store is locked meanwhile: keep `f` short and
+    /// copy out only what you need.
+    pub fn visit_traces(&self, f: impl FnMut(&[StoredSpan], &[Arc<Attributes>]) -> bool) {
+        self.lock().traces.visit(f);
+    }
+
+    /// The traces with a span for which `matches` holds, newest first, at most `limit`.
+    pub fn find_traces(&self, limit: usize, matches: impl Fn(&StoredSpan) -> bool) -> Vec<Trace> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return out;
+        }
+        self.visit_traces(|spans, resources| {
+            if spans.iter().any(&matches) {
+                let mut spans = spans.to_vec();
+                traces::order_spans(&mut spans);
+                out.push(Trace {
+                    trace_id: spans[0].trace_id.clone(),
+                    spans,
+                    resources: resources.to_vec(),
+                });
+            }
+            out.len() < limit
+        });
+        out
+    }
+
     /// The traces matching `query`, newest first.
     pub fn traces(&self, query: &TraceQuery) -> Vec<TraceSummary> {
         self.lock().traces.query(query)

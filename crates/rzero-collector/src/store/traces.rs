@@ -179,6 +179,18 @@ impl TraceTable {
         Some((spans, entry.resources.clone()))
     }
 
+    /// Calls `f` with each trace's spans (arrival order) and resources, newest trace
+    /// first, until it answers false.
+    pub(crate) fn visit(&self, mut f: impl FnMut(&[StoredSpan], &[Arc<Attributes>]) -> bool) {
+        for id in self.order.iter().rev() {
+            if let Some(e) = self.traces.get(id)
+                && !f(&e.spans, &e.resources)
+            {
+                return;
+            }
+        }
+    }
+
     /// Newest first; the index answers "nothing" without walking the traces.
     pub(crate) fn query(&self, query: &TraceQuery) -> Vec<TraceSummary> {
         let limit = query.limit.unwrap_or(100);

@@ -86,7 +86,7 @@ async function showList(params) {
   async function loadOperations(svc, selected) {
     operation.replaceChildren(el("option", { value: "" }, "all operations"));
     if (!svc) return;
-    const ops = await api(`/api/services/${encodeURIComponent(svc)}/operations`);
+    const ops = await api(`/rzero/api/services/${encodeURIComponent(svc)}/operations`);
     for (const op of ops.data) operation.append(el("option", { value: op, selected: op === selected ? "" : null }, op));
   }
   service.addEventListener("change", () => loadOperations(service.value, ""));
@@ -95,10 +95,10 @@ async function showList(params) {
   app.replaceChildren(form, results);
 
   try {
-    const services = await api("/api/services");
+    const services = await api("/rzero/api/services");
     for (const s of services.data) service.append(el("option", { value: s, selected: s === q.get("service") ? "" : null }, s));
     await loadOperations(q.get("service") || "", q.get("operation") || "");
-    const list = await api("/api/traces?" + q.toString());
+    const list = await api("/rzero/api/traces?" + q.toString());
     if (list.data.length === 0) {
       results.replaceChildren(el("div", { class: "empty" }, "No traces yet. Point an OTLP exporter at this collector (gRPC :4317, HTTP :4318)."));
       return;
@@ -152,7 +152,7 @@ async function showTrace(id, selectedSpan) {
   app.replaceChildren(el("p", { class: "muted" }, "Loading…"));
   let body;
   try {
-    body = await api(`/api/traces/${encodeURIComponent(id)}`);
+    body = await api(`/rzero/api/traces/${encodeURIComponent(id)}`);
   } catch (e) {
     app.replaceChildren(el("div", { class: "empty" }, e.message), el("p", {}, el("a", { href: "#/" }, "← all traces")));
     return;
@@ -226,7 +226,7 @@ async function showTrace(id, selectedSpan) {
 
 async function stats() {
   try {
-    const s = await api("/api/stats");
+    const s = await api("/rzero/api/stats");
     document.getElementById("stats").textContent = `${s.data.traces} traces · ${s.data.spans} spans stored`;
   } catch (_) { /* the header is decoration */ }
 }
