@@ -5,6 +5,8 @@
 //! - `GET /rzero/api/traces/{trace_id}`
 //! - `GET /rzero/api/services`, `GET /rzero/api/services/{service}/operations`
 //! - `GET /rzero/api/stats`
+//! - `GET /metrics`: the collector's own counters in Prometheus text (store, forwarding,
+//!   tail-sampling decisions by policy)
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -16,6 +18,7 @@ use serde_json::json;
 
 use crate::forward::Forwarder;
 use crate::store::{Store, TraceQuery};
+use crate::tail::TailSampler;
 
 /// Query string of the trace list; unknown or malformed parameters are a 400.
 #[derive(Debug, Default, Deserialize)]
@@ -33,16 +36,26 @@ struct ListParams {
 struct Api {
     store: Store,
     forward: Option<Forwarder>,
+    tail: Option<TailSampler>,
 }
 
-pub(crate) fn router(store: Store, forward: Option<Forwarder>) -> Router {
+pub(crate) fn router(
+    store: Store,
+    forward: Option<Forwarder>,
+    tail: Option<TailSampler>,
+) -> Router {
     Router::new()
         .route("/rzero/api/traces", get(list))
         .route("/rzero/api/traces/{trace_id}", get(one))
         .route("/rzero/api/services", get(services))
         .route("/rzero/api/services/{service}/operations", get(operations))
         .route("/rzero/api/stats", get(stats))
-        .with_state(Api { store, forward })
+        .route("/metrics", get(metrics))
+        .with_state(Api {
+            store,
+            forward,
+            tail,
+        })
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -114,6 +127,120 @@ async fn stats(State(api): State<Api>) -> Response {
         "data": api.store.stats(),
         "metrics": api.store.metrics(),
         "forward": forward,
+        "tail_sampling": api.tail.as_ref().map(TailSampler::stats),
     }))
     .into_response()
+}
+
+/// Prometheus text exposition (version 0.0.4) of the collector's own counters.
+async fn metrics(State(api): State<Api>) -> Response {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, v) in samples {
+            let _ = writeln!(out, "{name}{labels} {v}");
+        }
+    };
+    let s = api.store.stats();
+    let one = |v: usize| vec![(String::new(), v as u64)];
+    metric(
+        "rzero_collector_spans",
+        "gauge",
+        "Spans stored.",
+        &one(s.spans),
+    );
+    metric(
+        "rzero_collector_traces",
+        "gauge",
+        "Traces stored.",
+        &one(s.traces),
+    );
+    metric(
+        "rzero_collector_span_bytes",
+        "gauge",
+        "Estimated bytes of stored spans and resources.",
+        &one(s.span_bytes),
+    );
+    metric(
+        "rzero_collector_received_spans_total",
+        "counter",
+        "Spans received by the store.",
+        &[(String::new(), s.received_spans)],
+    );
+    metric(
+        "rzero_collector_rejected_spans_total",
+        "counter",
+        "Spans the store refused.",
+        &[(String::new(), s.rejected_spans)],
+    );
+    if let Some(f) = api.forward.as_ref().map(Forwarder::stats) {
+        metric(
+            "rzero_collector_forward_requests_total",
+            "counter",
+            "Export requests to the upstream, by outcome.",
+            &[
+                ("{outcome=\"sent\"}".into(), f.sent),
+                ("{outcome=\"dropped\"}".into(), f.dropped),
+                ("{outcome=\"failed\"}".into(), f.failed),
+            ],
+        );
+    }
+    if let Some(t) = api.tail.as_ref().map(TailSampler::stats) {
+        let mut samples: Vec<(String, u64)> = t
+            .kept
+            .iter()
+            .map(|(p, n)| {
+                (
+                    format!(
+                        "{{decision=\"kept\",policy=\"{}\"}}",
+                        p.replace(['"', '\\', '\n'], "_")
+                    ),
+                    *n,
+                )
+            })
+            .collect();
+        samples.push(("{decision=\"dropped\",policy=\"none\"}".into(), t.dropped));
+        metric(
+            "rzero_collector_tail_traces_total",
+            "counter",
+            "Traces judged by tail sampling, by decision and the policy that kept them.",
+            &samples,
+        );
+        metric(
+            "rzero_collector_tail_late_spans_total",
+            "counter",
+            "Spans that arrived after their trace was judged, by what was done.",
+            &[
+                ("{decision=\"kept\"}".into(), t.late_kept),
+                ("{decision=\"dropped\"}".into(), t.late_dropped),
+            ],
+        );
+        metric(
+            "rzero_collector_tail_forced_total",
+            "counter",
+            "Traces judged before their wait because the hold was full.",
+            &[(String::new(), t.forced)],
+        );
+        metric(
+            "rzero_collector_tail_pending_traces",
+            "gauge",
+            "Traces held for a decision.",
+            &one(t.pending_traces),
+        );
+        metric(
+            "rzero_collector_tail_pending_bytes",
+            "gauge",
+            "Estimated bytes held for decisions.",
+            &one(t.pending_bytes),
+        );
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
+        .into_response()
 }

@@ -37,6 +37,9 @@ pub struct CollectorConfig {
     /// The longest a request may take, its body included (default 30 s): a slow client
     /// gets 408 / DEADLINE_EXCEEDED.
     pub request_timeout: Duration,
+    /// Tail-aware sampling (default off): traces are held until complete and only those
+    /// the policies keep are stored and forwarded.
+    pub tail_sampling: Option<crate::tail::TailConfig>,
     /// gRPC streams (requests) open at once on one connection (default 64); HTTP/2 keeps
     /// further ones waiting for the client rather than the server.
     pub max_streams_per_connection: u32,
@@ -104,6 +107,7 @@ impl Default for CollectorConfig {
             forward_queue_bytes: 64 << 20,
             request_timeout: Duration::from_secs(30),
             max_streams_per_connection: 64,
+            tail_sampling: None,
         }
     }
 }

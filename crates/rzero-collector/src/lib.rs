@@ -51,6 +51,7 @@ mod forward;
 mod jaeger;
 mod receiver;
 pub mod store;
+pub mod tail;
 mod ui;
 
 use std::net::SocketAddr;
@@ -66,6 +67,7 @@ pub use config::{CollectorConfig, StoreLimits};
 pub use error::CollectorError;
 pub use forward::ForwardStats;
 pub use store::{LogRecord, Store, StoreStats, StoredSpan, Trace, TraceQuery, TraceSummary};
+pub use tail::{TailConfig, TailStats};
 
 /// HTTP/2 pings on idle gRPC connections, so that a peer that vanished (no FIN) does
 /// not hold a connection and its streams forever.
@@ -86,6 +88,7 @@ pub struct RunningCollector {
     ui: Option<SocketAddr>,
     store: Store,
     forward: Option<forward::Forwarder>,
+    tail: Option<tail::TailSampler>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -130,11 +133,18 @@ impl Collector {
             }
             None => None,
         };
+        let sink = receiver::Sink {
+            store: store.clone(),
+            forward: forward.clone(),
+        };
+        let tail = config.tail_sampling.clone().map(|t| {
+            let sampler = tail::TailSampler::new(t, sink.clone());
+            tasks.push(tokio::spawn(sampler.clone().run(stop.subscribe())));
+            sampler
+        });
         let receiver = receiver::Receiver {
-            sink: receiver::Sink {
-                store: store.clone(),
-                forward: forward.clone(),
-            },
+            sink,
+            tail: tail.clone(),
             guard: receiver::guard::Guard::new(
                 config.auth_token.as_deref(),
                 config.max_decoded_bytes,
@@ -173,7 +183,7 @@ impl Collector {
         if let Some(addr) = config.ui {
             let listener = bind(addr, "the API").await?;
             ui = Some(local(&listener, addr, "the API")?);
-            let app = api::router(store.clone(), forward.clone())
+            let app = api::router(store.clone(), forward.clone(), tail.clone())
                 .merge(jaeger::router(store.clone()))
                 .merge(ui::router());
             tasks.push(tokio::spawn(serve(listener, app, timeout, signal())));
@@ -184,6 +194,7 @@ impl Collector {
             ui,
             store,
             forward,
+            tail,
             stop,
             tasks,
         })
@@ -246,6 +257,11 @@ impl RunningCollector {
     /// What forwarding did so far (`None` when it is off).
     pub fn forward_stats(&self) -> Option<ForwardStats> {
         self.forward.as_ref().map(forward::Forwarder::stats)
+    }
+
+    /// What tail sampling did so far (`None` when it is off).
+    pub fn tail_stats(&self) -> Option<TailStats> {
+        self.tail.as_ref().map(tail::TailSampler::stats)
     }
 
     /// Stops accepting, lets requests in flight finish and the forward queue drain (at

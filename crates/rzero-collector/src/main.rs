@@ -21,12 +21,15 @@ const USAGE: &str = "usage: rzero-collector [--grpc ADDR|off] [--http ADDR|off] 
                      [--otlp-host IP] [--auth-token TOKEN] \
                      [--forward URL|off] [--forward-queue-bytes N] [--max-spans N] \
                      [--max-traces N] [--max-span-bytes N] [--max-logs N] [--max-body-bytes N] \
-                     [--max-decoded-bytes N]
+                     [--max-decoded-bytes N] [--tail-sampling FILE|default|off]
 OTLP listens on 127.0.0.1 unless --otlp-host (e.g. 0.0.0.0) or --grpc/--http say otherwise;
 --auth-token makes OTLP requests need `authorization: Bearer TOKEN`.
+--tail-sampling holds each trace until complete and keeps what the policies say (`default`:
+every error, every trace over 500 ms, 10% of the rest; FILE: a YAML policy file).
 every flag also reads RZERO_COLLECTOR_<FLAG>, e.g. RZERO_COLLECTOR_MAX_SPANS, RZERO_COLLECTOR_AUTH_TOKEN";
 
-const FLAGS: [&str; 13] = [
+const FLAGS: [&str; 14] = [
+    "--tail-sampling",
     "--grpc",
     "--http",
     "--ui",
@@ -100,6 +103,20 @@ fn parse(args: &[String]) -> Result<CollectorConfig, String> {
                 return Err(format!("--auth-token: the token is empty\n{USAGE}"));
             }
             "--auth-token" => config.auth_token = Some(value.clone()),
+            "--tail-sampling" => {
+                config.tail_sampling = match value.as_str() {
+                    "off" => None,
+                    "default" => Some(rzero_collector::TailConfig::default_policies()),
+                    path => {
+                        let text = std::fs::read_to_string(path)
+                            .map_err(|e| format!("--tail-sampling {path}: cannot read it: {e}"))?;
+                        Some(
+                            rzero_collector::TailConfig::from_yaml(&text)
+                                .map_err(|e| format!("--tail-sampling {path}: {e}"))?,
+                        )
+                    }
+                }
+            }
             "--otlp-host" => {
                 let ip: std::net::IpAddr = value.parse().map_err(|_| {
                     format!("--otlp-host {value}: expected an IP address such as 0.0.0.0 or ::")
@@ -201,6 +218,15 @@ mod tests {
         assert_eq!(c.auth_token.as_deref(), Some("t0k"));
         assert!(parse(&args(&["--otlp-host", "everywhere"])).is_err());
         assert!(parse(&args(&["--auth-token", ""])).is_err());
+    }
+
+    #[test]
+    fn tail_sampling_is_off_default_or_a_file() {
+        assert!(parse(&[]).expect("defaults").tail_sampling.is_none());
+        let c = parse(&args(&["--tail-sampling", "default"])).expect("default");
+        assert_eq!(c.tail_sampling.map(|t| t.policies.len()), Some(3));
+        let e = parse(&args(&["--tail-sampling", "/nonexistent/policy.yaml"])).expect_err("file");
+        assert!(e.contains("cannot read"), "{e}");
     }
 
     #[test]

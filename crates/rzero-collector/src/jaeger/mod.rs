@@ -14,6 +14,8 @@
 mod model;
 mod params;
 
+pub(crate) use params::go_duration;
+
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -134,7 +134,7 @@ fn decode<M: Message + Default>(body: &[u8]) -> Result<M, Status> {
 impl Handles<ExportTraceServiceResponse> for Receiver {
     fn handle(&self, body: &[u8], size: u64) -> Result<ExportTraceServiceResponse, Status> {
         let req: ExportTraceServiceRequest = decode(body)?;
-        Ok(trace_response(self.sink.traces(req, size)))
+        Ok(trace_response(self.traces(req, size)))
     }
 }
 

@@ -80,7 +80,7 @@ async fn authorize(
 async fn traces(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
     match decode::<ExportTraceServiceRequest>(&r, Signal::Traces, &headers, &body) {
         Ok((req, enc, admitted)) => {
-            let rejected = r.sink.traces(req, admitted.scan.decoded_bytes);
+            let rejected = r.traces(req, admitted.scan.decoded_bytes);
             encode(enc, StatusCode::OK, &trace_response(rejected))
         }
         Err(reject) => reject.into_response(),

@@ -29,6 +29,22 @@ pub(crate) struct Receiver {
     pub(crate) guard: guard::Guard,
     /// Largest body, after decompression.
     pub(crate) max_body_bytes: usize,
+    /// When on, traces are held and judged here before they reach the sink.
+    pub(crate) tail: Option<crate::tail::TailSampler>,
+}
+
+impl Receiver {
+    /// Into the tail sampler when it is on (which answers no rejections: what it drops
+    /// it drops by policy), else straight to the sink.
+    pub(crate) fn traces(&self, request: ExportTraceServiceRequest, size: u64) -> i64 {
+        match &self.tail {
+            Some(tail) => {
+                tail.offer(request);
+                0
+            }
+            None => self.sink.traces(request, size),
+        }
+    }
 }
 
 // === impl Sink ===
