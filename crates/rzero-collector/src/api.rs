@@ -5,6 +5,10 @@
 //! - `GET /rzero/api/traces/{trace_id}`
 //! - `GET /rzero/api/services`, `GET /rzero/api/services/{service}/operations`
 //! - `GET /rzero/api/stats`
+//! - `GET /rzero/api/service-map?lookback_ms=`: nodes (services, databases, caches,
+//!   external peers) and edges with calls, errors, error rate, p50/p99
+//! - `GET /rzero/api/red?service=&operation=&bucket_ms=&lookback_ms=`: rate, errors and
+//!   p50/p95/p99 per service and operation in time buckets, with example trace ids
 //! - `GET /metrics`: the collector's own counters in Prometheus text (store, forwarding,
 //!   tail-sampling decisions by policy)
 
@@ -50,6 +54,8 @@ pub(crate) fn router(
         .route("/rzero/api/services", get(services))
         .route("/rzero/api/services/{service}/operations", get(operations))
         .route("/rzero/api/stats", get(stats))
+        .route("/rzero/api/service-map", get(service_map))
+        .route("/rzero/api/red", get(red))
         .route("/metrics", get(metrics))
         .with_state(Api {
             store,
@@ -130,6 +136,74 @@ async fn stats(State(api): State<Api>) -> Response {
         "tail_sampling": api.tail.as_ref().map(TailSampler::stats),
     }))
     .into_response()
+}
+
+/// Query string of the service map and RED charts; unknown or malformed ones are a 400.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowParams {
+    service: Option<String>,
+    operation: Option<String>,
+    /// How far back from now (default: everything stored).
+    lookback_ms: Option<u64>,
+    /// RED bucket width (default 60 s; made wider if there would be over 1,000 buckets).
+    bucket_ms: Option<u64>,
+}
+
+fn window(p: &WindowParams) -> (u64, u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    match p.lookback_ms {
+        Some(ms) => (now.saturating_sub(ms.saturating_mul(1_000_000)), u64::MAX),
+        None => (0, u64::MAX),
+    }
+}
+
+async fn service_map(
+    State(api): State<Api>,
+    params: Result<Query<WindowParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(p) = match params {
+        Ok(p) => p,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("bad query: {}", e.body_text()),
+            );
+        }
+    };
+    let (from, to) = window(&p);
+    Json(json!({ "data": crate::analytics::service_map(&api.store, from, to) })).into_response()
+}
+
+async fn red(
+    State(api): State<Api>,
+    params: Result<Query<WindowParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(p) = match params {
+        Ok(p) => p,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("bad query: {}", e.body_text()),
+            );
+        }
+    };
+    let (from, to) = window(&p);
+    let mut bucket = p.bucket_ms.unwrap_or(60_000).max(1);
+    if let Some(lookback) = p.lookback_ms {
+        bucket = bucket.max(lookback.div_ceil(1000));
+    }
+    let series = crate::analytics::red(
+        &api.store,
+        p.service.as_deref().filter(|s| !s.is_empty()),
+        p.operation.as_deref().filter(|s| !s.is_empty()),
+        from,
+        to,
+        bucket,
+    );
+    Json(json!({ "data": series, "bucket_ms": bucket })).into_response()
 }
 
 /// Prometheus text exposition (version 0.0.4) of the collector's own counters.

@@ -44,6 +44,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod analytics;
 mod api;
 pub mod config;
 mod error;
