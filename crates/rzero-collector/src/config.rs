@@ -37,6 +37,9 @@ pub struct CollectorConfig {
     /// The longest a request may take, its body included (default 30 s): a slow client
     /// gets 408 / DEADLINE_EXCEEDED.
     pub request_timeout: Duration,
+    /// Keep the stored traces in `DIR/traces.db` (SQLite) across restarts, within the
+    /// same limits (default none: memory only).
+    pub data_dir: Option<std::path::PathBuf>,
     /// Tail-aware sampling (default off): traces are held until complete and only those
     /// the policies keep are stored and forwarded.
     pub tail_sampling: Option<crate::tail::TailConfig>,
@@ -108,6 +111,7 @@ impl Default for CollectorConfig {
             request_timeout: Duration::from_secs(30),
             max_streams_per_connection: 64,
             tail_sampling: None,
+            data_dir: None,
         }
     }
 }

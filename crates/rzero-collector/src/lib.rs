@@ -114,13 +114,22 @@ impl Collector {
     pub async fn start(config: CollectorConfig) -> Result<RunningCollector, CollectorError> {
         let store = Store::new(config.limits);
         let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        if let Some(dir) = &config.data_dir {
+            let (pool, spans) = store::persist::open(dir)
+                .await
+                .map_err(CollectorError::Data)?;
+            let (persister, task) = store::persist::start(pool, stop.subscribe());
+            store.persist_to(persister);
+            store.restore(spans);
+            tasks.push(task);
+        }
         let signal = move || {
             let mut rx = stopped.clone();
             async move {
                 let _ = rx.wait_for(|s| *s).await;
             }
         };
-        let mut tasks = Vec::new();
         let (mut grpc, mut http, mut ui) = (None, None, None);
         let forward = match &config.forward {
             Some(endpoint) => {

@@ -21,14 +21,16 @@ const USAGE: &str = "usage: rzero-collector [--grpc ADDR|off] [--http ADDR|off] 
                      [--otlp-host IP] [--auth-token TOKEN] \
                      [--forward URL|off] [--forward-queue-bytes N] [--max-spans N] \
                      [--max-traces N] [--max-span-bytes N] [--max-logs N] [--max-body-bytes N] \
-                     [--max-decoded-bytes N] [--tail-sampling FILE|default|off]
+                     [--max-decoded-bytes N] [--tail-sampling FILE|default|off] [--data DIR|off]
 OTLP listens on 127.0.0.1 unless --otlp-host (e.g. 0.0.0.0) or --grpc/--http say otherwise;
 --auth-token makes OTLP requests need `authorization: Bearer TOKEN`.
+--data DIR keeps the stored traces in DIR/traces.db (SQLite) across restarts.
 --tail-sampling holds each trace until complete and keeps what the policies say (`default`:
 every error, every trace over 500 ms, 10% of the rest; FILE: a YAML policy file).
 every flag also reads RZERO_COLLECTOR_<FLAG>, e.g. RZERO_COLLECTOR_MAX_SPANS, RZERO_COLLECTOR_AUTH_TOKEN";
 
-const FLAGS: [&str; 14] = [
+const FLAGS: [&str; 15] = [
+    "--data",
     "--tail-sampling",
     "--grpc",
     "--http",
@@ -103,6 +105,8 @@ fn parse(args: &[String]) -> Result<CollectorConfig, String> {
                 return Err(format!("--auth-token: the token is empty\n{USAGE}"));
             }
             "--auth-token" => config.auth_token = Some(value.clone()),
+            "--data" if value == "off" => config.data_dir = None,
+            "--data" => config.data_dir = Some(value.into()),
             "--tail-sampling" => {
                 config.tail_sampling = match value.as_str() {
                     "off" => None,

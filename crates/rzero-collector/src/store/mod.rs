@@ -14,9 +14,10 @@ mod convert;
 mod logs;
 mod metrics;
 mod model;
+pub(crate) mod persist;
 mod traces;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -37,6 +38,8 @@ pub struct Store {
     inner: Arc<Mutex<Inner>>,
     changed: Arc<Notify>,
     limits: StoreLimits,
+    /// The database mirror, when `--data` is set.
+    persist: Arc<OnceLock<persist::Persister>>,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +72,8 @@ pub struct StoreStats {
     pub received_spans: u64,
     /// Spans refused since start (invalid ids, trace full, too large).
     pub rejected_spans: u64,
+    /// Database writes dropped (queue full or failed) with `--data`; 0 without.
+    pub persist_dropped: u64,
 }
 
 // === impl Store ===
@@ -80,7 +85,31 @@ impl Store {
             inner: Arc::default(),
             changed: Arc::new(Notify::new()),
             limits,
+            persist: Arc::default(),
         }
+    }
+
+    /// Mirrors from now on what is stored and evicted into the database.
+    pub(crate) fn persist_to(&self, p: persist::Persister) {
+        let _ = self.persist.set(p);
+    }
+
+    /// Puts back spans read from the database, through the same limits; what they
+    /// evict is deleted there too.
+    pub(crate) fn restore(&self, spans: Vec<StoredSpan>) {
+        let evicted = {
+            let mut inner = self.lock();
+            for s in spans {
+                let _ = inner.traces.insert(s, &self.limits);
+            }
+            std::mem::take(&mut inner.traces.evicted)
+        };
+        if let Some(p) = self.persist.get()
+            && !evicted.is_empty()
+        {
+            p.send(persist::Op::Delete(evicted));
+        }
+        self.changed.notify_waiters();
     }
 
     /// The limits the store keeps.
@@ -101,16 +130,58 @@ impl Store {
     pub fn ingest_traces(&self, request: &ExportTraceServiceRequest) -> i64 {
         let (spans, invalid) = convert::spans(&request.resource_spans, &self.limits);
         let mut rejected = invalid;
+        let persist = self.persist.get();
+        // Database writes in the order they happened: evictions caused by a span come
+        // before the span itself.
+        let mut ops = Vec::new();
+        let mut rows = Vec::new();
+        let mut resource_json: Option<(*const Attributes, String)> = None;
         {
             let mut inner = self.lock();
             let received = spans.len() as u64 + u64::try_from(invalid).unwrap_or(0);
             for span in spans {
-                if inner.traces.insert(span, &self.limits).is_err() {
+                let row = persist.map(|_| {
+                    let ptr = Arc::as_ptr(&span.resource);
+                    if resource_json.as_ref().is_none_or(|(p, _)| *p != ptr) {
+                        let json = serde_json::to_string(&*span.resource).unwrap_or_default();
+                        resource_json = Some((ptr, json));
+                    }
+                    let res = resource_json
+                        .as_ref()
+                        .map(|(_, j)| j.clone())
+                        .unwrap_or_default();
+                    let json = serde_json::to_string(&span).unwrap_or_default();
+                    (span.trace_id.clone(), json, res)
+                });
+                let stored = inner.traces.insert(span, &self.limits).is_ok();
+                if !stored {
                     rejected += 1;
+                }
+                if persist.is_some() {
+                    let evicted = std::mem::take(&mut inner.traces.evicted);
+                    if !evicted.is_empty() {
+                        if !rows.is_empty() {
+                            ops.push(persist::Op::Spans(std::mem::take(&mut rows)));
+                        }
+                        ops.push(persist::Op::Delete(evicted));
+                    }
+                    if let (true, Some(row)) = (stored, row) {
+                        rows.push(row);
+                    }
+                } else {
+                    inner.traces.evicted.clear();
                 }
             }
             inner.received_spans += received;
             inner.rejected_spans += u64::try_from(rejected).unwrap_or(0);
+        }
+        if let Some(p) = persist {
+            if !rows.is_empty() {
+                ops.push(persist::Op::Spans(rows));
+            }
+            for op in ops {
+                p.send(op);
+            }
         }
         self.changed.notify_waiters();
         rejected
@@ -225,6 +296,7 @@ impl Store {
             metric_bytes: inner.metrics.bytes(),
             received_spans: inner.received_spans,
             rejected_spans: inner.rejected_spans,
+            persist_dropped: self.persist.get().map_or(0, persist::Persister::dropped),
         }
     }
 

@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Attributes as a map of key to JSON value (strings, numbers, booleans, arrays, maps).
 pub type Attributes = BTreeMap<String, Value>;
 
 /// One span as received.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StoredSpan {
     /// 32 hex digits.
     pub trace_id: String,
@@ -105,7 +105,7 @@ fn value_bytes(v: &Value) -> usize {
 }
 
 /// An event on a span.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SpanEvent {
     /// Event name, e.g. `exception`.
     pub name: String,

@@ -35,6 +35,8 @@ pub(crate) struct TraceTable {
     bytes: usize,
     /// Spans stored per service and operation; entries go when their count reaches 0.
     index: HashMap<String, HashMap<String, usize>>,
+    /// Trace ids evicted since the store last took them (for the database mirror).
+    pub(crate) evicted: Vec<String>,
 }
 
 /// Why a span was not stored.
@@ -153,6 +155,7 @@ impl TraceTable {
         let Some(evicted) = self.traces.remove(&oldest) else {
             return;
         };
+        self.evicted.push(oldest);
         self.spans -= evicted.spans.len();
         self.bytes -= evicted.bytes;
         for span in &evicted.spans {
