@@ -32,6 +32,12 @@ struct ListParams {
     operation: Option<String>,
     errors: Option<bool>,
     min_duration_ms: Option<f64>,
+    max_duration_ms: Option<f64>,
+    /// Trace start bounds, Unix milliseconds.
+    start_ms: Option<u64>,
+    end_ms: Option<u64>,
+    /// `key=value`: a span or resource attribute.
+    attr: Option<String>,
     limit: Option<usize>,
 }
 
@@ -51,6 +57,7 @@ pub(crate) fn router(
     Router::new()
         .route("/rzero/api/traces", get(list))
         .route("/rzero/api/traces/{trace_id}", get(one))
+        .route("/rzero/api/traces/{trace_id}/otlp", get(otlp))
         .route("/rzero/api/services", get(services))
         .route("/rzero/api/services/{service}/operations", get(operations))
         .route("/rzero/api/stats", get(stats))
@@ -85,12 +92,31 @@ async fn list(
             );
         }
     };
-    let min = p.min_duration_ms.filter(|m| m.is_finite() && *m >= 0.0);
+    let ms = |m: Option<f64>| {
+        m.filter(|m| m.is_finite() && *m >= 0.0)
+            .map(|m| (m * 1e6) as u64)
+    };
+    let attribute = match p.attr.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => match a.split_once('=') {
+            Some((k, v)) => Some((k.to_owned(), v.to_owned())),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "attr: expected key=value, e.g. http.route=/api/v1/orders".to_owned(),
+                );
+            }
+        },
+    };
     let query = TraceQuery {
         service: p.service.filter(|s| !s.is_empty()),
         operation: p.operation.filter(|s| !s.is_empty()),
         errors_only: p.errors.unwrap_or(false),
-        min_duration_nanos: min.map(|m| (m * 1e6) as u64),
+        min_duration_nanos: ms(p.min_duration_ms),
+        max_duration_nanos: ms(p.max_duration_ms),
+        start_after_nanos: p.start_ms.map(|t| t.saturating_mul(1_000_000)),
+        start_before_nanos: p.end_ms.map(|t| t.saturating_mul(1_000_000)),
+        attribute,
         limit: Some(p.limit.unwrap_or(100).min(1000)),
     };
     Json(json!({ "data": store.traces(&query) })).into_response()
@@ -117,6 +143,32 @@ async fn one(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>)
             format!("trace {trace_id} is not in the store (never received, or evicted)"),
         ),
     }
+}
+
+/// The trace as an OTLP/JSON export request, to download and send elsewhere.
+async fn otlp(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>) -> Response {
+    let valid = trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit());
+    let trace = valid.then(|| store.trace(&trace_id)).flatten();
+    let Some(trace) = trace else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no such trace in the store (expected 32 hex digits of a stored trace)".to_owned(),
+        );
+    };
+    let request = crate::store::to_otlp(&trace);
+    let body = serde_json::to_vec_pretty(&request).unwrap_or_default();
+    let disposition = format!("attachment; filename=\"trace-{}.json\"", trace.trace_id);
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn services(State(Api { store, .. }): State<Api>) -> Response {

@@ -14,6 +14,7 @@ mod convert;
 mod logs;
 mod metrics;
 mod model;
+mod otlp;
 pub(crate) mod persist;
 mod traces;
 
@@ -29,6 +30,7 @@ pub use model::{
     Attributes, LogRecord, MetricInfo, MetricPoint, SpanEvent, StoredSpan, Trace, TraceQuery,
     TraceSummary,
 };
+pub use otlp::to_otlp;
 
 use crate::config::StoreLimits;
 

@@ -159,6 +159,15 @@ pub struct TraceQuery {
     pub errors_only: bool,
     /// Only traces at least this long.
     pub min_duration_nanos: Option<u64>,
+    /// Only traces at most this long.
+    pub max_duration_nanos: Option<u64>,
+    /// Only traces that started at or after this (Unix nanoseconds).
+    pub start_after_nanos: Option<u64>,
+    /// Only traces that started at or before this (Unix nanoseconds).
+    pub start_before_nanos: Option<u64>,
+    /// Only traces with a span whose attribute (or resource attribute) `key` has the
+    /// text `value`.
+    pub attribute: Option<(String, String)>,
     /// At most this many, newest first (default 100).
     pub limit: Option<usize>,
 }

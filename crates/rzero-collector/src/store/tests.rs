@@ -425,3 +425,35 @@ fn metrics_are_counted_in_bytes_and_bounded() {
     // The budget is checked before each new name, so one metric at most goes over.
     assert!(stats.metric_bytes < (64 << 10) + (16 << 10), "{stats:?}");
 }
+
+#[test]
+fn a_trace_goes_back_to_otlp_and_reads_the_same() {
+    let store = Store::new(StoreLimits::default());
+    let mut a = traces("api", vec![span(1, 1, None, "root", 0, 40)]);
+    a.resource_spans[0].scope_spans[0].spans[0].attributes = vec![
+        kv("n", any_value::Value::IntValue(7)),
+        kv("f", any_value::Value::DoubleValue(1.5)),
+        kv(
+            "list",
+            any_value::Value::ArrayValue(ArrayValue {
+                values: vec![AnyValue {
+                    value: Some(any_value::Value::StringValue("x".into())),
+                }],
+            }),
+        ),
+    ];
+    store.ingest_traces(&a);
+    let mut b = traces("db", vec![span(1, 2, Some(1), "query", 5, 10)]);
+    b.resource_spans[0].scope_spans[0].spans[0].status = Some(Status {
+        code: 2,
+        message: "boom".into(),
+    });
+    store.ingest_traces(&b);
+    let t = store.trace(&hex(1, 16)).expect("stored");
+    let again = Store::new(StoreLimits::default());
+    again.ingest_traces(&to_otlp(&t));
+    let u = again.trace(&hex(1, 16)).expect("stored again");
+    let view = |t: &Trace| serde_json::to_value(t).expect("json");
+    assert_eq!(view(&t), view(&u));
+    assert_eq!(to_otlp(&t).resource_spans.len(), 2, "one per resource");
+}

@@ -211,10 +211,22 @@ impl TraceTable {
             let Some(e) = self.traces.get(id) else {
                 continue;
             };
+            let length = e.end.saturating_sub(e.start);
+            let text = |v: &serde_json::Value, want: &str| match v {
+                serde_json::Value::String(s) => s == want,
+                other => other.to_string() == want,
+            };
             let keep = (!query.errors_only || e.errors > 0)
-                && query
-                    .min_duration_nanos
-                    .is_none_or(|d| e.end.saturating_sub(e.start) >= d)
+                && query.min_duration_nanos.is_none_or(|d| length >= d)
+                && query.max_duration_nanos.is_none_or(|d| length <= d)
+                && query.start_after_nanos.is_none_or(|t| e.start >= t)
+                && query.start_before_nanos.is_none_or(|t| e.start <= t)
+                && query.attribute.as_ref().is_none_or(|(k, v)| {
+                    e.spans.iter().any(|s| {
+                        s.attributes.get(k).is_some_and(|x| text(x, v))
+                            || s.resource.get(k).is_some_and(|x| text(x, v))
+                    })
+                })
                 && query
                     .service
                     .as_ref()
