@@ -214,7 +214,11 @@ impl TraceTable {
             let length = e.end.saturating_sub(e.start);
             let text = |v: &serde_json::Value, want: &str| match v {
                 serde_json::Value::String(s) => s == want,
-                other => other.to_string() == want,
+                // Numbers and booleans compare by their text (`200`, `true`).
+                other => {
+                    let text = other.to_string();
+                    text == want
+                }
             };
             let keep = (!query.errors_only || e.errors > 0)
                 && query.min_duration_nanos.is_none_or(|d| length >= d)
