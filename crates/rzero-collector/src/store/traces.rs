@@ -39,6 +39,10 @@ pub(crate) struct TraceTable {
     pub(crate) evicted: Vec<String>,
 }
 
+/// Bytes a trace costs beyond its spans: its entry in the id map and the arrival queue
+/// (two copies of the 32-digit id), its cached facts.
+const TRACE_OVERHEAD: usize = 2 * (24 + 32) + std::mem::size_of::<Entry>() + 32;
+
 /// Why a span was not stored.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Refused {
@@ -89,6 +93,7 @@ impl TraceTable {
             return Err(Refused::TraceFull);
         }
         let is_new = known.is_none();
+        let size = size + if is_new { TRACE_OVERHEAD } else { 0 };
         while !self.order.is_empty()
             && (self.spans >= limits.max_spans.max(1)
                 || self.bytes + size > limits.max_span_bytes
@@ -96,7 +101,13 @@ impl TraceTable {
         {
             self.evict_oldest();
         }
-        // The trace may just have been evicted to make room for its own span.
+        // The trace may just have been evicted to make room for its own span: then it
+        // costs its overhead again.
+        let size = if !is_new && !self.traces.contains_key(&span.trace_id) {
+            size + TRACE_OVERHEAD
+        } else {
+            size
+        };
         let id = span.trace_id.clone();
         let entry = match self.traces.get_mut(&id) {
             Some(entry) => entry,
