@@ -212,10 +212,19 @@ async fn start() -> (RunningCollector, u64) {
         &c,
         export(
             "user-rpc",
-            vec![span(
-                base,
-                &sp(A, 4, Some(3), "user.User/GetUser", 2, 8, 5, false),
-            )],
+            vec![{
+                let mut s = span(
+                    base,
+                    &sp(A, 4, Some(3), "user.User/GetUser", 2, 8, 5, false),
+                );
+                // A link to trace B's root: a FOLLOWS_FROM reference in Jaeger's model.
+                s.links = vec![span::Link {
+                    trace_id: vec![B; 16],
+                    span_id: vec![1; 8],
+                    ..Default::default()
+                }];
+                s
+            }],
         ),
     )
     .await;
@@ -303,6 +312,10 @@ async fn a_trace_reads_as_jaegers_own_fixture() {
     );
     assert_eq!(t["processes"].as_object().map(|p| p.len()), Some(3));
     assert_eq!(t["processes"]["p1"]["tags"][0]["key"], "host.name");
+    let user = &spans[3]["references"];
+    assert_eq!(user[0]["refType"], "CHILD_OF");
+    assert_eq!(user[1]["refType"], "FOLLOWS_FROM");
+    assert_eq!(user[1]["traceID"], hex(B));
 }
 
 #[tokio::test]
@@ -320,6 +333,14 @@ async fn searches_filter_as_jaeger_does() {
         serde_json::json!(["order.Order/CreateOrder", "order.Order/GetOrder"])
     );
 
+    let (_, v) = get(&c, "/api/operations?service=order-api&spanKind=client").await;
+    assert_eq!(
+        v["data"],
+        serde_json::json!([
+            {"name": "order.Order/CreateOrder", "spanKind": "client"},
+            {"name": "order.Order/GetOrder", "spanKind": "client"},
+        ])
+    );
     let search = |q: &str| format!("/api/traces?{q}");
     let (_, v) = get(&c, &search("service=order-api")).await;
     assert_eq!(trace_ids(&v), [hex(B), hex(A)], "newest first");

@@ -1,7 +1,8 @@
 //! Jaeger's HTTP query API on the UI port, so that Grafana's Jaeger data source, Jaeger's
 //! own UI and scripts written for Jaeger read this collector as they read Jaeger:
 //!
-//! - `GET /api/services`, `GET /api/services/{service}/operations`
+//! - `GET /api/services`, `GET /api/services/{service}/operations`,
+//!   `GET /api/operations?service=&spanKind=` (names with their span kind)
 //! - `GET /api/traces?service=&operation=&tags=&tag=&minDuration=&maxDuration=&start=&end=&limit=&traceID=`
 //! - `GET /api/traces/{traceID}`
 //! - `GET /api/dependencies?endTs=&lookback=`
@@ -40,6 +41,7 @@ pub(crate) fn router(store: Store) -> Router {
     Router::new()
         .route("/api/services", get(services))
         .route("/api/services/{service}/operations", get(operations))
+        .route("/api/operations", get(operations_with_kind))
         .route("/api/traces", get(search))
         .route("/api/traces/{trace_id}", get(one))
         .route("/api/dependencies", get(dependencies))
@@ -76,6 +78,50 @@ async fn operations(State(store): State<Store>, Path(service): Path<String>) -> 
     let ops = store.operations(&service);
     let n = ops.len();
     envelope(ops, n)
+}
+
+/// `[{name, spanKind}]` of a service, optionally of one kind (`server`, `client`, ...).
+async fn operations_with_kind(
+    State(store): State<Store>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let pairs = match query {
+        Ok(Query(p)) => p,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, v)| n == k && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let Some(service) = get("service") else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "parameter 'service' is required".to_owned(),
+        );
+    };
+    let kind = get("spanKind").map(|k| k.to_ascii_lowercase());
+    let mut ops = std::collections::BTreeSet::new();
+    store.visit_traces(|spans, _| {
+        for s in spans.iter().filter(|s| s.service == service) {
+            let k = if s.kind == "Unspecified" {
+                String::new()
+            } else {
+                s.kind.to_ascii_lowercase()
+            };
+            if kind.as_ref().is_none_or(|want| *want == k) {
+                ops.insert((s.name.clone(), k));
+            }
+        }
+        true
+    });
+    let data: Vec<Value> = ops
+        .into_iter()
+        .map(|(name, kind)| json!({ "name": name, "spanKind": kind }))
+        .collect();
+    let n = data.len();
+    envelope(data, n)
 }
 
 /// A search, as parsed.

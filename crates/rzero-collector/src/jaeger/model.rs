@@ -165,6 +165,7 @@ pub(crate) fn trace(t: &Trace) -> JaegerTrace {
             trace_id: s.trace_id.clone(),
             span_id: s.span_id.clone(),
             operation_name: s.name.clone(),
+            // The parent, then the links, as Jaeger's OTLP translator makes them.
             references: s
                 .parent_span_id
                 .iter()
@@ -173,6 +174,11 @@ pub(crate) fn trace(t: &Trace) -> JaegerTrace {
                     trace_id: s.trace_id.clone(),
                     span_id: p.clone(),
                 })
+                .chain(s.links.iter().map(|l| Reference {
+                    ref_type: "FOLLOWS_FROM",
+                    trace_id: l.trace_id.clone(),
+                    span_id: l.span_id.clone(),
+                }))
                 .collect(),
             start_time: s.start_unix_nanos / 1000,
             duration: s.duration_nanos() / 1000,

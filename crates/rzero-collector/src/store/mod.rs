@@ -27,8 +27,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::sync::Notify;
 
 pub use model::{
-    Attributes, LogRecord, MetricInfo, MetricPoint, SpanEvent, StoredSpan, Trace, TraceQuery,
-    TraceSummary,
+    Attributes, LogRecord, MetricInfo, MetricPoint, SpanEvent, SpanLink, StoredSpan, Trace,
+    TraceQuery, TraceSummary,
 };
 pub use otlp::to_otlp;
 

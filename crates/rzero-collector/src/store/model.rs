@@ -30,6 +30,9 @@ pub struct StoredSpan {
     pub attributes: Attributes,
     /// The span's events.
     pub events: Vec<SpanEvent>,
+    /// Links to other spans (a batch's inputs, a message's producer).
+    #[serde(default)]
+    pub links: Vec<SpanLink>,
     /// `Unset`, `Ok` or `Error`.
     pub status_code: String,
     /// The status description (set with `Error`).
@@ -77,6 +80,11 @@ impl StoredSpan {
                 .iter()
                 .map(|e| e.name.len() + attrs(&e.attributes) + 64)
                 .sum::<usize>()
+            + self
+                .links
+                .iter()
+                .map(|l| l.trace_id.len() + l.span_id.len() + attrs(&l.attributes) + 72)
+                .sum::<usize>()
     }
 }
 
@@ -102,6 +110,17 @@ fn value_bytes(v: &Value) -> usize {
         }
         _ => 16,
     }
+}
+
+/// A link from a span to another span, of this trace or another.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpanLink {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// 16 hex digits.
+    pub span_id: String,
+    /// The link's attributes.
+    pub attributes: Attributes,
 }
 
 /// An event on a span.

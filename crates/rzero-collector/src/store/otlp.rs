@@ -87,6 +87,16 @@ fn span(s: &StoredSpan) -> Span {
                 ..Default::default()
             })
             .collect(),
+        links: s
+            .links
+            .iter()
+            .map(|l| span::Link {
+                trace_id: bytes(&l.trace_id),
+                span_id: bytes(&l.span_id),
+                attributes: attributes(&l.attributes),
+                ..Default::default()
+            })
+            .collect(),
         status: (code != 0 || !s.status_message.is_empty()).then(|| Status {
             code,
             message: s.status_message.clone(),

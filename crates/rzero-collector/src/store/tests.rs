@@ -444,6 +444,12 @@ fn a_trace_goes_back_to_otlp_and_reads_the_same() {
     ];
     store.ingest_traces(&a);
     let mut b = traces("db", vec![span(1, 2, Some(1), "query", 5, 10)]);
+    b.resource_spans[0].scope_spans[0].spans[0].links =
+        vec![opentelemetry_proto::tonic::trace::v1::span::Link {
+            trace_id: vec![9; 16],
+            span_id: vec![8; 8],
+            ..Default::default()
+        }];
     b.resource_spans[0].scope_spans[0].spans[0].status = Some(Status {
         code: 2,
         message: "boom".into(),
@@ -456,4 +462,6 @@ fn a_trace_goes_back_to_otlp_and_reads_the_same() {
     let view = |t: &Trace| serde_json::to_value(t).expect("json");
     assert_eq!(view(&t), view(&u));
     assert_eq!(to_otlp(&t).resource_spans.len(), 2, "one per resource");
+    let linked = u.spans.iter().find(|s| s.name == "query").expect("query");
+    assert_eq!(linked.links[0].span_id, hex(8, 8));
 }
