@@ -2,12 +2,18 @@
 //! nothing installed (Jaeger all-in-one's ports: 4317, 4318, 16686).
 //!
 //! Map of the crate:
-//! - `receiver`: OTLP/gRPC (`grpc.rs`) and OTLP/HTTP with protobuf or JSON (`http.rs`);
-//! - [`store`]: the bounded in-memory store, its model and queries;
+//! - `receiver`: OTLP/gRPC (`grpc.rs`) and OTLP/HTTP with protobuf or JSON (`http.rs`),
+//!   each request through `guard.rs` (bearer token, the pre-scan of `scan.rs` that
+//!   bounds what a request decodes to, the in-flight decode budget) before decoding;
+//! - [`tail`]: tail-aware sampling (hold each trace until complete, judge it by policy);
+//! - [`store`]: the bounded in-memory store, its model and queries, its SQLite mirror
+//!   (`--data`) and its way back to OTLP;
+//! - `analytics`: the service map and RED series computed from the stored spans;
 //! - `api`: rzero's JSON API on the UI port (`/rzero/api/*`), what the viewer reads;
 //! - `jaeger`: Jaeger's HTTP query API on the same port (`/api/*`), for Grafana's Jaeger
 //!   data source and Jaeger tooling;
-//! - `ui`: the trace viewer (list with filters, waterfall, span details, logs);
+//! - `ui`: the trace viewer (list with filters, waterfall with critical path, span
+//!   details, logs, service map, RED charts, trace comparison);
 //! - `forward`: optional forwarding of everything received to an upstream OTLP/gRPC
 //!   endpoint, through a bounded queue that drops rather than waits;
 //! - [`config`]: ports and limits.
