@@ -23,4 +23,7 @@ pub enum CollectorError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The data directory (`--data`) cannot be opened or read.
+    #[error("collector: {0}")]
+    Data(String),
 }

@@ -1,9 +1,10 @@
 //! Forwarding: everything received also goes to an upstream OTLP/gRPC endpoint (a real
 //! collector, Jaeger, Tempo), so the embedded viewer can sit in front of a real backend.
 //!
-//! The receivers never wait for the upstream: they offer each request to a bounded
-//! queue, and a full queue drops the request and counts it, as the SDK's batch processor
-//! does. One task drains the queue in order over one lazily connected channel, each
+//! The receivers never wait for the upstream: they offer each request to a queue
+//! bounded in requests and in bytes (each request's decoded size, as the receiver's
+//! pre-scan estimated it: a count alone would let 256 requests of 64 MiB queue), and a
+//! full queue drops the request and counts it, as the SDK's batch processor does. One task drains the queue in order over one lazily connected channel, each
 //! export bounded by a timeout; a failed export is counted, not retried (the upstream
 //! being down must not grow memory).
 
@@ -22,7 +23,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::error::CollectorError;
 
-/// Requests waiting for the upstream; beyond this they are dropped.
+/// Requests waiting for the upstream; beyond this (or the byte bound) they are dropped.
 const QUEUE: usize = 256;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +47,10 @@ pub struct ForwardStats {
     pub dropped: u64,
     /// Requests the upstream refused or did not answer in time.
     pub failed: u64,
+    /// Decoded bytes of the dropped requests.
+    pub dropped_bytes: u64,
+    /// Decoded bytes waiting in the queue now.
+    pub queued_bytes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -53,13 +58,16 @@ struct Counters {
     sent: AtomicU64,
     dropped: AtomicU64,
     failed: AtomicU64,
+    dropped_bytes: AtomicU64,
+    queued_bytes: AtomicU64,
 }
 
 /// The receivers' handle: offer a request, never wait.
 #[derive(Clone, Debug)]
 pub(crate) struct Forwarder {
-    queue: mpsc::Sender<Batch>,
+    queue: mpsc::Sender<(Batch, u64)>,
     counters: Arc<Counters>,
+    max_bytes: u64,
 }
 
 // === impl Forwarder ===
@@ -68,6 +76,7 @@ impl Forwarder {
     /// Checks the endpoint and starts the forwarding task (connecting lazily).
     pub(crate) fn start(
         endpoint: &str,
+        max_bytes: usize,
         stop: watch::Receiver<bool>,
     ) -> Result<(Self, tokio::task::JoinHandle<()>), CollectorError> {
         let bad = |reason: String| CollectorError::Forward {
@@ -85,13 +94,36 @@ impl Forwarder {
         let (queue, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
         let task = tokio::spawn(run(channel, rx, stop, counters.clone()));
-        Ok((Forwarder { queue, counters }, task))
+        let max_bytes = max_bytes as u64;
+        Ok((
+            Forwarder {
+                queue,
+                counters,
+                max_bytes,
+            },
+            task,
+        ))
     }
 
-    /// Queues `batch` for the upstream, or drops and counts it when the queue is full.
-    pub(crate) fn offer(&self, batch: Batch) {
-        if self.queue.try_send(batch).is_err() {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+    /// Queues `batch` (`size` decoded bytes) for the upstream, or drops and counts it
+    /// when the queue is full in requests or in bytes.
+    pub(crate) fn offer(&self, batch: Batch, size: u64) {
+        let c = &self.counters;
+        let reserved = c
+            .queued_bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                (q + size <= self.max_bytes).then_some(q + size)
+            })
+            .is_ok();
+        if !reserved {
+            c.dropped.fetch_add(1, Ordering::Relaxed);
+            c.dropped_bytes.fetch_add(size, Ordering::Relaxed);
+            return;
+        }
+        if self.queue.try_send((batch, size)).is_err() {
+            c.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+            c.dropped.fetch_add(1, Ordering::Relaxed);
+            c.dropped_bytes.fetch_add(size, Ordering::Relaxed);
         }
     }
 
@@ -100,13 +132,15 @@ impl Forwarder {
             sent: self.counters.sent.load(Ordering::Relaxed),
             dropped: self.counters.dropped.load(Ordering::Relaxed),
             failed: self.counters.failed.load(Ordering::Relaxed),
+            dropped_bytes: self.counters.dropped_bytes.load(Ordering::Relaxed),
+            queued_bytes: self.counters.queued_bytes.load(Ordering::Relaxed),
         }
     }
 }
 
 async fn run(
     channel: Channel,
-    mut rx: mpsc::Receiver<Batch>,
+    mut rx: mpsc::Receiver<(Batch, u64)>,
     mut stop: watch::Receiver<bool>,
     counters: Arc<Counters>,
 ) {
@@ -130,7 +164,8 @@ async fn run(
                 }
             },
         };
-        let Some(batch) = next else { return };
+        let Some((batch, size)) = next else { return };
+        counters.queued_bytes.fetch_sub(size, Ordering::AcqRel);
         // The channel's own timeout covers the request; this one also covers connecting.
         let sent = match batch {
             Batch::Traces(r) => bounded(traces.export(r)).await,

@@ -2,10 +2,18 @@
 //! nothing installed (Jaeger all-in-one's ports: 4317, 4318, 16686).
 //!
 //! Map of the crate:
-//! - `receiver`: OTLP/gRPC (`grpc.rs`) and OTLP/HTTP with protobuf or JSON (`http.rs`);
-//! - [`store`]: the bounded in-memory store, its model and queries;
-//! - `api`: the JSON API on the UI port;
-//! - `ui`: the trace viewer (list with filters, waterfall, span details, logs);
+//! - `receiver`: OTLP/gRPC (`grpc.rs`) and OTLP/HTTP with protobuf or JSON (`http.rs`),
+//!   each request through `guard.rs` (bearer token, the pre-scan of `scan.rs` that
+//!   bounds what a request decodes to, the in-flight decode budget) before decoding;
+//! - [`tail`]: tail-aware sampling (hold each trace until complete, judge it by policy);
+//! - [`store`]: the bounded in-memory store, its model and queries, its SQLite mirror
+//!   (`--data`) and its way back to OTLP;
+//! - `analytics`: the service map and RED series computed from the stored spans;
+//! - `api`: rzero's JSON API on the UI port (`/rzero/api/*`), what the viewer reads;
+//! - `jaeger`: Jaeger's HTTP query API on the same port (`/api/*`), for Grafana's Jaeger
+//!   data source and Jaeger tooling;
+//! - `ui`: the trace viewer (list with filters, waterfall with critical path, span
+//!   details, logs, service map, RED charts, trace comparison);
 //! - `forward`: optional forwarding of everything received to an upstream OTLP/gRPC
 //!   endpoint, through a bounded queue that drops rather than waits;
 //! - [`config`]: ports and limits.
@@ -42,12 +50,15 @@
 //! ```
 #![warn(missing_docs)]
 
+mod analytics;
 mod api;
 pub mod config;
 mod error;
 mod forward;
+mod jaeger;
 mod receiver;
 pub mod store;
+pub mod tail;
 mod ui;
 
 use std::net::SocketAddr;
@@ -63,10 +74,12 @@ pub use config::{CollectorConfig, StoreLimits};
 pub use error::CollectorError;
 pub use forward::ForwardStats;
 pub use store::{LogRecord, Store, StoreStats, StoredSpan, Trace, TraceQuery, TraceSummary};
+pub use tail::{TailConfig, TailStats};
 
-/// The longest a request may take, reading its body included; a slow or stuck client
-/// gets 408 (HTTP) or DEADLINE_EXCEEDED (gRPC) and its connection back.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// HTTP/2 pings on idle gRPC connections, so that a peer that vanished (no FIN) does
+/// not hold a connection and its streams forever.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -82,6 +95,7 @@ pub struct RunningCollector {
     ui: Option<SocketAddr>,
     store: Store,
     forward: Option<forward::Forwarder>,
+    tail: Option<tail::TailSampler>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -106,17 +120,30 @@ impl Collector {
     pub async fn start(config: CollectorConfig) -> Result<RunningCollector, CollectorError> {
         let store = Store::new(config.limits);
         let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        if let Some(dir) = &config.data_dir {
+            let (pool, spans) = store::persist::open(dir)
+                .await
+                .map_err(CollectorError::Data)?;
+            let (persister, task) = store::persist::start(pool, stop.subscribe());
+            store.persist_to(persister);
+            store.restore(spans);
+            tasks.push(task);
+        }
         let signal = move || {
             let mut rx = stopped.clone();
             async move {
                 let _ = rx.wait_for(|s| *s).await;
             }
         };
-        let mut tasks = Vec::new();
         let (mut grpc, mut http, mut ui) = (None, None, None);
         let forward = match &config.forward {
             Some(endpoint) => {
-                let (f, task) = forward::Forwarder::start(endpoint, stop.subscribe())?;
+                let (f, task) = forward::Forwarder::start(
+                    endpoint,
+                    config.forward_queue_bytes,
+                    stop.subscribe(),
+                )?;
                 tasks.push(task);
                 Some(f)
             }
@@ -126,16 +153,38 @@ impl Collector {
             store: store.clone(),
             forward: forward.clone(),
         };
+        let tail = config.tail_sampling.clone().map(|t| {
+            let sampler = tail::TailSampler::new(t, sink.clone());
+            tasks.push(tokio::spawn(sampler.clone().run(stop.subscribe())));
+            sampler
+        });
+        let receiver = receiver::Receiver {
+            sink,
+            tail: tail.clone(),
+            guard: receiver::guard::Guard::new(
+                config.auth_token.as_deref(),
+                config.max_decoded_bytes,
+                config.max_inflight_decoded_bytes,
+            ),
+            max_body_bytes: config.max_body_bytes,
+        };
+        let timeout = config.request_timeout;
 
         if let Some(addr) = config.otlp_grpc {
             let listener = bind(addr, "OTLP/gRPC").await?;
             grpc = Some(local(&listener, addr, "OTLP/gRPC")?);
-            let routes = receiver::grpc::Grpc::router(sink.clone(), config.max_body_bytes);
+            let routes = receiver::grpc::routes(receiver.clone());
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
             let shutdown = signal();
+            let streams = config.max_streams_per_connection.max(1);
             tasks.push(tokio::spawn(async move {
                 let _ = tonic::transport::Server::builder()
-                    .timeout(REQUEST_TIMEOUT)
+                    .timeout(timeout)
+                    .max_concurrent_streams(streams)
+                    .concurrency_limit_per_connection(streams as usize)
+                    .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+                    .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+                    .tcp_keepalive(Some(KEEPALIVE_INTERVAL))
                     .add_routes(routes)
                     .serve_with_incoming_shutdown(incoming, shutdown)
                     .await;
@@ -144,14 +193,16 @@ impl Collector {
         if let Some(addr) = config.otlp_http {
             let listener = bind(addr, "OTLP/HTTP").await?;
             http = Some(local(&listener, addr, "OTLP/HTTP")?);
-            let app = receiver::http::router(sink.clone(), config.max_body_bytes);
-            tasks.push(tokio::spawn(serve(listener, app, signal())));
+            let app = receiver::http::router(receiver.clone());
+            tasks.push(tokio::spawn(serve(listener, app, timeout, signal())));
         }
         if let Some(addr) = config.ui {
             let listener = bind(addr, "the API").await?;
             ui = Some(local(&listener, addr, "the API")?);
-            let app = api::router(store.clone(), forward.clone()).merge(ui::router());
-            tasks.push(tokio::spawn(serve(listener, app, signal())));
+            let app = api::router(store.clone(), forward.clone(), tail.clone())
+                .merge(jaeger::router(store.clone()))
+                .merge(ui::router());
+            tasks.push(tokio::spawn(serve(listener, app, timeout, signal())));
         }
         Ok(RunningCollector {
             grpc,
@@ -159,6 +210,7 @@ impl Collector {
             ui,
             store,
             forward,
+            tail,
             stop,
             tasks,
         })
@@ -168,20 +220,30 @@ impl Collector {
 async fn serve(
     listener: TcpListener,
     app: axum::Router,
+    timeout: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    let app = app.layer(axum::middleware::from_fn(bounded));
+    let app = app.layer(axum::middleware::from_fn_with_state(timeout, bounded));
     let _ = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
 }
 
-async fn bounded(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+/// The longest a request may take, reading its body included; a slow or stuck client
+/// gets 408 and its connection back.
+async fn bounded(
+    axum::extract::State(timeout): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => (
             StatusCode::REQUEST_TIMEOUT,
-            "the request took longer than 30 s (a body sent too slowly?)",
+            format!(
+                "the request took longer than {} s (a body sent too slowly?)",
+                timeout.as_secs_f64()
+            ),
         )
             .into_response(),
     }
@@ -211,6 +273,11 @@ impl RunningCollector {
     /// What forwarding did so far (`None` when it is off).
     pub fn forward_stats(&self) -> Option<ForwardStats> {
         self.forward.as_ref().map(forward::Forwarder::stats)
+    }
+
+    /// What tail sampling did so far (`None` when it is off).
+    pub fn tail_stats(&self) -> Option<TailStats> {
+        self.tail.as_ref().map(tail::TailSampler::stats)
     }
 
     /// Stops accepting, lets requests in flight finish and the forward queue drain (at

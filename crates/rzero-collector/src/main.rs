@@ -1,7 +1,8 @@
 //! `rzero-collector`: a local OTLP collector with a trace viewer, for any service.
 //!
 //! ```text
-//! rzero-collector                        # gRPC 0.0.0.0:4317, HTTP 0.0.0.0:4318, viewer 127.0.0.1:16686
+//! rzero-collector                        # gRPC 127.0.0.1:4317, HTTP 127.0.0.1:4318, viewer 127.0.0.1:16686
+//! rzero-collector --otlp-host 0.0.0.0 --auth-token "$TOKEN"   # OTLP from other hosts, with a token
 //! rzero-collector --ui 0.0.0.0:16686 --max-spans 500000
 //! rzero-collector --grpc off             # HTTP only
 //! rzero-collector --forward http://otel-collector:4317
@@ -17,20 +18,33 @@ use std::process::ExitCode;
 use rzero_collector::{Collector, CollectorConfig};
 
 const USAGE: &str = "usage: rzero-collector [--grpc ADDR|off] [--http ADDR|off] [--ui ADDR|off] \
-                     [--forward URL|off] [--max-spans N] [--max-traces N] [--max-span-bytes N] \
-                     [--max-logs N] [--max-body-bytes N]
-every flag also reads RZERO_COLLECTOR_<FLAG>, e.g. RZERO_COLLECTOR_MAX_SPANS";
+                     [--otlp-host IP] [--auth-token TOKEN] \
+                     [--forward URL|off] [--forward-queue-bytes N] [--max-spans N] \
+                     [--max-traces N] [--max-span-bytes N] [--max-logs N] [--max-body-bytes N] \
+                     [--max-decoded-bytes N] [--tail-sampling FILE|default|off] [--data DIR|off]
+OTLP listens on 127.0.0.1 unless --otlp-host (e.g. 0.0.0.0) or --grpc/--http say otherwise;
+--auth-token makes OTLP requests need `authorization: Bearer TOKEN`.
+--data DIR keeps the stored traces in DIR/traces.db (SQLite) across restarts.
+--tail-sampling holds each trace until complete and keeps what the policies say (`default`:
+every error, every trace over 500 ms, 10% of the rest; FILE: a YAML policy file).
+every flag also reads RZERO_COLLECTOR_<FLAG>, e.g. RZERO_COLLECTOR_MAX_SPANS, RZERO_COLLECTOR_AUTH_TOKEN";
 
-const FLAGS: [&str; 9] = [
+const FLAGS: [&str; 15] = [
+    "--data",
+    "--tail-sampling",
     "--grpc",
     "--http",
     "--ui",
+    "--otlp-host",
+    "--auth-token",
     "--forward",
+    "--forward-queue-bytes",
     "--max-spans",
     "--max-traces",
     "--max-span-bytes",
     "--max-logs",
     "--max-body-bytes",
+    "--max-decoded-bytes",
 ];
 
 /// The environment's settings as flags, placed before the command line's so these win.
@@ -85,6 +99,40 @@ fn parse(args: &[String]) -> Result<CollectorConfig, String> {
             "--forward" if value == "off" => config.forward = None,
             "--forward" => config.forward = Some(value.clone()),
             "--max-body-bytes" => config.max_body_bytes = number(value)?,
+            "--max-decoded-bytes" => config.max_decoded_bytes = number(value)?,
+            "--forward-queue-bytes" => config.forward_queue_bytes = number(value)?,
+            "--auth-token" if value.is_empty() => {
+                return Err(format!("--auth-token: the token is empty\n{USAGE}"));
+            }
+            "--auth-token" => config.auth_token = Some(value.clone()),
+            "--data" if value == "off" => config.data_dir = None,
+            "--data" => config.data_dir = Some(value.into()),
+            "--tail-sampling" => {
+                config.tail_sampling = match value.as_str() {
+                    "off" => None,
+                    "default" => Some(rzero_collector::TailConfig::default_policies()),
+                    path => {
+                        let text = std::fs::read_to_string(path)
+                            .map_err(|e| format!("--tail-sampling {path}: cannot read it: {e}"))?;
+                        Some(
+                            rzero_collector::TailConfig::from_yaml(&text)
+                                .map_err(|e| format!("--tail-sampling {path}: {e}"))?,
+                        )
+                    }
+                }
+            }
+            "--otlp-host" => {
+                let ip: std::net::IpAddr = value.parse().map_err(|_| {
+                    format!("--otlp-host {value}: expected an IP address such as 0.0.0.0 or ::")
+                })?;
+                // Only the ports still at their default host move; an explicit
+                // --grpc/--http address wins.
+                for a in [&mut config.otlp_grpc, &mut config.otlp_http] {
+                    if let Some(a) = a.as_mut().filter(|a| a.ip().is_loopback()) {
+                        a.set_ip(ip);
+                    }
+                }
+            }
             other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
     }
@@ -160,6 +208,29 @@ mod tests {
         assert_eq!(c.otlp_grpc, None);
         assert_eq!(c.forward.as_deref(), Some("http://up:4317"));
         assert_eq!(c.ui, Some(SocketAddr::from(([127, 0, 0, 1], 1))));
+    }
+
+    #[test]
+    fn otlp_is_on_loopback_unless_opened() {
+        let c = parse(&[]).expect("defaults");
+        assert!(c.otlp_grpc.is_some_and(|a| a.ip().is_loopback()));
+        assert!(c.otlp_http.is_some_and(|a| a.ip().is_loopback()));
+        assert_eq!(c.auth_token, None);
+        let c = parse(&args(&["--otlp-host", "0.0.0.0", "--auth-token", "t0k"])).expect("open");
+        assert_eq!(c.otlp_grpc, Some(SocketAddr::from(([0, 0, 0, 0], 4317))));
+        assert_eq!(c.otlp_http, Some(SocketAddr::from(([0, 0, 0, 0], 4318))));
+        assert_eq!(c.auth_token.as_deref(), Some("t0k"));
+        assert!(parse(&args(&["--otlp-host", "everywhere"])).is_err());
+        assert!(parse(&args(&["--auth-token", ""])).is_err());
+    }
+
+    #[test]
+    fn tail_sampling_is_off_default_or_a_file() {
+        assert!(parse(&[]).expect("defaults").tail_sampling.is_none());
+        let c = parse(&args(&["--tail-sampling", "default"])).expect("default");
+        assert_eq!(c.tail_sampling.map(|t| t.policies.len()), Some(3));
+        let e = parse(&args(&["--tail-sampling", "/nonexistent/policy.yaml"])).expect_err("file");
+        assert!(e.contains("cannot read"), "{e}");
     }
 
     #[test]

@@ -271,8 +271,9 @@ async fn viewer_lists_the_trace_and_draws_its_waterfall() {
         details.contains("service.name") && details.contains("order-api"),
         "resource shown"
     );
+    let row = format!("selected\" data-span-id=\"{}\"", "05".repeat(8));
     assert!(
-        selected.contains("class=\"span-row error selected\""),
+        selected.contains(&row) && selected.contains("class=\"span-row error"),
         "the row is highlighted"
     );
     let logs = page.split("id=\"trace-logs\"").nth(1).expect("logs table");

@@ -103,7 +103,7 @@ async fn check(c: &RunningCollector, service: &str, ids: (String, String, String
         c.store().wait_for_trace(&trace_id, 2, WAIT).await,
         "both spans arrive"
     );
-    let (status, v) = get_json(c, &format!("/api/traces/{trace_id}")).await;
+    let (status, v) = get_json(c, &format!("/rzero/api/traces/{trace_id}")).await;
     assert_eq!(status, 200, "{v}");
     let spans = v["data"]["spans"].as_array().expect("spans");
     assert_eq!(spans.len(), 2, "{v}");
@@ -117,8 +117,16 @@ async fn check(c: &RunningCollector, service: &str, ids: (String, String, String
     assert_eq!(root["scope"], "exporters-test");
     assert_eq!(root["attributes"]["http.route"], "/api/v1/orders");
     assert_eq!(root["attributes"]["http.response.status_code"], 201);
-    assert_eq!(root["resource"]["service.name"], service);
-    assert_eq!(root["resource"]["deployment.environment.name"], "test");
+    // The resource is listed once per trace, and each span points at its own.
+    let resources = v["data"]["resources"].as_array().expect("resources");
+    assert_eq!(resources.len(), 1, "{v}");
+    assert!(
+        root.get("resource").is_none(),
+        "not copied into each span: {root}"
+    );
+    let res = &resources[root["resource_index"].as_u64().expect("index") as usize];
+    assert_eq!(res["service.name"], service);
+    assert_eq!(res["deployment.environment.name"], "test");
     assert!(
         root["end_unix_nanos"].as_u64() >= root["start_unix_nanos"].as_u64(),
         "{root}"
@@ -133,7 +141,11 @@ async fn check(c: &RunningCollector, service: &str, ids: (String, String, String
         (&Value::from("Error"), &Value::from("disk full"))
     );
 
-    let (_, list) = get_json(c, &format!("/api/traces?service={service}&errors=true")).await;
+    let (_, list) = get_json(
+        c,
+        &format!("/rzero/api/traces?service={service}&errors=true"),
+    )
+    .await;
     let first = &list["data"][0];
     assert_eq!(first["trace_id"], trace_id.as_str(), "{list}");
     assert_eq!(
@@ -148,7 +160,7 @@ async fn check(c: &RunningCollector, service: &str, ids: (String, String, String
             &Value::from(true)
         )
     );
-    let (_, ops) = get_json(c, &format!("/api/services/{service}/operations")).await;
+    let (_, ops) = get_json(c, &format!("/rzero/api/services/{service}/operations")).await;
     assert_eq!(
         ops["data"],
         serde_json::json!(["INSERT orders", "POST /api/v1/orders"])

@@ -25,7 +25,7 @@ async fn start(limits: StoreLimits, max_body_bytes: usize) -> RunningCollector {
         ui: Some(any),
         limits,
         max_body_bytes,
-        forward: None,
+        ..CollectorConfig::default()
     })
     .await
     .expect("start")
@@ -203,7 +203,7 @@ async fn protobuf_gzip_and_json_are_accepted_and_queryable() {
     let (status, body) = http(
         ui,
         "GET",
-        &format!("/api/traces/{}", "01".repeat(16)),
+        &format!("/rzero/api/traces/{}", "01".repeat(16)),
         &[],
         b"",
     )
@@ -211,13 +211,14 @@ async fn protobuf_gzip_and_json_are_accepted_and_queryable() {
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(v["data"]["spans"].as_array().map(Vec::len), Some(2));
-    assert_eq!(v["data"]["spans"][0]["resource"]["service.name"], "svc-a");
-    let (status, body) = http(ui, "GET", "/api/traces?errors=true", &[], b"").await;
+    assert_eq!(v["data"]["spans"][0]["resource_index"], 0);
+    assert_eq!(v["data"]["resources"][0]["service.name"], "svc-a");
+    let (status, body) = http(ui, "GET", "/rzero/api/traces?errors=true", &[], b"").await;
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(v["data"].as_array().map(Vec::len), Some(1), "{v}");
     assert_eq!(v["data"][0]["root_operation"], "root");
-    let (status, body) = http(ui, "GET", "/api/services", &[], b"").await;
+    let (status, body) = http(ui, "GET", "/rzero/api/services", &[], b"").await;
     assert_eq!(status, 200);
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&body).expect("json")["data"],
@@ -312,14 +313,16 @@ async fn bad_payloads_get_protocol_errors_and_leave_the_store_alone() {
 
     let ui = c.ui_addr().expect("ui");
     assert_eq!(
-        http(ui, "GET", "/api/traces/not-an-id", &[], b"").await.0,
+        http(ui, "GET", "/rzero/api/traces/not-an-id", &[], b"")
+            .await
+            .0,
         400
     );
     assert_eq!(
         http(
             ui,
             "GET",
-            &format!("/api/traces/{}", "ab".repeat(16)),
+            &format!("/rzero/api/traces/{}", "ab".repeat(16)),
             &[],
             b""
         )
@@ -328,7 +331,9 @@ async fn bad_payloads_get_protocol_errors_and_leave_the_store_alone() {
         404
     );
     assert_eq!(
-        http(ui, "GET", "/api/traces?limit=lots", &[], b"").await.0,
+        http(ui, "GET", "/rzero/api/traces?limit=lots", &[], b"")
+            .await
+            .0,
         400
     );
     c.shutdown().await;

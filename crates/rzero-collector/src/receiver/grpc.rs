@@ -1,88 +1,198 @@
 //! OTLP/gRPC: the three collector services of opentelemetry-proto, gzip accepted.
+//!
+//! Not the generated servers: those decode with prost inside the codec, before any code
+//! of ours runs, and a small request can decode to a gigabyte. Here the codec hands over
+//! the (decompressed, size-limited) bytes; the [`Guard`] checks the token and pre-scans
+//! them; only then does prost decode. tonic still does the framing, compression and
+//! message size limit (`tonic::server::Grpc`), and the routes are tonic's (an axum
+//! router under the hood, which is why they are written as axum handlers).
 
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
+use std::marker::PhantomData;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::{Buf, Bytes};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use tonic::codec::CompressionEncoding;
-use tonic::{Request, Response, Status};
+use prost::Message;
+use tonic::Status;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::server::{Grpc, UnaryService};
 
-use super::Sink;
+use super::Receiver;
+use super::scan::Signal;
 
-/// The gRPC side of the receiver, one value serving the three signals.
-#[derive(Clone, Debug)]
-pub(crate) struct Grpc {
-    sink: Sink,
+const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+const METRICS: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+
+/// The routes of the three services.
+pub(crate) fn routes(receiver: Receiver) -> tonic::service::Routes {
+    let router = axum::Router::new()
+        .route(TRACES, post(traces))
+        .route(METRICS, post(metrics))
+        .route(LOGS, post(logs))
+        .fallback(|| async {
+            Status::unimplemented("this collector serves the OTLP trace, metrics and logs services")
+                .into_http::<axum::body::Body>()
+        })
+        .with_state(receiver);
+    tonic::service::Routes::from(router)
 }
 
-impl Grpc {
-    pub(crate) fn router(sink: Sink, max_body_bytes: usize) -> tonic::service::Routes {
-        let g = Grpc { sink };
-        tonic::service::Routes::new(
-            TraceServiceServer::new(g.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max_body_bytes),
-        )
-        .add_service(
-            MetricsServiceServer::new(g.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max_body_bytes),
-        )
-        .add_service(
-            LogsServiceServer::new(g)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max_body_bytes),
-        )
+/// Bytes in (tonic has already removed the framing and gzip), a prost message out.
+struct RawCodec<R>(PhantomData<R>);
+
+struct RawDecoder;
+
+struct ProstEncoder<R>(PhantomData<R>);
+
+impl<R: Message + Send + 'static> Codec for RawCodec<R> {
+    type Encode = R;
+    type Decode = Bytes;
+    type Encoder = ProstEncoder<R>;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstEncoder(PhantomData)
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawDecoder
     }
 }
 
-#[tonic::async_trait]
-impl TraceService for Grpc {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let rejected = self.sink.traces(request.into_inner());
-        Ok(Response::new(trace_response(rejected)))
+impl Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        let n = src.remaining();
+        Ok(Some(src.copy_to_bytes(n)))
     }
 }
 
-#[tonic::async_trait]
-impl MetricsService for Grpc {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.sink.metrics(request.into_inner());
-        Ok(Response::new(ExportMetricsServiceResponse {
+impl<R: Message> Encoder for ProstEncoder<R> {
+    type Item = R;
+    type Error = Status;
+
+    fn encode(&mut self, item: R, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        item.encode(dst)
+            .map_err(|e| Status::internal(format!("cannot encode the answer: {e}")))
+    }
+}
+
+/// One export call: admit, decode, hand to the sink.
+struct Export<R> {
+    receiver: Receiver,
+    signal: Signal,
+    answer: PhantomData<R>,
+}
+
+impl<R: Message + Default + Send + 'static> UnaryService<Bytes> for Export<R>
+where
+    Receiver: Handles<R>,
+{
+    type Response = R;
+    type Future = std::future::Ready<Result<tonic::Response<R>, Status>>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let body = request.into_inner();
+        let result = self
+            .receiver
+            .guard
+            .admit(self.signal, &body, false)
+            .map_err(|r| r.into_status())
+            .and_then(|admitted| {
+                let size = admitted.scan.decoded_bytes;
+                let answer = self.receiver.handle(&body, size);
+                drop(admitted);
+                answer
+            });
+        std::future::ready(result.map(tonic::Response::new))
+    }
+}
+
+/// Decodes a request body for the answer type `R` and ingests it.
+pub(crate) trait Handles<R> {
+    fn handle(&self, body: &[u8], size: u64) -> Result<R, Status>;
+}
+
+fn decode<M: Message + Default>(body: &[u8]) -> Result<M, Status> {
+    M::decode(body)
+        .map_err(|e| Status::invalid_argument(format!("the payload does not decode: {e}")))
+}
+
+impl Handles<ExportTraceServiceResponse> for Receiver {
+    fn handle(&self, body: &[u8], size: u64) -> Result<ExportTraceServiceResponse, Status> {
+        let req: ExportTraceServiceRequest = decode(body)?;
+        Ok(trace_response(self.traces(req, size)))
+    }
+}
+
+impl Handles<ExportMetricsServiceResponse> for Receiver {
+    fn handle(&self, body: &[u8], size: u64) -> Result<ExportMetricsServiceResponse, Status> {
+        let req: ExportMetricsServiceRequest = decode(body)?;
+        self.sink.metrics(req, size);
+        Ok(ExportMetricsServiceResponse {
             partial_success: None,
-        }))
+        })
     }
 }
 
-#[tonic::async_trait]
-impl LogsService for Grpc {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let rejected = self.sink.logs(request.into_inner());
-        Ok(Response::new(logs_response(rejected)))
+impl Handles<ExportLogsServiceResponse> for Receiver {
+    fn handle(&self, body: &[u8], size: u64) -> Result<ExportLogsServiceResponse, Status> {
+        let req: ExportLogsServiceRequest = decode(body)?;
+        Ok(logs_response(self.sink.logs(req, size)))
     }
+}
+
+async fn serve<R: Message + Default + Send + 'static>(
+    receiver: Receiver,
+    signal: Signal,
+    request: Request,
+) -> Response
+where
+    Receiver: Handles<R>,
+{
+    // The token is checked before the body is read (and inflated).
+    let header = request.headers().get(axum::http::header::AUTHORIZATION);
+    if let Err(refused) = receiver.guard.authorize(header.map(|h| h.as_bytes())) {
+        return refused.into_status().into_http::<axum::body::Body>();
+    }
+    let max = receiver.max_body_bytes;
+    let mut grpc = Grpc::new(RawCodec::<R>(PhantomData))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max);
+    let export = Export::<R> {
+        receiver,
+        signal,
+        answer: PhantomData,
+    };
+    grpc.unary(export, request)
+        .await
+        .map(axum::body::Body::new)
+        .into_response()
+}
+
+async fn traces(State(r): State<Receiver>, request: Request) -> Response {
+    serve::<ExportTraceServiceResponse>(r, Signal::Traces, request).await
+}
+
+async fn metrics(State(r): State<Receiver>, request: Request) -> Response {
+    serve::<ExportMetricsServiceResponse>(r, Signal::Metrics, request).await
+}
+
+async fn logs(State(r): State<Receiver>, request: Request) -> Response {
+    serve::<ExportLogsServiceResponse>(r, Signal::Logs, request).await
 }
 
 /// Full success, or a partial success saying how many spans were refused and why.

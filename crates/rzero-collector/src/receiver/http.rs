@@ -1,7 +1,9 @@
 //! OTLP/HTTP: `POST /v1/traces|metrics|logs` with protobuf or JSON bodies, gzip or not,
 //! answered in the request's encoding as the OTLP specification says (200 with an export
 //! response, 400 with a `google.rpc.Status` for a payload that does not decode, 413 for
-//! a body over the limit, 415 for an unsupported content type or encoding).
+//! a body over the limit or one that would decode to more than a
+//! request may (the pre-scan's estimate), 401 for a missing or wrong bearer token when
+//! one is set, 503 with `Retry-After` when the decode budget is in use, 415 for an unsupported content type or encoding).
 
 use std::io::Read;
 
@@ -20,14 +22,10 @@ use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::Sink;
+use super::Receiver;
 use super::grpc::{logs_response, trace_response};
-
-#[derive(Clone)]
-struct Http {
-    sink: Sink,
-    max_body_bytes: usize,
-}
+use super::guard::{Admitted, Refusal};
+use super::scan::Signal;
 
 /// `google.rpc.Status`, the error body of OTLP/HTTP (details left out).
 #[derive(Clone, PartialEq, Message, Serialize)]
@@ -44,33 +42,55 @@ enum Encoding {
     Json,
 }
 
-pub(crate) fn router(sink: Sink, max_body_bytes: usize) -> Router {
+pub(crate) fn router(receiver: Receiver) -> Router {
+    let max = receiver.max_body_bytes;
     Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
         // The wire limit; the decompressed size is checked again in `decode`.
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(Http {
-            sink,
-            max_body_bytes,
-        })
+        .layer(DefaultBodyLimit::max(max))
+        // Before the body is read: a wrong token costs no inflating or scanning.
+        .layer(axum::middleware::from_fn_with_state(
+            receiver.clone(),
+            authorize,
+        ))
+        .with_state(receiver)
 }
 
-async fn traces(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
-    match decode::<ExportTraceServiceRequest>(&headers, &body, http.max_body_bytes) {
-        Ok((req, enc)) => {
-            let rejected = http.sink.traces(req);
+async fn authorize(
+    State(r): State<Receiver>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let header = request.headers().get(header::AUTHORIZATION);
+    match r.guard.authorize(header.map(|h| h.as_bytes())) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => {
+            let mut resp = (StatusCode::UNAUTHORIZED, refused.message().to_owned()).into_response();
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"otlp\""),
+            );
+            resp
+        }
+    }
+}
+
+async fn traces(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
+    match decode::<ExportTraceServiceRequest>(&r, Signal::Traces, &headers, &body) {
+        Ok((req, enc, admitted)) => {
+            let rejected = r.traces(req, admitted.scan.decoded_bytes);
             encode(enc, StatusCode::OK, &trace_response(rejected))
         }
         Err(reject) => reject.into_response(),
     }
 }
 
-async fn metrics(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
-    match decode::<ExportMetricsServiceRequest>(&headers, &body, http.max_body_bytes) {
-        Ok((req, enc)) => {
-            http.sink.metrics(req);
+async fn metrics(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
+    match decode::<ExportMetricsServiceRequest>(&r, Signal::Metrics, &headers, &body) {
+        Ok((req, enc, admitted)) => {
+            r.sink.metrics(req, admitted.scan.decoded_bytes);
             let ok = ExportMetricsServiceResponse {
                 partial_success: None,
             };
@@ -80,10 +100,10 @@ async fn metrics(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> R
     }
 }
 
-async fn logs(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
-    match decode::<ExportLogsServiceRequest>(&headers, &body, http.max_body_bytes) {
-        Ok((req, enc)) => {
-            let rejected = http.sink.logs(req);
+async fn logs(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
+    match decode::<ExportLogsServiceRequest>(&r, Signal::Logs, &headers, &body) {
+        Ok((req, enc, admitted)) => {
+            let rejected = r.sink.logs(req, admitted.scan.decoded_bytes);
             encode(enc, StatusCode::OK, &logs_response(rejected))
         }
         Err(reject) => reject.into_response(),
@@ -111,19 +131,43 @@ struct Reject(StatusCode, Option<Encoding>, String);
 impl IntoResponse for Reject {
     fn into_response(self) -> Response {
         let Reject(http, enc, message) = self;
-        match enc {
-            // gRPC code INVALID_ARGUMENT (3) for bad data, as the specification's examples do.
-            Some(enc) => encode(enc, http, &RpcStatus { code: 3, message }),
+        // The gRPC code that goes with the HTTP status: INVALID_ARGUMENT (3) for bad
+        // data, as the specification's examples do.
+        let code = match http {
+            StatusCode::PAYLOAD_TOO_LARGE => 8,
+            StatusCode::SERVICE_UNAVAILABLE => 14,
+            _ => 3,
+        };
+        let mut resp = match enc {
+            Some(enc) => encode(enc, http, &RpcStatus { code, message }),
             None => (http, message).into_response(),
+        };
+        if http == StatusCode::SERVICE_UNAVAILABLE {
+            // OTLP/HTTP: 503 is retryable; say when.
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        resp
     }
 }
 
+fn refused(r: Refusal, enc: Encoding) -> Reject {
+    let status = match &r {
+        Refusal::Malformed(_) => StatusCode::BAD_REQUEST,
+        Refusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Refusal::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Refusal::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+    };
+    Reject(status, Some(enc), r.message().to_owned())
+}
+
 fn decode<M: Message + Default + DeserializeOwned>(
+    r: &Receiver,
+    signal: Signal,
     headers: &HeaderMap,
     body: &[u8],
-    max: usize,
-) -> Result<(M, Encoding), Reject> {
+) -> Result<(M, Encoding, Admitted), Reject> {
+    let max = r.max_body_bytes;
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -180,11 +224,15 @@ fn decode<M: Message + Default + DeserializeOwned>(
         let msg = "the body is empty: send an export request".to_owned();
         return Err(Reject(StatusCode::BAD_REQUEST, Some(enc), msg));
     }
+    let admitted = r
+        .guard
+        .admit(signal, raw, enc == Encoding::Json)
+        .map_err(|e| refused(e, enc))?;
     let parsed = match enc {
         Encoding::Protobuf => M::decode(raw).map_err(|e| e.to_string()),
         Encoding::Json => serde_json::from_slice(raw).map_err(|e| e.to_string()),
     };
-    parsed.map(|m| (m, enc)).map_err(|e| {
+    parsed.map(|m| (m, enc, admitted)).map_err(|e| {
         let msg = format!("the payload does not decode: {e}");
         Reject(StatusCode::BAD_REQUEST, Some(enc), msg)
     })

@@ -6,7 +6,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span, status};
 use serde_json::Value;
 
-use super::model::{Attributes, LogRecord, SpanEvent, StoredSpan};
+use super::model::{Attributes, LogRecord, SpanEvent, SpanLink, StoredSpan};
 use crate::config::StoreLimits;
 
 /// Lower-case hex of `bytes`, or `None` unless it has exactly `len` bytes and is not all
@@ -177,9 +177,22 @@ fn stored(span: &Span, limits: &StoreLimits) -> Option<StoredSpan> {
                 attributes: attributes(&e.attributes, limits),
             })
             .collect(),
+        links: span
+            .links
+            .iter()
+            .take(limits.max_events)
+            .filter_map(|l| {
+                Some(SpanLink {
+                    trace_id: hex_id(&l.trace_id, 16)?,
+                    span_id: hex_id(&l.span_id, 8)?,
+                    attributes: attributes(&l.attributes, limits),
+                })
+            })
+            .collect(),
         status_code: status_code.to_owned(),
         status_message,
         resource: Default::default(),
+        resource_index: 0,
         scope: String::new(),
         service: String::new(),
     })

@@ -30,7 +30,8 @@ impl LogTable {
     /// Adds a record, evicting the oldest to stay within the limits. False if the record
     /// alone is over the byte budget.
     pub(crate) fn push(&mut self, record: LogRecord, limits: &StoreLimits) -> bool {
-        let size = record.approx_bytes();
+        // The record, and its place in the by-trace index.
+        let size = record.approx_bytes() + if record.trace_id.is_empty() { 0 } else { 8 };
         if size > limits.max_log_bytes || limits.max_logs == 0 {
             return false;
         }

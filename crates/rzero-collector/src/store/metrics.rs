@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::metrics::v1::number_data_point;
 use serde_json::{Value, json};
 
 use super::convert;
-use super::model::{MetricInfo, MetricPoint};
+use super::model::{MetricInfo, MetricPoint, attributes_bytes};
 use crate::config::StoreLimits;
 
 /// A metric point keeps at most this many attributes, each value cut to
@@ -23,7 +23,24 @@ const SERVICES_PER_METRIC: usize = 64;
 
 #[derive(Debug, Default)]
 pub(crate) struct MetricTable {
-    metrics: BTreeMap<String, MetricInfo>,
+    /// Each metric with its size as counted in `bytes`.
+    metrics: BTreeMap<String, (MetricInfo, usize)>,
+    bytes: usize,
+}
+
+/// Bytes one metric holds: its strings, its services, its last point.
+fn metric_bytes(m: &MetricInfo) -> usize {
+    std::mem::size_of::<MetricInfo>()
+        + 2 * m.name.len()
+        + m.kind.len()
+        + m.unit.len()
+        + m.services.iter().map(|s| s.len() + 24).sum::<usize>()
+        + m.last_point.as_ref().map_or(0, |p| {
+            std::mem::size_of::<MetricPoint>()
+                + p.service.len()
+                + p.value.to_string().len()
+                + attributes_bytes(&p.attributes)
+        })
 }
 
 // === impl MetricTable ===
@@ -34,7 +51,17 @@ impl MetricTable {
     }
 
     pub(crate) fn all(&self) -> Vec<MetricInfo> {
-        self.metrics.values().cloned().collect()
+        self.metrics.values().map(|(m, _)| m.clone()).collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.metrics.len()
+    }
+
+    /// Estimated bytes held, within `max_metric_bytes` (a new metric name is not kept
+    /// once the budget is used; known ones keep their latest point).
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub(crate) fn ingest(&mut self, request: &ExportMetricsServiceRequest, limits: &StoreLimits) {
@@ -47,21 +74,26 @@ impl MetricTable {
             let (_, service) = convert::resource(rm.resource.as_ref(), limits);
             for m in rm.scope_metrics.iter().flat_map(|sm| &sm.metrics) {
                 let name = convert::cut(&m.name, 256);
-                if !self.metrics.contains_key(&name) && self.metrics.len() >= limits.max_metrics {
+                if !self.metrics.contains_key(&name)
+                    && (self.metrics.len() >= limits.max_metrics
+                        || self.bytes >= limits.max_metric_bytes)
+                {
                     continue;
                 }
                 let (kind, points, last) = summarize(m.data.as_ref(), &point_limits);
-                let entry = self
-                    .metrics
-                    .entry(name.clone())
-                    .or_insert_with(|| MetricInfo {
-                        name,
-                        kind: kind.to_owned(),
-                        unit: convert::cut(&m.unit, 64),
-                        services: Vec::new(),
-                        points: 0,
-                        last_point: None,
-                    });
+                let (entry, size) = self.metrics.entry(name.clone()).or_insert_with(|| {
+                    (
+                        MetricInfo {
+                            name,
+                            kind: kind.to_owned(),
+                            unit: convert::cut(&m.unit, 64),
+                            services: Vec::new(),
+                            points: 0,
+                            last_point: None,
+                        },
+                        0,
+                    )
+                });
                 entry.points += points as u64;
                 if let Some(mut last) = last {
                     last.service = service.clone();
@@ -71,6 +103,9 @@ impl MetricTable {
                 {
                     entry.services.push(service.clone());
                 }
+                let now = metric_bytes(entry);
+                self.bytes = self.bytes - *size + now;
+                *size = now;
             }
         }
     }

@@ -14,9 +14,11 @@ mod convert;
 mod logs;
 mod metrics;
 mod model;
+mod otlp;
+pub(crate) mod persist;
 mod traces;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -25,9 +27,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::sync::Notify;
 
 pub use model::{
-    Attributes, LogRecord, MetricInfo, MetricPoint, SpanEvent, StoredSpan, Trace, TraceQuery,
-    TraceSummary,
+    Attributes, LogRecord, MetricInfo, MetricPoint, SpanEvent, SpanLink, StoredSpan, Trace,
+    TraceQuery, TraceSummary,
 };
+pub use otlp::to_otlp;
 
 use crate::config::StoreLimits;
 
@@ -37,6 +40,8 @@ pub struct Store {
     inner: Arc<Mutex<Inner>>,
     changed: Arc<Notify>,
     limits: StoreLimits,
+    /// The database mirror, when `--data` is set.
+    persist: Arc<OnceLock<persist::Persister>>,
 }
 
 #[derive(Debug, Default)]
@@ -55,16 +60,22 @@ pub struct StoreStats {
     pub spans: usize,
     /// Traces stored.
     pub traces: usize,
-    /// Estimated bytes held by the stored spans.
+    /// Estimated bytes held by the stored spans and their resources.
     pub span_bytes: usize,
     /// Log records stored.
     pub logs: usize,
     /// Estimated bytes held by the stored log records.
     pub log_bytes: usize,
+    /// Metric names known.
+    pub metrics: usize,
+    /// Estimated bytes held for metrics.
+    pub metric_bytes: usize,
     /// Spans received since start, stored or not.
     pub received_spans: u64,
     /// Spans refused since start (invalid ids, trace full, too large).
     pub rejected_spans: u64,
+    /// Database writes dropped (queue full or failed) with `--data`; 0 without.
+    pub persist_dropped: u64,
 }
 
 // === impl Store ===
@@ -76,7 +87,31 @@ impl Store {
             inner: Arc::default(),
             changed: Arc::new(Notify::new()),
             limits,
+            persist: Arc::default(),
         }
+    }
+
+    /// Mirrors from now on what is stored and evicted into the database.
+    pub(crate) fn persist_to(&self, p: persist::Persister) {
+        let _ = self.persist.set(p);
+    }
+
+    /// Puts back spans read from the database, through the same limits; what they
+    /// evict is deleted there too.
+    pub(crate) fn restore(&self, spans: Vec<StoredSpan>) {
+        let evicted = {
+            let mut inner = self.lock();
+            for s in spans {
+                let _ = inner.traces.insert(s, &self.limits);
+            }
+            std::mem::take(&mut inner.traces.evicted)
+        };
+        if let Some(p) = self.persist.get()
+            && !evicted.is_empty()
+        {
+            p.send(persist::Op::Delete(evicted));
+        }
+        self.changed.notify_waiters();
     }
 
     /// The limits the store keeps.
@@ -97,16 +132,58 @@ impl Store {
     pub fn ingest_traces(&self, request: &ExportTraceServiceRequest) -> i64 {
         let (spans, invalid) = convert::spans(&request.resource_spans, &self.limits);
         let mut rejected = invalid;
+        let persist = self.persist.get();
+        // Database writes in the order they happened: evictions caused by a span come
+        // before the span itself.
+        let mut ops = Vec::new();
+        let mut rows = Vec::new();
+        let mut resource_json: Option<(*const Attributes, String)> = None;
         {
             let mut inner = self.lock();
             let received = spans.len() as u64 + u64::try_from(invalid).unwrap_or(0);
             for span in spans {
-                if inner.traces.insert(span, &self.limits).is_err() {
+                let row = persist.map(|_| {
+                    let ptr = Arc::as_ptr(&span.resource);
+                    if resource_json.as_ref().is_none_or(|(p, _)| *p != ptr) {
+                        let json = serde_json::to_string(&*span.resource).unwrap_or_default();
+                        resource_json = Some((ptr, json));
+                    }
+                    let res = resource_json
+                        .as_ref()
+                        .map(|(_, j)| j.clone())
+                        .unwrap_or_default();
+                    let json = serde_json::to_string(&span).unwrap_or_default();
+                    (span.trace_id.clone(), json, res)
+                });
+                let stored = inner.traces.insert(span, &self.limits).is_ok();
+                if !stored {
                     rejected += 1;
+                }
+                if persist.is_some() {
+                    let evicted = std::mem::take(&mut inner.traces.evicted);
+                    if !evicted.is_empty() {
+                        if !rows.is_empty() {
+                            ops.push(persist::Op::Spans(std::mem::take(&mut rows)));
+                        }
+                        ops.push(persist::Op::Delete(evicted));
+                    }
+                    if let (true, Some(row)) = (stored, row) {
+                        rows.push(row);
+                    }
+                } else {
+                    inner.traces.evicted.clear();
                 }
             }
             inner.received_spans += received;
             inner.rejected_spans += u64::try_from(rejected).unwrap_or(0);
+        }
+        if let Some(p) = persist {
+            if !rows.is_empty() {
+                ops.push(persist::Op::Spans(rows));
+            }
+            for op in ops {
+                p.send(op);
+            }
         }
         self.changed.notify_waiters();
         rejected
@@ -137,11 +214,40 @@ impl Store {
     /// One trace by its 32-hex-digit id (case-insensitive), spans in depth-first order.
     pub fn trace(&self, trace_id: &str) -> Option<Trace> {
         let id = trace_id.to_ascii_lowercase();
-        let spans = self.lock().traces.trace(&id)?;
+        let (spans, resources) = self.lock().traces.trace(&id)?;
         Some(Trace {
             trace_id: id,
             spans,
+            resources,
         })
+    }
+
+    /// Calls `f` with each stored trace's spans (arrival order) and resources, newest
+    /// first, until it answers false. The store is locked meanwhile: keep `f` short and
+    /// copy out only what you need.
+    pub fn visit_traces(&self, f: impl FnMut(&[StoredSpan], &[Arc<Attributes>]) -> bool) {
+        self.lock().traces.visit(f);
+    }
+
+    /// The traces with a span for which `matches` holds, newest first, at most `limit`.
+    pub fn find_traces(&self, limit: usize, matches: impl Fn(&StoredSpan) -> bool) -> Vec<Trace> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return out;
+        }
+        self.visit_traces(|spans, resources| {
+            if spans.iter().any(&matches) {
+                let mut spans = spans.to_vec();
+                traces::order_spans(&mut spans);
+                out.push(Trace {
+                    trace_id: spans[0].trace_id.clone(),
+                    spans,
+                    resources: resources.to_vec(),
+                });
+            }
+            out.len() < limit
+        });
+        out
     }
 
     /// The traces matching `query`, newest first.
@@ -188,8 +294,11 @@ impl Store {
             span_bytes: inner.traces.bytes(),
             logs: inner.logs.len(),
             log_bytes: inner.logs.bytes(),
+            metrics: inner.metrics.len(),
+            metric_bytes: inner.metrics.bytes(),
             received_spans: inner.received_spans,
             rejected_spans: inner.rejected_spans,
+            persist_dropped: self.persist.get().map_or(0, persist::Persister::dropped),
         }
     }
 

@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Attributes as a map of key to JSON value (strings, numbers, booleans, arrays, maps).
 pub type Attributes = BTreeMap<String, Value>;
 
 /// One span as received.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StoredSpan {
     /// 32 hex digits.
     pub trace_id: String,
@@ -30,12 +30,19 @@ pub struct StoredSpan {
     pub attributes: Attributes,
     /// The span's events.
     pub events: Vec<SpanEvent>,
+    /// Links to other spans (a batch's inputs, a message's producer).
+    #[serde(default)]
+    pub links: Vec<SpanLink>,
     /// `Unset`, `Ok` or `Error`.
     pub status_code: String,
     /// The status description (set with `Error`).
     pub status_message: String,
-    /// The resource of the sender (shared by the spans of one export).
+    /// The resource of the sender, shared by the spans of one trace that have the same
+    /// one. Not in the JSON: a [`Trace`] lists its resources once, in `resources`.
+    #[serde(skip)]
     pub resource: Arc<Attributes>,
+    /// Index of this span's resource in its [`Trace`]'s `resources`.
+    pub resource_index: usize,
     /// The instrumentation scope's name.
     pub scope: String,
     /// `service.name` of the resource.
@@ -53,8 +60,8 @@ impl StoredSpan {
         self.status_code == "Error"
     }
 
-    /// Heap and inline bytes this span holds, the resource aside (shared by the spans of
-    /// one export, so small per span).
+    /// Heap and inline bytes this span holds, the resource aside (counted once per
+    /// trace, see [`resource_bytes`]).
     pub(crate) fn approx_bytes(&self) -> usize {
         let attrs = attributes_bytes;
         std::mem::size_of::<Self>()
@@ -73,11 +80,21 @@ impl StoredSpan {
                 .iter()
                 .map(|e| e.name.len() + attrs(&e.attributes) + 64)
                 .sum::<usize>()
+            + self
+                .links
+                .iter()
+                .map(|l| l.trace_id.len() + l.span_id.len() + attrs(&l.attributes) + 72)
+                .sum::<usize>()
     }
 }
 
+/// Bytes a resource holds: its map, and the `Arc` around it.
+pub(crate) fn resource_bytes(r: &Attributes) -> usize {
+    attributes_bytes(r) + 64
+}
+
 /// Heap bytes of an attribute map, counting a B-tree entry's overhead as 48 bytes.
-fn attributes_bytes(a: &Attributes) -> usize {
+pub(crate) fn attributes_bytes(a: &Attributes) -> usize {
     a.iter().map(|(k, v)| k.len() + value_bytes(v) + 48).sum()
 }
 
@@ -95,8 +112,19 @@ fn value_bytes(v: &Value) -> usize {
     }
 }
 
+/// A link from a span to another span, of this trace or another.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpanLink {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// 16 hex digits.
+    pub span_id: String,
+    /// The link's attributes.
+    pub attributes: Attributes,
+}
+
 /// An event on a span.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SpanEvent {
     /// Event name, e.g. `exception`.
     pub name: String,
@@ -113,6 +141,9 @@ pub struct Trace {
     pub trace_id: String,
     /// The spans, parents before children where the parent is known, then by start.
     pub spans: Vec<StoredSpan>,
+    /// The distinct resources of the spans, each once (a span names its own by
+    /// `resource_index`), rather than a copy in every span.
+    pub resources: Vec<Arc<Attributes>>,
 }
 
 /// One line of the trace list.
@@ -147,6 +178,15 @@ pub struct TraceQuery {
     pub errors_only: bool,
     /// Only traces at least this long.
     pub min_duration_nanos: Option<u64>,
+    /// Only traces at most this long.
+    pub max_duration_nanos: Option<u64>,
+    /// Only traces that started at or after this (Unix nanoseconds).
+    pub start_after_nanos: Option<u64>,
+    /// Only traces that started at or before this (Unix nanoseconds).
+    pub start_before_nanos: Option<u64>,
+    /// Only traces with a span whose attribute (or resource attribute) `key` has the
+    /// text `value`.
+    pub attribute: Option<(String, String)>,
     /// At most this many, newest first (default 100).
     pub limit: Option<usize>,
 }

@@ -329,3 +329,139 @@ async fn waiting_returns_when_spans_arrive_or_at_the_timeout() {
     assert!(wait.await.expect("join"));
     assert!(!writer.wait_for_spans(3, Duration::from_millis(20)).await);
 }
+
+#[test]
+fn a_resource_is_kept_and_counted_once_per_trace() {
+    let store = Store::new(StoreLimits::default());
+    // A large resource, sent with every one of three exports of the same trace.
+    let big = |service: &str| {
+        let mut r = resource(service).expect("resource");
+        for i in 0..50 {
+            r.attributes.push(kv(
+                &format!("host.label.{i}"),
+                any_value::Value::StringValue("x".repeat(200)),
+            ));
+        }
+        Some(r)
+    };
+    let one_export = |id: u8| {
+        let mut t = traces("api", vec![span(1, id, None, "op", 0, 1)]);
+        t.resource_spans[0].resource = big("api");
+        t
+    };
+    store.ingest_traces(&one_export(1));
+    let after_one = store.stats().span_bytes;
+    store.ingest_traces(&one_export(2));
+    store.ingest_traces(&one_export(3));
+    let per_span = (store.stats().span_bytes - after_one) / 2;
+    assert!(
+        per_span < after_one / 4,
+        "later spans share the resource: {per_span} vs first {after_one}"
+    );
+    let t = store.trace(&hex(1, 16)).expect("stored");
+    assert_eq!(t.resources.len(), 1, "one resource in the answer");
+    assert!(t.spans.iter().all(|s| s.resource_index == 0));
+    assert!(std::sync::Arc::ptr_eq(
+        &t.spans[0].resource,
+        &t.spans[2].resource
+    ));
+    let json = serde_json::to_string(&t).expect("json");
+    assert_eq!(
+        json.matches("host.label.7").count(),
+        1,
+        "not copied per span"
+    );
+    // Another service in the same trace brings a second resource.
+    let mut other = traces("db", vec![span(1, 4, Some(1), "query", 0, 1)]);
+    other.resource_spans[0].resource = big("db");
+    store.ingest_traces(&other);
+    let t = store.trace(&hex(1, 16)).expect("stored");
+    assert_eq!(t.resources.len(), 2);
+    let db = t.spans.iter().find(|s| s.service == "db").expect("db span");
+    assert_eq!(db.resource_index, 1);
+}
+
+#[test]
+fn metrics_are_counted_in_bytes_and_bounded() {
+    let limits = StoreLimits {
+        max_metric_bytes: 64 << 10,
+        ..StoreLimits::default()
+    };
+    let store = Store::new(limits);
+    for batch in 0..50 {
+        let metrics = (0..20)
+            .map(|i| Metric {
+                name: format!("metric.{batch}.{i}"),
+                data: Some(metric::Data::Gauge(Gauge {
+                    data_points: vec![NumberDataPoint {
+                        attributes: (0..32)
+                            .map(|a| {
+                                kv(
+                                    &format!("label{a}"),
+                                    any_value::Value::StringValue("v".repeat(300)),
+                                )
+                            })
+                            .collect(),
+                        value: Some(number_data_point::Value::AsInt(1)),
+                        ..Default::default()
+                    }],
+                })),
+                ..Default::default()
+            })
+            .collect();
+        store.ingest_metrics(&ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                resource: resource("api"),
+                scope_metrics: vec![ScopeMetrics {
+                    metrics,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        });
+    }
+    let stats = store.stats();
+    assert!(stats.metrics > 0 && stats.metrics < 1000, "{stats:?}");
+    // The budget is checked before each new name, so one metric at most goes over.
+    assert!(stats.metric_bytes < (64 << 10) + (16 << 10), "{stats:?}");
+}
+
+#[test]
+fn a_trace_goes_back_to_otlp_and_reads_the_same() {
+    let store = Store::new(StoreLimits::default());
+    let mut a = traces("api", vec![span(1, 1, None, "root", 0, 40)]);
+    a.resource_spans[0].scope_spans[0].spans[0].attributes = vec![
+        kv("n", any_value::Value::IntValue(7)),
+        kv("f", any_value::Value::DoubleValue(1.5)),
+        kv(
+            "list",
+            any_value::Value::ArrayValue(ArrayValue {
+                values: vec![AnyValue {
+                    value: Some(any_value::Value::StringValue("x".into())),
+                }],
+            }),
+        ),
+    ];
+    store.ingest_traces(&a);
+    let mut b = traces("db", vec![span(1, 2, Some(1), "query", 5, 10)]);
+    b.resource_spans[0].scope_spans[0].spans[0].links =
+        vec![opentelemetry_proto::tonic::trace::v1::span::Link {
+            trace_id: vec![9; 16],
+            span_id: vec![8; 8],
+            ..Default::default()
+        }];
+    b.resource_spans[0].scope_spans[0].spans[0].status = Some(Status {
+        code: 2,
+        message: "boom".into(),
+    });
+    store.ingest_traces(&b);
+    let t = store.trace(&hex(1, 16)).expect("stored");
+    let again = Store::new(StoreLimits::default());
+    again.ingest_traces(&to_otlp(&t));
+    let u = again.trace(&hex(1, 16)).expect("stored again");
+    let view = |t: &Trace| serde_json::to_value(t).expect("json");
+    assert_eq!(view(&t), view(&u));
+    assert_eq!(to_otlp(&t).resource_spans.len(), 2, "one per resource");
+    let linked = u.spans.iter().find(|s| s.name == "query").expect("query");
+    assert_eq!(linked.links[0].span_id, hex(8, 8));
+}

@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use super::model::{StoredSpan, TraceQuery, TraceSummary};
+use std::sync::Arc;
+
+use super::model::{Attributes, StoredSpan, TraceQuery, TraceSummary, resource_bytes};
 use crate::config::StoreLimits;
 
 /// One trace and its cached facts.
@@ -20,6 +22,9 @@ struct Entry {
     bytes: usize,
     /// Services taking part, in first-seen order (a handful per trace).
     services: Vec<String>,
+    /// The distinct resources of the spans (a handful per trace), each counted once in
+    /// `bytes`.
+    resources: Vec<Arc<Attributes>>,
 }
 
 #[derive(Debug, Default)]
@@ -30,7 +35,13 @@ pub(crate) struct TraceTable {
     bytes: usize,
     /// Spans stored per service and operation; entries go when their count reaches 0.
     index: HashMap<String, HashMap<String, usize>>,
+    /// Trace ids evicted since the store last took them (for the database mirror).
+    pub(crate) evicted: Vec<String>,
 }
+
+/// Bytes a trace costs beyond its spans: its entry in the id map and the arrival queue
+/// (two copies of the 32-digit id), its cached facts.
+const TRACE_OVERHEAD: usize = 2 * (24 + 32) + std::mem::size_of::<Entry>() + 32;
 
 /// Why a span was not stored.
 #[derive(Debug, PartialEq)]
@@ -57,16 +68,32 @@ impl TraceTable {
     }
 
     /// Adds a span, evicting the oldest traces to stay within the limits.
-    pub(crate) fn insert(&mut self, span: StoredSpan, limits: &StoreLimits) -> Result<(), Refused> {
-        let size = span.approx_bytes();
+    pub(crate) fn insert(
+        &mut self,
+        mut span: StoredSpan,
+        limits: &StoreLimits,
+    ) -> Result<(), Refused> {
+        let known = self.traces.get(&span.trace_id);
+        // A resource new to this trace is counted with the span that brings it.
+        let shared = known.and_then(|e| {
+            e.resources
+                .iter()
+                .position(|r| Arc::ptr_eq(r, &span.resource) || **r == *span.resource)
+        });
+        let size = span.approx_bytes()
+            + if shared.is_some() {
+                0
+            } else {
+                resource_bytes(&span.resource)
+            };
         if size > limits.max_span_bytes {
             return Err(Refused::TooLarge);
         }
-        let known = self.traces.get(&span.trace_id);
         if known.is_some_and(|e| e.spans.len() >= limits.max_spans_per_trace.max(1)) {
             return Err(Refused::TraceFull);
         }
         let is_new = known.is_none();
+        let size = size + if is_new { TRACE_OVERHEAD } else { 0 };
         while !self.order.is_empty()
             && (self.spans >= limits.max_spans.max(1)
                 || self.bytes + size > limits.max_span_bytes
@@ -74,7 +101,13 @@ impl TraceTable {
         {
             self.evict_oldest();
         }
-        // The trace may just have been evicted to make room for its own span.
+        // The trace may just have been evicted to make room for its own span: then it
+        // costs its overhead again.
+        let size = if !is_new && !self.traces.contains_key(&span.trace_id) {
+            size + TRACE_OVERHEAD
+        } else {
+            size
+        };
         let id = span.trace_id.clone();
         let entry = match self.traces.get_mut(&id) {
             Some(entry) => entry,
@@ -90,6 +123,27 @@ impl TraceTable {
         entry.end = entry.end.max(span.end_unix_nanos);
         entry.errors += usize::from(span.is_error());
         entry.bytes += size;
+        // `shared` may be stale if the trace was evicted above: look again.
+        match entry
+            .resources
+            .iter()
+            .position(|r| Arc::ptr_eq(r, &span.resource) || **r == *span.resource)
+        {
+            Some(i) => {
+                span.resource = entry.resources[i].clone();
+                span.resource_index = i;
+            }
+            None => {
+                span.resource_index = entry.resources.len();
+                entry.resources.push(span.resource.clone());
+                if shared.is_some() {
+                    // Its trace was evicted to make room: the resource is new after all.
+                    let extra = resource_bytes(&span.resource);
+                    entry.bytes += extra;
+                    self.bytes += extra;
+                }
+            }
+        }
         if !entry.services.contains(&span.service) {
             entry.services.push(span.service.clone());
         }
@@ -112,6 +166,7 @@ impl TraceTable {
         let Some(evicted) = self.traces.remove(&oldest) else {
             return;
         };
+        self.evicted.push(oldest);
         self.spans -= evicted.spans.len();
         self.bytes -= evicted.bytes;
         for span in &evicted.spans {
@@ -130,11 +185,24 @@ impl TraceTable {
         }
     }
 
-    /// The spans of one trace, parents before children.
-    pub(crate) fn trace(&self, id: &str) -> Option<Vec<StoredSpan>> {
-        let mut spans = self.traces.get(id)?.spans.clone();
+    /// The spans of one trace, parents before children, and its resources.
+    pub(crate) fn trace(&self, id: &str) -> Option<(Vec<StoredSpan>, Vec<Arc<Attributes>>)> {
+        let entry = self.traces.get(id)?;
+        let mut spans = entry.spans.clone();
         order_spans(&mut spans);
-        Some(spans)
+        Some((spans, entry.resources.clone()))
+    }
+
+    /// Calls `f` with each trace's spans (arrival order) and resources, newest trace
+    /// first, until it answers false.
+    pub(crate) fn visit(&self, mut f: impl FnMut(&[StoredSpan], &[Arc<Attributes>]) -> bool) {
+        for id in self.order.iter().rev() {
+            if let Some(e) = self.traces.get(id)
+                && !f(&e.spans, &e.resources)
+            {
+                return;
+            }
+        }
     }
 
     /// Newest first; the index answers "nothing" without walking the traces.
@@ -154,10 +222,26 @@ impl TraceTable {
             let Some(e) = self.traces.get(id) else {
                 continue;
             };
+            let length = e.end.saturating_sub(e.start);
+            let text = |v: &serde_json::Value, want: &str| match v {
+                serde_json::Value::String(s) => s == want,
+                // Numbers and booleans compare by their text (`200`, `true`).
+                other => {
+                    let text = other.to_string();
+                    text == want
+                }
+            };
             let keep = (!query.errors_only || e.errors > 0)
-                && query
-                    .min_duration_nanos
-                    .is_none_or(|d| e.end.saturating_sub(e.start) >= d)
+                && query.min_duration_nanos.is_none_or(|d| length >= d)
+                && query.max_duration_nanos.is_none_or(|d| length <= d)
+                && query.start_after_nanos.is_none_or(|t| e.start >= t)
+                && query.start_before_nanos.is_none_or(|t| e.start <= t)
+                && query.attribute.as_ref().is_none_or(|(k, v)| {
+                    e.spans.iter().any(|s| {
+                        s.attributes.get(k).is_some_and(|x| text(x, v))
+                            || s.resource.get(k).is_some_and(|x| text(x, v))
+                    })
+                })
                 && query
                     .service
                     .as_ref()

@@ -8,6 +8,7 @@ use axum::routing::get;
 
 const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/app.js");
+const VIEWS: &str = include_str!("assets/views.js");
 const STYLE: &str = include_str!("assets/app.css");
 
 pub(crate) fn router() -> Router {
@@ -19,6 +20,10 @@ pub(crate) fn router() -> Router {
         .route(
             "/static/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+        )
+        .route(
+            "/static/views.js",
+            get(|| async { asset("text/javascript; charset=utf-8", VIEWS) }),
         )
         .route(
             "/static/app.css",

@@ -65,12 +65,25 @@ async function showList(params) {
   const operation = el("select", { name: "operation", id: "f-operation" }, el("option", { value: "" }, "all operations"));
   const errors = el("input", { type: "checkbox", name: "errors", id: "f-errors" });
   const minDur = el("input", { type: "number", name: "min_duration_ms", min: "0", step: "any", placeholder: "ms", id: "f-min" });
+  const maxDur = el("input", { type: "number", name: "max_duration_ms", min: "0", step: "any", placeholder: "ms", id: "f-max" });
+  const attr = el("input", { name: "attr", placeholder: "http.route=/api/v1/orders", id: "f-attr", size: 26 });
+  const localTime = (ms) => { const d = new Date(Number(ms) - new Date().getTimezoneOffset() * 60000); return d.toISOString().slice(0, 19); };
+  const from = el("input", { type: "datetime-local", step: "1", id: "f-start" });
+  const to = el("input", { type: "datetime-local", step: "1", id: "f-end" });
   errors.checked = q.get("errors") === "true";
   minDur.value = q.get("min_duration_ms") || "";
+  maxDur.value = q.get("max_duration_ms") || "";
+  attr.value = q.get("attr") || "";
+  if (q.get("start_ms")) from.value = localTime(q.get("start_ms"));
+  if (q.get("end_ms")) to.value = localTime(q.get("end_ms"));
   form.append(
     el("label", {}, "Service", service),
     el("label", {}, "Operation", operation),
     el("label", {}, "Min duration (ms)", minDur),
+    el("label", {}, "Max duration (ms)", maxDur),
+    el("label", {}, "Attribute", attr),
+    el("label", {}, "From", from),
+    el("label", {}, "To", to),
     el("label", { class: "check" }, errors, "errors only"),
     el("button", { type: "submit" }, "Find traces"),
   );
@@ -81,12 +94,16 @@ async function showList(params) {
     if (operation.value) p.set("operation", operation.value);
     if (errors.checked) p.set("errors", "true");
     if (minDur.value) p.set("min_duration_ms", minDur.value);
+    if (maxDur.value) p.set("max_duration_ms", maxDur.value);
+    if (attr.value) p.set("attr", attr.value);
+    if (from.value) p.set("start_ms", String(new Date(from.value).getTime()));
+    if (to.value) p.set("end_ms", String(new Date(to.value).getTime()));
     location.hash = "#/?" + p.toString();
   });
   async function loadOperations(svc, selected) {
     operation.replaceChildren(el("option", { value: "" }, "all operations"));
     if (!svc) return;
-    const ops = await api(`/api/services/${encodeURIComponent(svc)}/operations`);
+    const ops = await api(`/rzero/api/services/${encodeURIComponent(svc)}/operations`);
     for (const op of ops.data) operation.append(el("option", { value: op, selected: op === selected ? "" : null }, op));
   }
   service.addEventListener("change", () => loadOperations(service.value, ""));
@@ -95,10 +112,10 @@ async function showList(params) {
   app.replaceChildren(form, results);
 
   try {
-    const services = await api("/api/services");
+    const services = await api("/rzero/api/services");
     for (const s of services.data) service.append(el("option", { value: s, selected: s === q.get("service") ? "" : null }, s));
     await loadOperations(q.get("service") || "", q.get("operation") || "");
-    const list = await api("/api/traces?" + q.toString());
+    const list = await api("/rzero/api/traces?" + q.toString());
     if (list.data.length === 0) {
       results.replaceChildren(el("div", { class: "empty" }, "No traces yet. Point an OTLP exporter at this collector (gRPC :4317, HTTP :4318)."));
       return;
@@ -136,7 +153,7 @@ function depths(spans) {
   return spans.map((s) => depth(s));
 }
 
-function details(span) {
+function details(span, resources) {
   return el("div", { class: "details", id: "span-details", "data-span-id": span.span_id },
     el("h2", {}, `${span.service}: ${span.name}`),
     el("p", { class: "muted" }, `${span.kind} · ${fmtDuration(span.end_unix_nanos - span.start_unix_nanos)} · status ${span.status_code}${span.status_message ? ": " + span.status_message : ""} · span ${span.span_id}`),
@@ -144,7 +161,7 @@ function details(span) {
     el("h3", {}, "Events"),
     span.events.length === 0 ? el("p", { class: "muted" }, "none") :
       el("table", { class: "kv" }, span.events.map((ev) => el("tr", {}, el("td", {}, `${ev.name} (+${fmtDuration(Math.max(0, ev.time_unix_nanos - span.start_unix_nanos))})`), el("td", {}, kvTable(ev.attributes))))),
-    el("h3", {}, "Resource"), kvTable(span.resource),
+    el("h3", {}, "Resource"), kvTable(resources[span.resource_index] || {}),
   );
 }
 
@@ -152,7 +169,7 @@ async function showTrace(id, selectedSpan) {
   app.replaceChildren(el("p", { class: "muted" }, "Loading…"));
   let body;
   try {
-    body = await api(`/api/traces/${encodeURIComponent(id)}`);
+    body = await api(`/rzero/api/traces/${encodeURIComponent(id)}`);
   } catch (e) {
     app.replaceChildren(el("div", { class: "empty" }, e.message), el("p", {}, el("a", { href: "#/" }, "← all traces")));
     return;
@@ -162,6 +179,7 @@ async function showTrace(id, selectedSpan) {
   const end = Math.max(...spans.map((s) => s.end_unix_nanos));
   const total = Math.max(1, end - start);
   const ds = depths(spans);
+  const critical = criticalPath(spans);
   const services = [...new Set(spans.map((s) => s.service))];
   const errors = spans.filter((s) => s.status_code === "Error").length;
 
@@ -172,7 +190,7 @@ async function showTrace(id, selectedSpan) {
     const left = ((s.start_unix_nanos - start) / total) * 100;
     const width = Math.max(0.2, ((s.end_unix_nanos - s.start_unix_nanos) / total) * 100);
     const row = el("div", {
-        class: "span-row" + (s.status_code === "Error" ? " error" : ""),
+        class: "span-row" + (s.status_code === "Error" ? " error" : "") + (critical.has(s.span_id) ? " critical" : ""),
         "data-span-id": s.span_id, "data-parent-id": s.parent_span_id || "", "data-depth": String(ds[i]),
         "data-service": s.service, title: `${s.service}: ${s.name}`,
       },
@@ -207,7 +225,12 @@ async function showTrace(id, selectedSpan) {
     el("div", { class: "trace-head" },
       el("p", {}, el("a", { href: "#/" }, "← all traces")),
       el("h1", { id: "trace-title" }, `${spans[0].service}: ${spans[0].name}`),
-      el("div", { class: "meta" }, `trace ${body.data.trace_id} · ${fmtDuration(total)} · ${spans.length} spans · ${services.length} services` + (errors ? ` · ${errors} error${errors === 1 ? "" : "s"}` : ""))),
+      el("div", { class: "meta" }, `trace ${body.data.trace_id} · ${fmtDuration(total)} · ${spans.length} spans · ${services.length} services` + (errors ? ` · ${errors} error${errors === 1 ? "" : "s"}` : "")),
+      el("div", { class: "actions" },
+        el("a", { href: `/rzero/api/traces/${body.data.trace_id}/otlp`, download: `trace-${body.data.trace_id}.json`, id: "download-otlp" }, "Download as OTLP JSON"),
+        el("a", { href: `#/compare/${body.data.trace_id}/`, id: "compare-link" }, "Compare with another trace"),
+        el("a", { href: `#/trace/${body.data.trace_id}`, id: "permalink" }, "Link to this trace")),
+      el("div", { class: "legend" }, el("span", { class: "crit" }), `critical path: ${critical.size} span${critical.size === 1 ? "" : "s"} that bound the duration`)),
     el("div", { class: "waterfall", id: "waterfall" },
       el("div", { class: "axis" }, el("div", { class: "span-label" }, "Service: operation"), ticks),
       rows),
@@ -218,7 +241,7 @@ async function showTrace(id, selectedSpan) {
     for (const r of document.querySelectorAll(".span-row.selected")) r.classList.remove("selected");
     const row = document.querySelector(`.span-row[data-span-id="${span.span_id}"]`);
     if (row) row.classList.add("selected");
-    panel.replaceChildren(details(span));
+    panel.replaceChildren(details(span, body.data.resources || []));
   }
   const chosen = spans.find((s) => s.span_id === selectedSpan) || spans[0];
   if (chosen) select(chosen);
@@ -226,7 +249,7 @@ async function showTrace(id, selectedSpan) {
 
 async function stats() {
   try {
-    const s = await api("/api/stats");
+    const s = await api("/rzero/api/stats");
     document.getElementById("stats").textContent = `${s.data.traces} traces · ${s.data.spans} spans stored`;
   } catch (_) { /* the header is decoration */ }
 }
@@ -234,9 +257,14 @@ async function stats() {
 function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/trace\/([0-9a-fA-F]{1,64})(?:\/([0-9a-f]{16}))?/);
+  const query = hash.includes("?") ? hash.slice(hash.indexOf("?") + 1) : "";
+  const cmp = hash.match(/^#\/compare(?:\/([0-9a-fA-F]*)(?:\/([0-9a-fA-F]*))?)?/);
   stats();
   if (m) showTrace(m[1], m[2]);
-  else showList(hash.includes("?") ? hash.slice(hash.indexOf("?") + 1) : "");
+  else if (/^#\/map\b/.test(hash)) showMap();
+  else if (/^#\/red\b/.test(hash)) showRed(query);
+  else if (cmp) showCompare(cmp[1], cmp[2]);
+  else showList(query);
 }
 
 window.addEventListener("hashchange", route);

@@ -1,0 +1,309 @@
+//! Tail sampling through the real OTLP/gRPC receiver: a generated mix of error, slow,
+//! fast and incomplete traces, split across exports and followed by late spans. Every
+//! error and slow trace is kept, the rest by a trace-id ratio (deterministic: the test
+//! computes the same rule), late spans follow their trace's decision, a flood stays
+//! within the hold's bound, and an agent forwards each kept span exactly once.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use rzero_collector::tail::ratio_keeps;
+use rzero_collector::{Collector, CollectorConfig, RunningCollector, TailConfig};
+
+const MS: u64 = 1_000_000;
+const POLICY: &str = "decision_wait: 1s\npolicies:\n  - { type: errors }\n  - { name: slow, type: latency, threshold: 100ms }\n  - { name: some, type: ratio, ratio: 0.25 }\n";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Error,
+    Slow,
+    Fast,
+    /// Children only: the root never arrives.
+    Incomplete,
+}
+
+/// A fixed pseudo-random trace id (SplitMix64 of `i`), the same on every run.
+fn trace_id(i: u64) -> Vec<u8> {
+    let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    let mut id = vec![0u8; 16];
+    id[..8].copy_from_slice(&(i + 1).to_be_bytes());
+    id[8..].copy_from_slice(&(z ^ (z >> 31)).to_be_bytes());
+    id
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos() as u64
+}
+
+/// Span `n` (1 = root) of trace `i`.
+fn span(i: u64, n: u8, kind: Kind) -> Span {
+    let base = now() - 10_000 * MS;
+    let ms = match kind {
+        Kind::Slow if n == 2 => 150,
+        _ => 5,
+    };
+    Span {
+        trace_id: trace_id(i),
+        span_id: vec![n; 8],
+        parent_span_id: if n == 1 { Vec::new() } else { vec![1; 8] },
+        name: format!("op-{n}"),
+        kind: 2,
+        start_time_unix_nano: base,
+        end_time_unix_nano: base + ms * MS,
+        status: (kind == Kind::Error && n == 2).then(|| Status {
+            code: 2,
+            message: "boom".into(),
+        }),
+        ..Default::default()
+    }
+}
+
+fn export(spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".into(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("svc".into())),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn kind_of(i: u64) -> Kind {
+    match i % 10 {
+        0 => Kind::Error,
+        1 => Kind::Slow,
+        2 => Kind::Incomplete,
+        _ => Kind::Fast,
+    }
+}
+
+async fn start(tail: Option<TailConfig>, forward: Option<String>) -> RunningCollector {
+    let any: Option<SocketAddr> = "127.0.0.1:0".parse().ok();
+    Collector::start(CollectorConfig {
+        otlp_grpc: any,
+        otlp_http: None,
+        ui: any,
+        tail_sampling: tail,
+        forward,
+        ..CollectorConfig::default()
+    })
+    .await
+    .expect("start")
+}
+
+async fn client(c: &RunningCollector) -> TraceServiceClient<tonic::transport::Channel> {
+    TraceServiceClient::connect(format!("http://{}", c.grpc_addr().expect("grpc")))
+        .await
+        .expect("connect")
+}
+
+/// Polls `done` until it holds (true) or 10 s pass (false).
+async fn eventually(done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    done()
+}
+
+fn judged(c: &RunningCollector) -> u64 {
+    let t = c.tail_stats().expect("tail on");
+    t.kept.values().sum::<u64>() + t.dropped
+}
+
+/// Sends traces `0..n`, each in two exports (children first, the root later).
+async fn send_mix(c: &RunningCollector, n: u64) {
+    let mut grpc = client(c).await;
+    let children: Vec<Span> = (0..n)
+        .flat_map(|i| [span(i, 2, kind_of(i)), span(i, 3, kind_of(i))])
+        .collect();
+    for chunk in children.chunks(200) {
+        grpc.export(export(chunk.to_vec())).await.expect("export");
+    }
+    let roots: Vec<Span> = (0..n)
+        .filter(|i| kind_of(*i) != Kind::Incomplete)
+        .map(|i| span(i, 1, kind_of(i)))
+        .collect();
+    grpc.export(export(roots)).await.expect("export");
+}
+
+#[tokio::test]
+async fn errors_and_slow_traces_are_all_kept_and_the_rest_by_ratio() {
+    let c = start(Some(TailConfig::from_yaml(POLICY).expect("policy")), None).await;
+    let n = 1000;
+    send_mix(&c, n).await;
+    assert!(eventually(|| judged(&c) == n).await, "{:?}", c.tail_stats());
+
+    let store = c.store();
+    let mut expected_kept = 0;
+    for i in 0..n {
+        let id = hex(&trace_id(i));
+        let stored = store.trace(&id);
+        match kind_of(i) {
+            Kind::Error | Kind::Slow => {
+                let t = stored.unwrap_or_else(|| panic!("trace {i} kept"));
+                assert_eq!(t.spans.len(), 3, "whole trace, root included");
+            }
+            Kind::Fast | Kind::Incomplete => {
+                let keep = ratio_keeps(&trace_id(i), 0.25);
+                assert_eq!(stored.is_some(), keep, "trace {i}: the ratio rule decides");
+                expected_kept += u64::from(keep);
+            }
+        }
+    }
+    let stats = c.tail_stats().expect("stats");
+    assert_eq!(stats.kept["errors"], 100);
+    assert_eq!(stats.kept["slow"], 100);
+    assert_eq!(stats.kept["some"], expected_kept);
+    // 800 traces at 25%: within 4.5 standard deviations (~55) of 200, on fixed ids.
+    assert!(
+        (145..=255).contains(&expected_kept),
+        "{expected_kept} of 800"
+    );
+    assert_eq!(stats.dropped, 800 - expected_kept);
+    assert_eq!(stats.pending_traces, 0);
+
+    // Late spans follow the decision: kept traces take them, dropped ones do not.
+    let late_kept = (0..n).filter(|i| kind_of(*i) == Kind::Error).take(5);
+    let late_dropped: Vec<u64> = (0..n)
+        .filter(|i| kind_of(*i) == Kind::Fast && !ratio_keeps(&trace_id(*i), 0.25))
+        .take(5)
+        .collect();
+    let late: Vec<Span> = late_kept
+        .clone()
+        .chain(late_dropped.iter().copied())
+        .map(|i| span(i, 9, Kind::Fast))
+        .collect();
+    client(&c).await.export(export(late)).await.expect("late");
+    for i in late_kept {
+        assert!(
+            store
+                .trace(&hex(&trace_id(i)))
+                .is_some_and(|t| t.spans.len() == 4)
+        );
+    }
+    for i in late_dropped {
+        assert!(store.trace(&hex(&trace_id(i))).is_none());
+    }
+    let stats = c.tail_stats().expect("stats");
+    assert_eq!((stats.late_kept, stats.late_dropped), (5, 5));
+
+    // The decisions are on the collector's /metrics.
+    let ui = c.ui_addr().expect("ui");
+    let body = reqwest_free_get(ui, "/metrics").await;
+    assert!(
+        body.contains("rzero_collector_tail_traces_total{decision=\"kept\",policy=\"errors\"} 100"),
+        "{body}"
+    );
+    assert!(body.contains(&format!(
+        "rzero_collector_tail_traces_total{{decision=\"dropped\",policy=\"none\"}} {}",
+        800 - expected_kept
+    )));
+    assert!(body.contains("rzero_collector_tail_late_spans_total{decision=\"dropped\"} 5"));
+}
+
+#[tokio::test]
+async fn a_flood_is_held_within_the_bound_and_errors_survive_it() {
+    let mut config = TailConfig::from_yaml(POLICY).expect("policy");
+    // A long wait: only the bound decides.
+    config.decision_wait = Duration::from_secs(600);
+    config.max_traces = 50;
+    let c = start(Some(config), None).await;
+    let mut grpc = client(&c).await;
+    for batch in 0..20u64 {
+        let spans: Vec<Span> = (batch * 100..(batch + 1) * 100)
+            .flat_map(|i| [span(i, 1, kind_of(i)), span(i, 2, kind_of(i))])
+            .collect();
+        grpc.export(export(spans)).await.expect("export");
+        let stats = c.tail_stats().expect("stats");
+        assert!(stats.pending_traces <= 50, "{stats:?}");
+    }
+    let stats = c.tail_stats().expect("stats");
+    assert_eq!(stats.forced, 2000 - 50);
+    assert_eq!(
+        stats.kept["errors"], 195,
+        "every error judged so far is kept"
+    );
+}
+
+#[tokio::test]
+async fn an_agent_forwards_each_kept_span_once() {
+    let upstream = start(None, None).await;
+    let agent = start(
+        Some(TailConfig::from_yaml(POLICY).expect("policy")),
+        Some(format!("http://{}", upstream.grpc_addr().expect("grpc"))),
+    )
+    .await;
+    send_mix(&agent, 200).await;
+    assert!(eventually(|| judged(&agent) == 200).await);
+    // Late spans of kept traces go on too, once.
+    let late: Vec<Span> = (0..200)
+        .filter(|i| kind_of(*i) == Kind::Error)
+        .map(|i| span(i, 9, Kind::Fast))
+        .collect();
+    client(&agent)
+        .await
+        .export(export(late))
+        .await
+        .expect("late");
+    let kept = agent.store().span_count();
+    assert!(
+        eventually(|| upstream.store().span_count() >= kept).await,
+        "{} of {kept}",
+        upstream.store().span_count()
+    );
+    let up = upstream.store().stats();
+    assert_eq!(up.received_spans as usize, kept, "nothing forwarded twice");
+    let mut ids = BTreeSet::new();
+    upstream.store().visit_traces(|spans, _| {
+        for s in spans {
+            assert!(
+                ids.insert((s.trace_id.clone(), s.span_id.clone())),
+                "duplicate {s:?}"
+            );
+        }
+        true
+    });
+    assert_eq!(ids.len(), kept);
+}
+
+async fn reqwest_free_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read");
+    out
+}
