@@ -51,25 +51,15 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-        Ok(Duration::from_millis(v))
+        from_millis(v as f64, &v.to_string()).map_err(E::custom)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-        u64::try_from(v).map(Duration::from_millis).map_err(|_| {
-            E::custom(format!(
-                "expected a duration that is not negative, found {v}"
-            ))
-        })
+        from_millis(v as f64, &v.to_string()).map_err(E::custom)
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-        if v.is_finite() && v >= 0.0 {
-            Ok(Duration::from_secs_f64(v / 1000.0))
-        } else {
-            Err(E::custom(format!(
-                "expected a duration that is not negative, found {v}"
-            )))
-        }
+        from_millis(v, &v.to_string()).map_err(E::custom)
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
@@ -114,14 +104,29 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         millis += n * scale;
         rest = after;
     }
+    from_millis(millis, text)
+}
+
+/// The one conversion every form goes through, so that none can panic: a negative,
+/// non-finite or huge number (`1e30` would make `Duration::from_secs_f64` panic, and a
+/// deadline of `now + u64::MAX ms` overflows `Instant`) is an error naming `text`.
+fn from_millis(millis: f64, text: &str) -> Result<Duration, String> {
+    if millis.is_nan() || millis < 0.0 {
+        return Err(format!(
+            "expected a duration that is not negative, found {text}"
+        ));
+    }
     // A year is far more than any timeout; beyond it a typo is likelier than intent.
-    if !millis.is_finite() || millis > 365.0 * 24.0 * 3_600_000.0 {
+    if !millis.is_finite() || millis > MAX_MILLIS {
         return Err(format!(
             "{text:?} is longer than a year: expected a timeout or interval"
         ));
     }
-    Ok(Duration::from_secs_f64(millis / 1000.0))
+    Duration::try_from_secs_f64(millis / 1000.0).map_err(|e| format!("{text:?}: {e}"))
 }
+
+/// The longest duration a config may give: a year, in milliseconds.
+const MAX_MILLIS: f64 = 365.0 * 24.0 * 3_600_000.0;
 
 #[cfg(test)]
 mod tests {
@@ -148,5 +153,35 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert!(parse("9999h").unwrap_err().contains("longer than a year"));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct T {
+        #[serde(with = "super")]
+        #[allow(dead_code)]
+        t: Duration,
+    }
+
+    /// `Timeout: 1e30` used to panic in `Duration::from_secs_f64`.
+    #[test]
+    fn huge_or_negative_numbers_are_errors_not_panics() {
+        for (yaml, says) in [
+            ("t: 1e30", "longer than a year"),
+            ("t: 18446744073709551615", "longer than a year"),
+            ("t: -5", "not negative"),
+            ("t: -1.5", "not negative"),
+            ("t: .nan", "not negative"),
+            ("t: .inf", "longer than a year"),
+        ] {
+            let err = crate::Loader::new()
+                .load_str::<T>("a.yaml", yaml)
+                .expect_err(yaml)
+                .to_string();
+            assert!(err.contains(says), "{yaml}: {err}");
+        }
+        let ok: T = crate::Loader::new()
+            .load_str("a.yaml", "t: 1.5")
+            .expect("1.5 ms");
+        assert_eq!(ok.t, Duration::from_micros(1500));
     }
 }

@@ -30,6 +30,8 @@ pub(crate) struct Built {
     pub(crate) router: Router,
     /// Stopped when the server stops.
     pub(crate) sampler: Option<CpuSampler>,
+    /// Where the accept loop counts the sockets it refuses.
+    pub(crate) refusals: Refusals,
 }
 
 impl<S: Clone + Send + Sync + 'static> Server<S> {
@@ -183,7 +185,11 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
             router = router.layer(cors);
         }
         router = router.merge(health::routes(self.readiness.clone()));
-        Ok(Built { router, sampler })
+        Ok(Built {
+            router,
+            sampler,
+            refusals,
+        })
     }
 }
 

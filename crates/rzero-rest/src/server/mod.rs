@@ -36,8 +36,10 @@
 //! The stop is the [`rzero_service::Lifecycle`] the gRPC server runs as well.
 
 mod build;
+mod conn;
 mod route;
 mod serve;
+mod watch;
 
 use std::sync::Arc;
 
