@@ -155,7 +155,7 @@ mod tests {
         assert!(parse("9999h").unwrap_err().contains("longer than a year"));
     }
 
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, serde::Deserialize, serde::Serialize)]
     struct T {
         #[serde(with = "super")]
         #[allow(dead_code)]
