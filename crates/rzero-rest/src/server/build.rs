@@ -109,6 +109,14 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                 }
                 let full =
                     axum_path(&format!("{}{}", group.prefix, path)).map_err(ServeError::Route)?;
+                // The probes are rzero's: a user route there would make axum panic, and
+                // silently taking the probe over would hide the drain from the balancer.
+                if [health::HEALTH_PATH, health::READY_PATH].contains(&full.as_str()) {
+                    return Err(ServeError::Route(format!(
+                        "{method} {full}: {full} is rzero's own probe route (liveness and \
+                         readiness, outside every middleware); serve this route at another path"
+                    )));
+                }
                 for wrap in group.wraps.iter().rev() {
                     handler = wrap(handler);
                 }
