@@ -39,8 +39,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut conf = rzero_rest::RestConf::default();
-    conf.middlewares = rzero_rest::MiddlewaresConf::none();
+    let conf = rzero_rest::RestConf {
+        middlewares: rzero_rest::MiddlewaresConf::none(),
+        ..Default::default()
+    };
     let router = Server::new(conf)
         .route(Route::post("/p", |Parsed(_r): Parsed<Req>| async { "ok" }))
         .into_router()
