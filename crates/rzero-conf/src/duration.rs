@@ -51,11 +51,16 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-        from_millis(v as f64, &v.to_string()).map_err(E::custom)
+        parse(&v.to_string()).map_err(E::custom)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-        from_millis(v as f64, &v.to_string()).map_err(E::custom)
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(E::custom(format!(
+                "expected a duration that is not negative, found {v}"
+            ))),
+        }
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
@@ -81,7 +86,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if t.is_empty() {
         return Err(expected());
     }
-    let mut millis = 0.0;
+    // Summed in whole nanoseconds, so that `9802593685ms` is exactly that (a sum of
+    // floats was off in the last digits); only a fraction goes through a float.
+    let mut nanos: u128 = 0;
     let mut rest = t;
     while !rest.is_empty() {
         let (number, after) = rest.split_at(number_end(rest));
@@ -89,22 +96,41 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(after.len());
         let (unit, after) = after.split_at(unit_len);
-        let n: f64 = number.parse().map_err(|_| expected())?;
-        let scale = match unit {
+        let unit_nanos: u128 = match unit {
             // Only a bare number has no unit: `3000` is go-zero's milliseconds.
-            "" if rest.len() == t.len() => 1.0,
-            "ms" => 1.0,
-            "s" => 1_000.0,
-            "m" => 60_000.0,
-            "h" => 3_600_000.0,
-            "us" | "µs" | "μs" => 0.001,
-            "ns" => 0.000_001,
+            "" if rest.len() == t.len() => 1_000_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "us" | "µs" | "μs" => 1_000,
+            "ns" => 1,
             _ => return Err(expected()),
         };
-        millis += n * scale;
+        let part = match number.parse::<u64>() {
+            Ok(whole) => u128::from(whole).saturating_mul(unit_nanos),
+            Err(_) => {
+                let n: f64 = number.parse().map_err(|_| expected())?;
+                // Finite and not negative (the text has only digits and dots); a huge
+                // one saturates and is refused below.
+                let scaled = (n * unit_nanos as f64).round();
+                if scaled >= u128::MAX as f64 {
+                    u128::MAX
+                } else {
+                    scaled as u128
+                }
+            }
+        };
+        nanos = nanos.saturating_add(part);
         rest = after;
     }
-    from_millis(millis, text)
+    if nanos > MAX_MILLIS as u128 * 1_000_000 {
+        return Err(format!(
+            "{text:?} is longer than a year: expected a timeout or interval"
+        ));
+    }
+    let nanos = u64::try_from(nanos).map_err(|_| expected())?;
+    Ok(Duration::from_nanos(nanos))
 }
 
 /// The one conversion every form goes through, so that none can panic: a negative,
