@@ -184,3 +184,24 @@ async fn max_conns_counts_sockets_idle_ones_included() {
     }
     assert_eq!(status, 200);
 }
+
+/// The accept loop serves HTTP/2 (prior knowledge, h2c) beside HTTP/1.1 on one port.
+#[tokio::test]
+async fn http2_is_served_on_the_same_port() {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let (addr, _stop, _task) = start(Server::new(test_conf()).route(orders())).await;
+    let client = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<axum::body::Bytes>>();
+    let req = http::Request::post(format!("http://{addr}/orders"))
+        .header("content-type", "application/json")
+        .body(Full::from(r#"{"amount":7}"#))
+        .expect("request");
+    let resp = client.request(req).await.expect("h2 answer");
+    assert_eq!(resp.version(), http::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(&body[..], br#"{"amount":7}"#);
+}
