@@ -51,25 +51,20 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-        Ok(Duration::from_millis(v))
+        parse(&v.to_string()).map_err(E::custom)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-        u64::try_from(v).map(Duration::from_millis).map_err(|_| {
-            E::custom(format!(
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(E::custom(format!(
                 "expected a duration that is not negative, found {v}"
-            ))
-        })
+            ))),
+        }
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-        if v.is_finite() && v >= 0.0 {
-            Ok(Duration::from_secs_f64(v / 1000.0))
-        } else {
-            Err(E::custom(format!(
-                "expected a duration that is not negative, found {v}"
-            )))
-        }
+        from_millis(v, &v.to_string()).map_err(E::custom)
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
@@ -91,7 +86,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if t.is_empty() {
         return Err(expected());
     }
-    let mut millis = 0.0;
+    // Summed in whole nanoseconds, so that `9802593685ms` is exactly that (a sum of
+    // floats was off in the last digits); only a fraction goes through a float.
+    let mut nanos: u128 = 0;
     let mut rest = t;
     while !rest.is_empty() {
         let (number, after) = rest.split_at(number_end(rest));
@@ -99,29 +96,63 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(after.len());
         let (unit, after) = after.split_at(unit_len);
-        let n: f64 = number.parse().map_err(|_| expected())?;
-        let scale = match unit {
+        let unit_nanos: u128 = match unit {
             // Only a bare number has no unit: `3000` is go-zero's milliseconds.
-            "" if rest.len() == t.len() => 1.0,
-            "ms" => 1.0,
-            "s" => 1_000.0,
-            "m" => 60_000.0,
-            "h" => 3_600_000.0,
-            "us" | "µs" | "μs" => 0.001,
-            "ns" => 0.000_001,
+            "" if rest.len() == t.len() => 1_000_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "us" | "µs" | "μs" => 1_000,
+            "ns" => 1,
             _ => return Err(expected()),
         };
-        millis += n * scale;
+        let part = match number.parse::<u64>() {
+            Ok(whole) => u128::from(whole).saturating_mul(unit_nanos),
+            Err(_) => {
+                let n: f64 = number.parse().map_err(|_| expected())?;
+                // Finite and not negative (the text has only digits and dots); a huge
+                // one saturates and is refused below.
+                let scaled = (n * unit_nanos as f64).round();
+                if scaled >= u128::MAX as f64 {
+                    u128::MAX
+                } else {
+                    scaled as u128
+                }
+            }
+        };
+        nanos = nanos.saturating_add(part);
         rest = after;
     }
-    // A year is far more than any timeout; beyond it a typo is likelier than intent.
-    if !millis.is_finite() || millis > 365.0 * 24.0 * 3_600_000.0 {
+    if nanos > MAX_MILLIS as u128 * 1_000_000 {
         return Err(format!(
             "{text:?} is longer than a year: expected a timeout or interval"
         ));
     }
-    Ok(Duration::from_secs_f64(millis / 1000.0))
+    let nanos = u64::try_from(nanos).map_err(|_| expected())?;
+    Ok(Duration::from_nanos(nanos))
 }
+
+/// The one conversion every form goes through, so that none can panic: a negative,
+/// non-finite or huge number (`1e30` would make `Duration::from_secs_f64` panic, and a
+/// deadline of `now + u64::MAX ms` overflows `Instant`) is an error naming `text`.
+fn from_millis(millis: f64, text: &str) -> Result<Duration, String> {
+    if millis.is_nan() || millis < 0.0 {
+        return Err(format!(
+            "expected a duration that is not negative, found {text}"
+        ));
+    }
+    // A year is far more than any timeout; beyond it a typo is likelier than intent.
+    if !millis.is_finite() || millis > MAX_MILLIS {
+        return Err(format!(
+            "{text:?} is longer than a year: expected a timeout or interval"
+        ));
+    }
+    Duration::try_from_secs_f64(millis / 1000.0).map_err(|e| format!("{text:?}: {e}"))
+}
+
+/// The longest duration a config may give: a year, in milliseconds.
+const MAX_MILLIS: f64 = 365.0 * 24.0 * 3_600_000.0;
 
 #[cfg(test)]
 mod tests {
@@ -148,5 +179,35 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert!(parse("9999h").unwrap_err().contains("longer than a year"));
+    }
+
+    #[derive(Debug, serde::Deserialize, serde::Serialize)]
+    struct T {
+        #[serde(with = "super")]
+        #[allow(dead_code)]
+        t: Duration,
+    }
+
+    /// `Timeout: 1e30` used to panic in `Duration::from_secs_f64`.
+    #[test]
+    fn huge_or_negative_numbers_are_errors_not_panics() {
+        for (yaml, says) in [
+            ("t: 1e30", "longer than a year"),
+            ("t: 18446744073709551615", "longer than a year"),
+            ("t: -5", "not negative"),
+            ("t: -1.5", "not negative"),
+            ("t: .nan", "not negative"),
+            ("t: .inf", "longer than a year"),
+        ] {
+            let err = crate::Loader::new()
+                .load_str::<T>("a.yaml", yaml)
+                .expect_err(yaml)
+                .to_string();
+            assert!(err.contains(says), "{yaml}: {err}");
+        }
+        let ok: T = crate::Loader::new()
+            .load_str("a.yaml", "t: 1.5")
+            .expect("1.5 ms");
+        assert_eq!(ok.t, Duration::from_micros(1500));
     }
 }

@@ -42,9 +42,31 @@ pub struct RestConf {
     /// Log request and response details for every request (go-zero's `Verbose`).
     #[serde(default)]
     pub verbose: bool,
-    /// Requests served at once; more answer 503 (default 10000).
+    /// Open connections (sockets) at once, idle keep-alive ones included; one more is
+    /// answered 503 and closed as it is accepted. Also the cap on requests in flight, which
+    /// HTTP/2 can multiplex on fewer sockets (default 10000).
     #[serde(default = "default_max_conns")]
     pub max_conns: usize,
+    /// Time a client has to send a request's head (line and headers), counted from its
+    /// first byte; a connection that dribbles its head is closed (Go's
+    /// `http.Server.ReadHeaderTimeout`; default 10 s, 0 turns it off).
+    #[serde(default = "default_read_header_timeout", with = "rzero_conf::duration")]
+    pub read_header_timeout: Duration,
+    /// Time a client has to send a request's body, counted from its head; later, reading
+    /// the body fails and the answer is 408 (Go's `ReadTimeout`, for the body; default
+    /// 30 s, 0 turns it off). A body still arriving when the route's `Timeout` ends is a
+    /// 408 too: the client's slowness never counts against the route's breaker.
+    #[serde(default = "default_read_timeout", with = "rzero_conf::duration")]
+    pub read_timeout: Duration,
+    /// Time a write of the answer may make no progress (the client reads nothing) before
+    /// the connection is closed (Go's `WriteTimeout`, here per stalled write; default 30 s,
+    /// 0 turns it off).
+    #[serde(default = "default_write_timeout", with = "rzero_conf::duration")]
+    pub write_timeout: Duration,
+    /// Time a keep-alive connection may wait for its next request before it is closed
+    /// (Go's `IdleTimeout`; default 60 s, 0 turns it off).
+    #[serde(default = "default_idle_timeout", with = "rzero_conf::duration")]
+    pub idle_timeout: Duration,
     /// Largest request body in bytes; larger answer 413 (default 1 MiB).
     #[serde(default = "default_max_bytes")]
     pub max_bytes: u64,
@@ -79,6 +101,10 @@ impl Default for RestConf {
             port: default_port(),
             verbose: false,
             max_conns: default_max_conns(),
+            read_header_timeout: default_read_header_timeout(),
+            read_timeout: default_read_timeout(),
+            write_timeout: default_write_timeout(),
+            idle_timeout: default_idle_timeout(),
             max_bytes: default_max_bytes(),
             timeout: default_timeout(),
             cpu_threshold: default_cpu_threshold(),
@@ -103,7 +129,7 @@ pub struct MiddlewaresConf {
     /// go-zero's Prometheus switch; here an alias of `Metrics` kept for familiar files.
     #[serde(default = "yes")]
     pub prometheus: bool,
-    /// The `MaxConns` limit.
+    /// The `MaxConns` limits (sockets and requests in flight).
     #[serde(default = "yes")]
     pub max_conns: bool,
     /// A circuit breaker per route.
@@ -173,6 +199,18 @@ fn default_port() -> u16 {
 fn default_max_conns() -> usize {
     10_000
 }
+fn default_read_header_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_read_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_write_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(60)
+}
 fn default_max_bytes() -> u64 {
     1 << 20
 }
@@ -196,12 +234,16 @@ mod tests {
     #[test]
     fn go_zero_keys_and_defaults() {
         let yaml = "Name: order-api\nHost: 127.0.0.1\nPort: 8888\nTimeout: 5000\n\
+                    ReadHeaderTimeout: 2s\nIdleTimeout: 90s\n\
                     Middlewares:\n  Shedding: false\nOpenTelemetry:\n  Endpoint: localhost:4317\n";
         let c: Config = rzero_conf::Loader::new()
             .load_str("a.yaml", yaml)
             .expect("loads");
         assert_eq!(c.rest.service.name, "order-api");
         assert_eq!(c.rest.timeout, Duration::from_secs(5));
+        assert_eq!(c.rest.read_header_timeout, Duration::from_secs(2));
+        assert_eq!(c.rest.idle_timeout, Duration::from_secs(90));
+        assert_eq!(c.rest.read_timeout, Duration::from_secs(30));
         assert!(!c.rest.middlewares.shedding);
         assert!(c.rest.middlewares.trace);
         assert_eq!(c.rest.max_bytes, 1 << 20);

@@ -69,6 +69,15 @@ async fn the_callee_receives_the_callers_trace_and_failures_are_on_spans() {
     let traceparent = String::from_utf8_lossy(answer.body()).into_owned();
     assert!(traceparent.contains(&trace_id.to_string()), "{traceparent}");
 
+    let with_credentials = {
+        use opentelemetry::context::FutureExt as _;
+        client
+            .get(&format!("http://alice:hunter2@{addr}/echo-headers"))
+            .with_context(cx.clone())
+            .await
+    };
+    let _ = with_credentials;
+
     let slow = client.get(&format!("http://{addr}/slow")).await;
     assert!(matches!(slow, Err(HttpcError::Timeout(_))), "{slow:?}");
     let bad = client.get(&format!("https://{addr}/")).await;
@@ -85,6 +94,18 @@ async fn the_callee_receives_the_callers_trace_and_failures_are_on_spans() {
         .find(|s| s.span_context.trace_id() == trace_id)
         .expect("the client span is in the caller's trace");
     assert_eq!(call.span_kind, SpanKind::Client);
+    // `url.full` never carries the userinfo's credentials (semantic conventions).
+    let urls: Vec<String> = spans
+        .iter()
+        .flat_map(|s| s.attributes.iter())
+        .filter(|kv| kv.key.as_str() == "url.full")
+        .map(|kv| kv.value.as_str().into_owned())
+        .collect();
+    assert!(
+        urls.iter().any(|u| u.contains("REDACTED:REDACTED@")),
+        "{urls:?}"
+    );
+    assert!(!urls.iter().any(|u| u.contains("hunter2")), "{urls:?}");
     assert_eq!(call.name, "GET");
     assert_eq!(
         traceparent.split('-').nth(2),

@@ -187,3 +187,18 @@ async fn json_sent_as_a_form_gets_a_hint() {
         a.body
     );
 }
+
+#[tokio::test]
+async fn a_key_sent_twice_is_a_400_naming_it() {
+    let (addr, _stop) = server().await;
+    let a = send(
+        addr,
+        "POST",
+        "/shops/s/orders",
+        JSON,
+        r#"{"user_id":1,"product_id":2,"amount":1,"amount":1000000}"#,
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.body.contains("duplicate key `amount`"), "{}", a.body);
+}

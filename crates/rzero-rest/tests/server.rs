@@ -366,6 +366,22 @@ async fn overlapping_routes_are_an_error_not_a_panic() {
     assert!(bad.into_router().is_err());
 }
 
+#[tokio::test]
+async fn a_user_route_at_a_probe_path_is_an_error_not_a_panic() {
+    for path in ["/health", "/ready"] {
+        let server = Server::new(test_conf()).route(Route::get(path, || async { "mine" }));
+        let err = server.into_router().expect_err("reserved");
+        assert!(err.to_string().contains("probe route"), "{err}");
+    }
+    // Under a prefix it is the user's.
+    let server = Server::new(test_conf()).group(
+        Group::new()
+            .prefix("/api")
+            .route(Route::get("/health", || async { "mine" })),
+    );
+    assert!(server.into_router().is_ok());
+}
+
 /// Set in the child process that [`sigterm_to_a_real_process_drains_its_in_flight_request`]
 /// starts: this test binary, re-run to be the server that receives the signal.
 const CHILD_ENV: &str = "RZERO_REST_DRAIN_CHILD";

@@ -294,3 +294,66 @@ async fn an_unreadable_cached_value_is_replaced_from_the_database() {
     assert_eq!(users.find(1).await.expect("cached").name, "ann");
     assert_eq!(users.loads(), 1);
 }
+
+/// The delete-after-write race, played in order: a miss reads the old row, a write
+/// commits and deletes the key, then the miss finishes. The old row must not be put
+/// back: the next read sees the write. (Without the lease the next read was the old row,
+/// for the whole expiry.)
+async fn a_load_that_read_before_a_write_does_not_cache_the_old_row(users: &Users) {
+    let key = users.key(1);
+    let (read_tx, read_rx) = tokio::sync::oneshot::channel::<()>();
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let reader = {
+        let (conn, key) = (users.conn.clone(), key.clone());
+        tokio::spawn(async move {
+            conn.query_row(&key, move |db| async move {
+                let (balance_cents,): (i64,) = db
+                    .query("SELECT balance_cents FROM users WHERE id = 1")
+                    .fetch_one()
+                    .await?;
+                let _ = read_tx.send(());
+                let _ = go_rx.await;
+                Ok(User {
+                    id: 1,
+                    name: "ann".into(),
+                    balance_cents,
+                })
+            })
+            .await
+        })
+    };
+    tokio::time::timeout(GUARD, read_rx)
+        .await
+        .expect("guard")
+        .expect("the reader read the old row");
+    assert_eq!(users.set_balance(1, 999).await, Ok(1));
+    let _ = go_tx.send(());
+    let old: User = tokio::time::timeout(GUARD, reader)
+        .await
+        .expect("guard")
+        .expect("task")
+        .expect("read");
+    assert_eq!(old.balance_cents, 100, "it read before the write");
+    assert_eq!(
+        users.find(1).await.expect("read").balance_cents,
+        999,
+        "the old row was not put back after the write's delete"
+    );
+    // And the lease did not stop caching: the fresh row is now served from the cache.
+    let loads = users.loads();
+    assert_eq!(users.find(1).await.expect("read").balance_cents, 999);
+    assert_eq!(users.loads(), loads);
+}
+
+#[tokio::test]
+async fn a_stale_load_does_not_overwrite_a_write_with_redis() {
+    let rec = Recorded::new();
+    let users = mariadb_redis("lease_race", &rec).await;
+    a_load_that_read_before_a_write_does_not_cache_the_old_row(&users).await;
+}
+
+#[tokio::test]
+async fn a_stale_load_does_not_overwrite_a_write_in_memory() {
+    a_load_that_read_before_a_write_does_not_cache_the_old_row(&sqlite_memory("lease_mem").await)
+        .await;
+}

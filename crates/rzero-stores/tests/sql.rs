@@ -359,3 +359,31 @@ async fn database_down_is_unavailable_not_a_hang() {
     let span = rec.spans().pop().expect("span");
     assert_eq!(attr(&span, "error.type").as_deref(), Some("unavailable"));
 }
+
+/// A migration longer than `Timeout` (a big `ALTER TABLE`) runs to its end: migrations
+/// are not cut off by the timeout meant for requests' statements.
+#[tokio::test]
+async fn a_migration_longer_than_the_statement_timeout_completes() {
+    let mut conf = mariadb("slow_migration").await;
+    conf.timeout = Duration::from_millis(200);
+    conf.connect_timeout = Duration::from_millis(300);
+    conf.migrate = true;
+    let migrations = Migrations::new([Migration::new(
+        1,
+        "slow",
+        "CREATE TABLE t (id INT PRIMARY KEY); DO SLEEP(1.0); INSERT INTO t VALUES (1);",
+    )]);
+    let pool = SqlPool::open(&conf, rzero_stores::Telemetry::global(), &migrations)
+        .await
+        .expect("the slow migration completes");
+    let (n,): (i64,) = pool
+        .query("SELECT COUNT(*) FROM t")
+        .fetch_one()
+        .await
+        .expect("count");
+    assert_eq!(n, 1);
+    // Ordinary statements still have their timeout.
+    let slow = pool.query("DO SLEEP(1.0)").execute().await;
+    assert!(matches!(slow, Err(StoreError::Unavailable(_))), "{slow:?}");
+    pool.close().await;
+}

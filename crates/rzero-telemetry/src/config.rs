@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::propagation::PropagatorName;
 
-/// `OpenTelemetry:` / `Telemetry:` in a service's YAML file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// `OpenTelemetry:` / `Telemetry:` in a service's YAML file. Its `Debug` shows the names
+/// of `OtlpHeaders`, never their values (API keys).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TelemetryConf {
     /// `service.name`; defaults to the service's top-level `Name`.
@@ -88,6 +89,44 @@ pub struct TelemetryConf {
     /// wins when set.
     #[serde(default)]
     pub propagators: Vec<PropagatorName>,
+}
+
+impl std::fmt::Debug for TelemetryConf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Written out so that a header value (an API key) never reaches a log.
+        let headers = RedactedHeaders(self.otlp_headers.keys().map(String::as_str));
+        f.debug_struct("TelemetryConf")
+            .field("name", &self.name)
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("batcher", &self.batcher)
+            .field("sampler", &self.sampler)
+            .field("sampler_type", &self.sampler_type)
+            .field("rules", &self.rules)
+            .field("otlp_headers", &headers)
+            .field("otlp_http_path", &self.otlp_http_path)
+            .field("otlp_http_secure", &self.otlp_http_secure)
+            .field("timeout", &self.timeout)
+            .field("disabled", &self.disabled)
+            .field("version", &self.version)
+            .field("namespace", &self.namespace)
+            .field("environment", &self.environment)
+            .field("batch", &self.batch)
+            .field("metrics", &self.metrics)
+            .field("propagators", &self.propagators)
+            .finish()
+    }
+}
+
+/// Header names with their values replaced by `***`.
+pub(crate) struct RedactedHeaders<I>(pub(crate) I);
+
+impl<'a, I: Iterator<Item = &'a str> + Clone> std::fmt::Debug for RedactedHeaders<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.clone().map(|k| (k, "***")))
+            .finish()
+    }
 }
 
 /// The wire protocol of the OTLP exporter.

@@ -37,6 +37,33 @@ pub struct PrometheusHandle {
 /// The content type of [`PrometheusHandle::render`]'s output.
 pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// Takes connections from `accept` for good: a failed accept (out of file descriptors,
+/// most often) is logged and retried after a pause that doubles from 5 ms to 1 s, instead
+/// of ending the listener and every later scrape with it.
+async fn accept_loop<S, F, Fut>(mut accept: F, mut serve: impl FnMut(S))
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<S>>,
+{
+    let mut pause = ACCEPT_PAUSE;
+    loop {
+        match accept().await {
+            Ok(stream) => {
+                pause = ACCEPT_PAUSE;
+                serve(stream);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, ?pause, "Prometheus listener: accept failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// The first pause after a failed accept.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(5);
+
 // === impl PrometheusHandle ===
 
 impl PrometheusHandle {
@@ -68,8 +95,15 @@ impl PrometheusHandle {
                 reason: e.to_string(),
             })?;
         let (handle, path) = (self.clone(), Arc::<str>::from(conf.path.as_str()));
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+        let task = tokio::spawn(accept_loop(
+            {
+                let listener = Arc::new(listener);
+                move || {
+                    let listener = listener.clone();
+                    async move { listener.accept().await.map(|(stream, _)| stream) }
+                }
+            },
+            move |stream| {
                 let (handle, path) = (handle.clone(), path.clone());
                 let service = service_fn(move |req: Request<Incoming>| {
                     let answer = handle.answer(&req, &path);
@@ -83,8 +117,8 @@ impl PrometheusHandle {
                     // A scrape that takes a minute is a stuck client: drop it.
                     let _ = tokio::time::timeout(Duration::from_secs(60), conn).await;
                 });
-            }
-        });
+            },
+        ));
         Ok((local, task))
     }
 
@@ -140,4 +174,41 @@ pub(crate) fn provider(
         registry: Arc::new(registry),
     };
     Ok((builder.build(), handle))
+}
+
+#[cfg(test)]
+mod accept_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Three failed accepts (as when the process is out of file descriptors), then a
+    /// real connection: it is still served.
+    #[tokio::test]
+    async fn the_listener_keeps_accepting_after_accept_errors() {
+        let listener = Arc::new(TcpListener::bind("127.0.0.1:0").await.expect("bind"));
+        let addr = listener.local_addr().expect("addr");
+        let failures = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let f = failures.clone();
+        let task = tokio::spawn(accept_loop(
+            move || {
+                let (listener, f) = (listener.clone(), f.clone());
+                async move {
+                    if f.fetch_add(1, Ordering::SeqCst) < 3 {
+                        return Err(std::io::Error::other("Too many open files"));
+                    }
+                    listener.accept().await.map(|(s, _)| s)
+                }
+            },
+            move |stream| {
+                let _ = tx.send(stream);
+            },
+        ));
+        let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let served = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+        assert!(matches!(served, Ok(Some(_))), "the connection was served");
+        assert!(failures.load(Ordering::SeqCst) > 3);
+        task.abort();
+    }
 }

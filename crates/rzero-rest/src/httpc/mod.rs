@@ -118,9 +118,10 @@ impl Client {
     /// breaker. A 5xx is returned as a response (and counted against the host).
     pub async fn send(&self, mut req: Request<Body>) -> Result<Response<Bytes>, HttpcError> {
         let uri = req.uri().clone();
+        let full = url_full(&uri);
         if uri.scheme_str() != Some("http") {
             return Err(HttpcError::InvalidUrl(format!(
-                "{uri}: only http:// URLs are supported (no TLS in this client)"
+                "{full}: only http:// URLs are supported (no TLS in this client)"
             )));
         }
         let host = uri.host().unwrap_or_default().to_owned();
@@ -135,7 +136,7 @@ impl Client {
             .with_kind(SpanKind::Client)
             .with_attributes([
                 KeyValue::new(semconv::HTTP_REQUEST_METHOD, method),
-                KeyValue::new(semconv::URL_FULL, uri.to_string()),
+                KeyValue::new(semconv::URL_FULL, full),
                 KeyValue::new(semconv::SERVER_ADDRESS, host),
                 KeyValue::new(semconv::SERVER_PORT, i64::from(port)),
             ]);
@@ -199,5 +200,66 @@ impl Client {
             })?
             .to_bytes();
         Ok(Response::from_parts(parts, bytes))
+    }
+}
+
+/// Query parameters whose values the semantic conventions say to redact in `url.full`
+/// (pre-signed URLs carry credentials there).
+const SENSITIVE_QUERY: [&str; 4] = ["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"];
+
+/// `uri` as `url.full` may carry it: credentials in the userinfo become
+/// `REDACTED:REDACTED@` and the values of [`SENSITIVE_QUERY`] parameters `REDACTED`, as
+/// the HTTP semantic conventions require. Also what error messages show.
+pub(crate) fn url_full(uri: &Uri) -> String {
+    let mut out = String::new();
+    if let Some(scheme) = uri.scheme_str() {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    if let Some(authority) = uri.authority() {
+        let authority = authority.as_str();
+        match authority.rsplit_once('@') {
+            Some((_, host)) => {
+                out.push_str("REDACTED:REDACTED@");
+                out.push_str(host);
+            }
+            None => out.push_str(authority),
+        }
+    }
+    out.push_str(uri.path());
+    if let Some(query) = uri.query() {
+        out.push('?');
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            match pair.split_once('=') {
+                Some((k, _)) if SENSITIVE_QUERY.contains(&k) => {
+                    out.push_str(k);
+                    out.push_str("=REDACTED");
+                }
+                _ => out.push_str(pair),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_full_has_no_credentials() {
+        let full = |s: &str| url_full(&s.parse().expect("uri"));
+        assert_eq!(
+            full("http://user:pa%40ss@api.local:8080/a?b=1"),
+            "http://REDACTED:REDACTED@api.local:8080/a?b=1"
+        );
+        assert_eq!(
+            full("http://h/p?X-Goog-Signature=abc&x=1&sig=s"),
+            "http://h/p?X-Goog-Signature=REDACTED&x=1&sig=REDACTED"
+        );
+        assert_eq!(full("http://h:1/"), "http://h:1/");
     }
 }

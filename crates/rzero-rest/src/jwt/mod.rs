@@ -20,7 +20,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 use tower::{Layer, Service};
 
-pub use config::JwtConf;
+pub use config::{JwtConf, MIN_SECRET_LEN};
 
 use crate::error::Error;
 
@@ -71,8 +71,13 @@ impl JwtLayer {
                 "Auth.AccessSecret is empty: set a secret of 32 or more random bytes".into(),
             );
         }
+        config::check_secret(&conf.access_secret).map_err(|e| format!("Auth.AccessSecret: {e}"))?;
+        config::check_secret(&conf.prev_secret).map_err(|e| format!("Auth.PrevSecret: {e}"))?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.required_spec_claims.clear();
+        if conf.require_exp {
+            validation.required_spec_claims.insert("exp".to_owned());
+        }
         validation.validate_nbf = true;
         validation.leeway = 0;
         let previous = (!conf.prev_secret.expose().is_empty())
@@ -99,6 +104,9 @@ impl JwtLayer {
                 ErrorKind::ImmatureSignature => "token not valid yet (nbf)",
                 ErrorKind::InvalidSignature => "token signature does not verify",
                 ErrorKind::InvalidAlgorithm => "token must be signed with HS256",
+                ErrorKind::MissingRequiredClaim(_) => {
+                    "token has no `exp`: tokens must expire; log in again"
+                }
                 _ => "token is malformed: expected a JWT in `Authorization: Bearer <token>`",
             })
         })

@@ -1,14 +1,16 @@
 //! The [`Parsed`] extractor: gathers the fields, deserializes, validates.
 
+use std::collections::HashSet;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use http::{StatusCode, header};
 use serde::de::value::MapDeserializer;
-use serde_json::Value;
 
 use super::Parse;
 use super::de::Field;
 use crate::error::Error;
+use crate::limit::read::ReadProgress;
 
 /// A request of type `T`, filled from the path, query, headers and body; see the
 /// [module docs](super). Rejections are 400 (bad field), 413 (body too large) or 415
@@ -16,13 +18,20 @@ use crate::error::Error;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Parsed<T>(pub T);
 
-struct Fields(Vec<(String, Field)>);
+/// The fields gathered so far, with a set of their names so that each push is O(1):
+/// a scan of the list per push made a body of many keys quadratic.
+#[derive(Default)]
+struct Fields {
+    list: Vec<(String, Field)>,
+    seen: HashSet<String>,
+}
 
 impl Fields {
     /// The first value of a name wins: `?page=1&page=2` is page 1, as in go-zero.
     fn push(&mut self, name: &str, value: Field) {
-        if !self.0.iter().any(|(n, _)| n == name) {
-            self.0.push((name.to_owned(), value));
+        if !self.seen.contains(name) {
+            self.seen.insert(name.to_owned());
+            self.list.push((name.to_owned(), value));
         }
     }
 }
@@ -54,7 +63,7 @@ fn record(e: &Error) {
 
 async fn parse<T: Parse, S: Send + Sync>(req: Request, state: &S) -> Result<Parsed<T>, Error> {
     let (mut parts, body) = req.into_parts();
-    let mut fields = Fields(Vec::new());
+    let mut fields = Fields::default();
     if !T::PATH.is_empty() {
         let params = RawPathParams::from_request_parts(&mut parts, state)
             .await
@@ -86,9 +95,15 @@ async fn parse<T: Parse, S: Send + Sync>(req: Request, state: &S) -> Result<Pars
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let progress = parts.extensions.get::<ReadProgress>().cloned();
     let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
         .await
         .map_err(|e| match e.status() {
+            // The client's slowness, told apart so that it is a 4xx, never a breaker's 5xx.
+            _ if progress.as_ref().is_some_and(ReadProgress::timed_out) => Error::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time (ReadTimeout); send it faster",
+            ),
             StatusCode::PAYLOAD_TOO_LARGE => Error::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request body is larger than this route accepts; send less",
@@ -108,11 +123,13 @@ async fn parse<T: Parse, S: Send + Sync>(req: Request, state: &S) -> Result<Pars
                 }
             }
         } else if content_type.is_empty() || content_type.contains("json") {
-            let body: Value = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::bad_request(format!("body is not valid JSON: {e}")))?;
-            let Value::Object(map) = body else {
-                return Err(Error::bad_request("body must be a JSON object"));
-            };
+            let map = super::json::object_fields(&bytes).map_err(|e| {
+                Error::bad_request(if e.starts_with("body must") {
+                    e
+                } else {
+                    format!("body is not valid JSON: {e}")
+                })
+            })?;
             for (name, value) in map {
                 if !named_elsewhere::<T>(&name) {
                     fields.push(&name, Field::Json(value));
@@ -125,7 +142,7 @@ async fn parse<T: Parse, S: Send + Sync>(req: Request, state: &S) -> Result<Pars
             ));
         }
     }
-    let de = MapDeserializer::<_, serde_json::Error>::new(fields.0.into_iter());
+    let de = MapDeserializer::<_, serde_json::Error>::new(fields.list.into_iter());
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();

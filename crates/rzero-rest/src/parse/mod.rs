@@ -42,6 +42,7 @@
 pub mod check;
 mod de;
 mod extract;
+mod json;
 
 pub use check::FieldError;
 pub use extract::Parsed;

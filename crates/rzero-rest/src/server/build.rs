@@ -30,6 +30,8 @@ pub(crate) struct Built {
     pub(crate) router: Router,
     /// Stopped when the server stops.
     pub(crate) sampler: Option<CpuSampler>,
+    /// Where the accept loop counts the sockets it refuses.
+    pub(crate) refusals: Refusals,
 }
 
 impl<S: Clone + Send + Sync + 'static> Server<S> {
@@ -107,6 +109,14 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                 }
                 let full =
                     axum_path(&format!("{}{}", group.prefix, path)).map_err(ServeError::Route)?;
+                // The probes are rzero's: a user route there would make axum panic, and
+                // silently taking the probe over would hide the drain from the balancer.
+                if [health::HEALTH_PATH, health::READY_PATH].contains(&full.as_str()) {
+                    return Err(ServeError::Route(format!(
+                        "{method} {full}: {full} is rzero's own probe route (liveness and \
+                         readiness, outside every middleware); serve this route at another path"
+                    )));
+                }
                 for wrap in group.wraps.iter().rev() {
                     handler = wrap(handler);
                 }
@@ -183,7 +193,11 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
             router = router.layer(cors);
         }
         router = router.merge(health::routes(self.readiness.clone()));
-        Ok(Built { router, sampler })
+        Ok(Built {
+            router,
+            sampler,
+            refusals,
+        })
     }
 }
 

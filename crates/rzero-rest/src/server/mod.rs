@@ -33,11 +33,17 @@
 //! method a route does not serve (405) goes through tracing, the access log and metrics
 //! too, without an `http.route`.
 //!
+//! `/health` and `/ready` are the server's own (see [`crate::health`]); a route declared
+//! at either path is an error when the server is built, never a panic and never a silent
+//! takeover of the probe.
+//!
 //! The stop is the [`rzero_service::Lifecycle`] the gRPC server runs as well.
 
 mod build;
+mod conn;
 mod route;
 mod serve;
+mod watch;
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! keep-alive connections are closed and in-flight requests get `Shutdown.WaitTime` to
 //! finish; then the CPU sampler and the Prometheus listener stop and telemetry is flushed.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 
 use rzero_service::{Lifecycle, StartError};
@@ -105,18 +105,11 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
         }
         life.start().await?;
         tracing::info!(addr = %local, name = %self.conf.service.name, "serving HTTP");
-        let app = built
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        // TCP_NODELAY: an answer written in two parts must not wait for a delayed ACK.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+        let router = built.router;
+        let limits = super::conn::ConnLimits::from_conf(&self.conf, built.refusals);
         life.run(
             |drain| async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(drain)
-                    .into_future()
+                super::conn::serve(listener, router, limits, drain)
                     .await
                     .map_err(ServeError::from)
             },

@@ -1,6 +1,11 @@
 //! A deadline per request: past it the handler is cancelled (its future dropped) and the
 //! caller gets 503 with a JSON body, go-zero's `TimeoutHandler` convention.
 //!
+//! Unless the handler was waiting for the client's body when the deadline came (see
+//! [`crate::limit::read`]): then the slowness was the client's, and the answer is 408,
+//! which the route's breaker does not count. Forty clients dribbling their bodies must not
+//! open the breaker against everyone else.
+//!
 //! Written here rather than taken from tower-http: its `TimeoutLayer` answers with an
 //! empty body, and rzero's answers are JSON from one table and counted as refusals.
 
@@ -11,12 +16,13 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::IntoResponse;
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tower::{Layer, Service};
 
 use crate::error::{Error, Refusal};
+use crate::limit::read::ReadProgress;
 use crate::respond::Refusals;
 
 /// Adds [`Timeout`] to services.
@@ -64,7 +70,9 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        let progress = req.extensions().get::<ReadProgress>().cloned();
         ResponseFuture {
+            progress,
             inner: self.inner.call(req),
             sleep: tokio::time::sleep(self.layer.timeout),
             layer: self.layer.clone(),
@@ -80,6 +88,7 @@ pin_project! {
         #[pin]
         sleep: Sleep,
         layer: TimeoutLayer,
+        progress: Option<ReadProgress>,
     }
 }
 
@@ -96,6 +105,19 @@ where
         }
         if this.sleep.poll(cx).is_ready() {
             this.layer.refusals.count(Refusal::Timeout);
+            if this
+                .progress
+                .as_ref()
+                .is_some_and(ReadProgress::waiting_on_client)
+            {
+                let msg = format!(
+                    "the request body did not arrive within {:?}; send it faster",
+                    this.layer.timeout
+                );
+                return Poll::Ready(Ok(
+                    Error::new(StatusCode::REQUEST_TIMEOUT, msg).into_response()
+                ));
+            }
             let msg = format!(
                 "request timed out after {:?}; the handler was cancelled, retry later",
                 this.layer.timeout

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::flight::Flight;
-use super::{Cache, CacheConf, NOT_FOUND_PLACEHOLDER};
+use super::{Cache, CacheConf, LEASE_PREFIX, NOT_FOUND_PLACEHOLDER};
 use crate::error::StoreError;
 use crate::sql::SqlPool;
 
@@ -127,6 +127,8 @@ impl CachedConn {
     async fn lookup(&self, key: &str) -> Lookup {
         match self.inner.cache.get(key).await {
             Ok(Some(v)) if &*v == NOT_FOUND_PLACEHOLDER => Lookup::Absent,
+            // Another load's lease: the row is being loaded, not cached yet.
+            Ok(Some(v)) if v.starts_with(LEASE_PREFIX) => Lookup::Miss,
             Ok(Some(v)) => Lookup::Hit(v),
             Ok(None) => Lookup::Miss,
             Err(e) => {
@@ -137,7 +139,8 @@ impl CachedConn {
     }
 
     /// The single-flight load: re-read (a flight that just ended may have filled the
-    /// key), query, write back. `cache_up` false skips the cache altogether.
+    /// key), take the key's lease, query, write back if the lease still holds (see the
+    /// [module docs](super) on the race this closes). `cache_up` false skips the cache.
     async fn load<T, F, Fut>(
         &self,
         key: &str,
@@ -151,27 +154,62 @@ impl CachedConn {
     {
         let inner = &*self.inner;
         let run = || async move {
+            let mut lease = None;
             if cache_up {
                 match self.lookup(key).await {
                     Lookup::Hit(json) => return Ok(Some(json)),
                     Lookup::Absent => return Ok(None),
-                    Lookup::Miss | Lookup::Down => {}
+                    Lookup::Down => {}
+                    Lookup::Miss => {
+                        // Taken before the database is read: a write's delete after this
+                        // point removes it, and the row read is then not written back.
+                        let token = format!("{LEASE_PREFIX}{:016x}", fastrand::u64(..));
+                        match inner.cache.lease(key, &token).await {
+                            Ok(true) => lease = Some(token),
+                            // Another process is loading it: load, do not write back.
+                            Ok(false) => {}
+                            Err(e) => tracing::debug!(error = %e, "cache lease failed"),
+                        }
+                    }
                 }
             }
-            let (value, ttl): (Arc<str>, Duration) = match load(inner.db.clone()).await {
-                Ok(row) => {
-                    let json = serde_json::to_string(&row).map_err(|e| {
+            let loaded = match load(inner.db.clone()).await {
+                Ok(row) => serde_json::to_string(&row)
+                    .map(|json| (Arc::<str>::from(json), self.expiry()))
+                    .map_err(|e| {
                         StoreError::Query(format!("row for `{key}` does not encode: {e}"))
-                    })?;
-                    (json.into(), self.expiry())
-                }
+                    }),
                 Err(StoreError::NotFound) => {
-                    (NOT_FOUND_PLACEHOLDER.into(), inner.conf.not_found_expiry)
+                    Ok((NOT_FOUND_PLACEHOLDER.into(), inner.conf.not_found_expiry))
                 }
-                Err(e) => return Err(e),
+                Err(e) => Err(e),
             };
-            if cache_up && let Err(e) = inner.cache.set(key, value.clone(), ttl).await {
-                tracing::debug!(error = %e, "cache write failed; the next read loads again");
+            let (value, ttl) = match loaded {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    // Nothing to cache: free the key now rather than after LEASE_TTL.
+                    if let Some(token) = &lease
+                        && let Err(e) = inner.cache.release(key, token).await
+                    {
+                        tracing::debug!(error = %e, "cache lease release failed; it expires");
+                    }
+                    return Err(e);
+                }
+            };
+            if let Some(token) = lease {
+                match inner
+                    .cache
+                    .set_if_leased(key, &token, value.clone(), ttl)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => tracing::debug!(
+                        "the key was written or deleted during the load; not caching what was read"
+                    ),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cache write failed; the next read loads again");
+                    }
+                }
             }
             Ok((&*value != NOT_FOUND_PLACEHOLDER).then_some(value))
         };

@@ -62,8 +62,42 @@ impl MemoryCache {
     /// Stores `value` under `key` for `ttl`.
     pub fn set(&self, key: &str, value: Arc<str>, ttl: Duration) {
         let now = Instant::now();
-        let expires = now + ttl;
         let mut shard = self.shard(key);
+        self.insert(&mut shard, key, value, now + ttl, now);
+    }
+
+    /// Stores `value` under `key` for `ttl` if the key holds `expected` now (`None`:
+    /// nothing, or an expired entry), checked and set under one lock; true if stored.
+    /// The cache's compare-and-set, for the leases of [`super::CachedConn`].
+    pub(crate) fn set_if(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: Arc<str>,
+        ttl: Duration,
+    ) -> bool {
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        let current = shard
+            .map
+            .get(key)
+            .filter(|e| e.expires > now)
+            .map(|e| &*e.value);
+        if current != expected {
+            return false;
+        }
+        self.insert(&mut shard, key, value, now + ttl, now);
+        true
+    }
+
+    fn insert(
+        &self,
+        shard: &mut Shard,
+        key: &str,
+        value: Arc<str>,
+        expires: Instant,
+        now: Instant,
+    ) {
         if let Some(e) = shard.map.get_mut(key) {
             *e = Entry { value, expires };
             return;
@@ -80,11 +114,19 @@ impl MemoryCache {
             }
         }
         if shard.order.len() > 2 * self.per_shard {
-            let Shard { map, order } = &mut *shard;
+            let Shard { map, order } = shard;
             order.retain(|k| map.contains_key(k));
         }
         shard.order.push_back(key.to_owned());
         shard.map.insert(key.to_owned(), Entry { value, expires });
+    }
+
+    /// Removes `key` if it holds `value`.
+    pub(crate) fn del_if(&self, key: &str, value: &str) {
+        let mut shard = self.shard(key);
+        if shard.map.get(key).is_some_and(|e| &*e.value == value) {
+            shard.map.remove(key);
+        }
     }
 
     /// Removes `key`.

@@ -12,6 +12,15 @@
 //!    for `NotFoundExpiry`, so a flood of bad ids stops at the cache;
 //! 4. writes run on the database first and then delete the keys they touch.
 //!
+//! Step 4 alone has a race: a miss reads the old row, a write commits and deletes the
+//! key, then the miss writes the old row back, stale until it expires (days). So a miss
+//! first takes a *lease* on the key (`SET key <lease token> NX`, before it reads the
+//! database) and writes the row back only if the key still holds its token (a
+//! compare-and-set, a Lua script on Redis). A write's delete removes the lease, so a
+//! load that may have read the row before the write never puts it back. A key holding
+//! another's lease reads as a miss and is loaded without being written back. (go-zero's
+//! answer, a second delayed delete, narrows the window without closing it.)
+//!
 //! The cache never fails a request: when Redis errors or is down, reads and writes go
 //! to the database and succeed; the failure is recorded on the Redis command's span and
 //! logged at debug level.
@@ -33,6 +42,20 @@ use crate::redis::RedisStore;
 
 /// What a cache key holds for a row known to be absent (go-zero's `notFoundPlaceholder`).
 pub const NOT_FOUND_PLACEHOLDER: &str = "*";
+
+/// What a leased key's value starts with; a row's JSON or the placeholder never does.
+pub(crate) const LEASE_PREFIX: &str = "#lease:";
+
+/// How long a lease lives: past it a slow load no longer writes its row back.
+pub(crate) const LEASE_TTL: Duration = Duration::from_secs(5);
+
+/// Sets `KEYS[1]` to `ARGV[2]` for `ARGV[3]` ms only while it holds the lease `ARGV[1]`.
+const SET_IF_LEASED: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+    return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else return false end";
+
+/// Deletes `KEYS[1]` only while it holds the lease `ARGV[1]`.
+const DEL_IF_LEASED: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+    return redis.call('DEL', KEYS[1]) else return 0 end";
 
 /// Expiries of cached rows; go-zero's `sqlc` defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -116,6 +139,69 @@ impl Cache {
             Cache::Redis(r) => r.set_ex(key, &value, ttl).await,
             Cache::Memory(m) => {
                 m.set(key, value, ttl);
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes the lease `token` on `key` if the key holds nothing; true if taken.
+    pub(crate) async fn lease(&self, key: &str, token: &str) -> Result<bool, StoreError> {
+        match self {
+            Cache::Redis(r) => {
+                let ms = u64::try_from(LEASE_TTL.as_millis()).unwrap_or(u64::MAX);
+                let cmd = redis::cmd("SET")
+                    .arg(key)
+                    .arg(token)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ms)
+                    .to_owned();
+                Ok(r.query::<Option<String>>(&cmd).await?.is_some())
+            }
+            Cache::Memory(m) => Ok(m.set_if(key, None, token.into(), LEASE_TTL)),
+        }
+    }
+
+    /// Stores `value` under `key` for `ttl` if the key still holds the lease `token`;
+    /// true if stored.
+    pub(crate) async fn set_if_leased(
+        &self,
+        key: &str,
+        token: &str,
+        value: Arc<str>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Cache::Redis(r) => {
+                let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+                let cmd = redis::cmd("EVAL")
+                    .arg(SET_IF_LEASED)
+                    .arg(1)
+                    .arg(key)
+                    .arg(token)
+                    .arg(&*value)
+                    .arg(ms)
+                    .to_owned();
+                Ok(r.query::<Option<String>>(&cmd).await?.is_some())
+            }
+            Cache::Memory(m) => Ok(m.set_if(key, Some(token), value, ttl)),
+        }
+    }
+
+    /// Drops the lease `token` on `key` if the key still holds it (a load that failed).
+    pub(crate) async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
+        match self {
+            Cache::Redis(r) => {
+                let cmd = redis::cmd("EVAL")
+                    .arg(DEL_IF_LEASED)
+                    .arg(1)
+                    .arg(key)
+                    .arg(token)
+                    .to_owned();
+                r.query::<i64>(&cmd).await.map(drop)
+            }
+            Cache::Memory(m) => {
+                m.del_if(key, token);
                 Ok(())
             }
         }

@@ -151,11 +151,15 @@ impl SqlPool {
         Ok(pool)
     }
 
-    /// Applies the migrations not yet applied.
+    /// Applies the migrations not yet applied, without the statement timeout: an
+    /// `ALTER TABLE` over a big table may take minutes, and a migration cut off halfway
+    /// by a timeout meant for requests is worse than a slow start.
     pub async fn migrate(&self, migrations: &Migrations) -> Result<(), StoreError> {
         let run = migrations.migrator.run(&self.inner.pool);
-        self.traced("MIGRATE", async { run.await.map_err(sqlx::Error::from) })
-            .await?;
+        self.traced_for("MIGRATE", None, async {
+            run.await.map_err(sqlx::Error::from)
+        })
+        .await?;
         tracing::info!(
             db.system.name = self.inner.target.system.as_str(),
             db.namespace = %self.inner.target.namespace,
@@ -199,6 +203,16 @@ impl SqlPool {
         sql: &str,
         fut: impl Future<Output = Result<R, sqlx::Error>>,
     ) -> Result<R, StoreError> {
+        self.traced_for(sql, Some(self.inner.timeout), fut).await
+    }
+
+    /// [`Self::traced`] under `timeout` (`None`: none).
+    async fn traced_for<R>(
+        &self,
+        sql: &str,
+        timeout: Option<Duration>,
+        fut: impl Future<Output = Result<R, sqlx::Error>>,
+    ) -> Result<R, StoreError> {
         let inner = &*self.inner;
         let t = &inner.target;
         let summary = text::summarize(sql);
@@ -214,7 +228,13 @@ impl SqlPool {
             attrs,
             [KeyValue::new(semconv::DB_QUERY_TEXT, summary.text.clone())],
         );
-        let result = match tokio::time::timeout(inner.timeout, fut).await {
+        let bounded = async {
+            match timeout {
+                Some(limit) => tokio::time::timeout(limit, fut).await,
+                None => Ok(fut.await),
+            }
+        };
+        let result = match bounded.await {
             Ok(r) => r.map_err(|e| match StoreError::from(e).scrub(&t.password) {
                 StoreError::Unavailable(m) => StoreError::Unavailable(format!(
                     "{}: {m}; is it up? (Mysql.DataSource)",

@@ -54,8 +54,8 @@ impl Signal {
     }
 }
 
-/// Where and how one signal is exported.
-#[derive(Clone, Debug, PartialEq)]
+/// Where and how one signal is exported (its `Debug` hides header values).
+#[derive(Clone, PartialEq)]
 pub struct ExportTarget {
     /// Full URL: for HTTP including the signal path, for gRPC `scheme://host:port`.
     pub endpoint: String,
@@ -86,6 +86,18 @@ impl ExportTls {
         !(self.ca_cert_file.is_empty()
             && self.client_cert_file.is_empty()
             && self.client_key_file.is_empty())
+    }
+}
+
+impl std::fmt::Debug for ExportTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = self.headers.iter().map(|(k, _)| k.as_str());
+        f.debug_struct("ExportTarget")
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("headers", &crate::config::RedactedHeaders(names))
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 

@@ -147,6 +147,27 @@ fn malformed_resource_attributes_keep_the_good_ones() {
     assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
 }
 
+/// The items of `OTEL_EXPORTER_OTLP_HEADERS` are API keys: a malformed one is reported
+/// by position (and key), never echoed; `Debug` of the config and targets hides values.
+#[test]
+fn header_secrets_never_reach_warnings_or_debug() {
+    let mut conf = conf_with_endpoint("x:4317");
+    conf.otlp_headers
+        .insert("api-key".into(), "file-SECRET-1".into());
+    let raw = "Bearer SECRET-2,x-key=SECRET-3%zz,=SECRET-4,ok=fine";
+    let s = resolve_with(&conf, &[(OTEL_EXPORTER_OTLP_HEADERS, raw)]);
+    assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
+    let all = format!("{:?} {:?} {:?}", s.warnings, conf, s.traces);
+    assert!(!all.contains("SECRET"), "{all}");
+    assert!(s.warnings[0].contains("item 1"), "{:?}", s.warnings);
+    assert!(s.warnings[1].contains("x-key"), "{:?}", s.warnings);
+    assert!(all.contains("api-key") && all.contains("***"), "{all}");
+    assert!(
+        s.traces
+            .is_some_and(|t| t.headers.iter().any(|(k, _)| k == "ok"))
+    );
+}
+
 #[test]
 fn headers_from_file_and_env_merge() {
     let mut conf = conf_with_endpoint("x:4317");

@@ -81,17 +81,29 @@ pub(crate) fn parse_key_values(
     raw: &str,
     warnings: &mut Vec<String>,
 ) -> Vec<(String, String)> {
+    // A warning names the item by its position, and by its key when it has one, never by
+    // its text: the items of OTEL_EXPORTER_OTLP_HEADERS are API keys, and one written
+    // without `=` may be nothing but the key.
     let mut out = Vec::new();
-    for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    let items = raw.split(',').map(str::trim).filter(|s| !s.is_empty());
+    for (n, item) in items.enumerate() {
+        let n = n + 1;
         let Some((k, v)) = item.split_once('=') else {
-            warnings.push(format!("{var}: `{item}` ignored: expected key=value"));
+            warnings.push(format!(
+                "{var}: item {n} ignored: expected key=value (its text is not shown)"
+            ));
             continue;
         };
         let (k, v) = (k.trim(), v.trim());
         match percent_decode(v) {
             Some(v) if !k.is_empty() => out.push((k.to_owned(), v)),
+            _ if k.is_empty() => warnings.push(format!(
+                "{var}: item {n} ignored: its key is empty (its value is not shown)"
+            )),
             _ => warnings.push(format!(
-                "{var}: `{item}` ignored: expected a non-empty key and a percent-encoded value"
+                "{var}: item {n} (`{}`) ignored: its value is not valid percent-encoding \
+                 (the value is not shown)",
+                k.escape_debug()
             )),
         }
     }
