@@ -73,8 +73,11 @@ fn api(src: &str) -> Result<Vec<GenFile>, String> {
     out
 }
 
+/// A fresh folder per call: the tests run in parallel threads of one process.
 fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("rzero-hostile-{name}-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rzero-hostile-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -126,7 +129,7 @@ fn api_values_with_line_breaks_and_comment_ends_stay_in_their_place() {
                                 .filter_map(|p| p.trim().parse::<u32>().ok())
                                 .count()
                                 >= 2,
-                        "a refusal names file:line:column: {e}"
+                        "a refusal names file:line:column: {e}\n--- the file:\n{src}"
                     );
                 }
             }
