@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::load::stop;
 use crate::side::{CONFIGS, Config, server_command};
-use crate::{Result, apt_install, run as run_cmd};
+use crate::{Result, apt_install};
 
 const WARM_UP: usize = 200;
 
@@ -66,9 +66,9 @@ fn instructions(target: &Path, dir: &Path, c: &Config, sink: &str, n: usize) -> 
         crate::wait_for(c.port, "rest-load under callgrind")?;
         let mut client = Client::connect(c.port)?;
         client.requests(WARM_UP)?;
-        run_cmd("callgrind_control", &["-i", "on", &pid])?;
+        control("on", &pid)?;
         client.requests(n)?;
-        run_cmd("callgrind_control", &["-i", "off", &pid])
+        control("off", &pid)
     })();
     stop_slowly(&mut server);
     result?;
@@ -78,15 +78,30 @@ fn instructions(target: &Path, dir: &Path, c: &Config, sink: &str, n: usize) -> 
             c.name
         )
     })?;
+    // `totals:`, not `summary:`: with instrumentation toggled, callgrind writes 0 in the
+    // summary and the collected count in the totals.
     let total: f64 = text
         .lines()
-        .find_map(|l| {
-            l.strip_prefix("totals:")
-                .or_else(|| l.strip_prefix("summary:"))
-        })
+        .find_map(|l| l.strip_prefix("totals:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .ok_or_else(|| format!("no totals line in {}", out.display()))?;
     Ok(total / n as f64)
+}
+
+/// `callgrind_control -i on|off PID`, quietly: its "OK" lines would land in the table.
+fn control(state: &str, pid: &str) -> Result {
+    let out = Command::new("callgrind_control")
+        .args(["-i", state, pid])
+        .output()
+        .map_err(|e| format!("cannot run callgrind_control: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "callgrind_control -i {state} {pid} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 /// SIGINT and a long wait: under valgrind the server's shutdown (and callgrind's dump)
