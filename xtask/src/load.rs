@@ -33,7 +33,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         "-p",
         "rzero-collector",
     ])?;
-    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release");
+    let target = crate::release_dir();
     let mut collector = Command::new(target.join("rzero-collector"))
         .args(["--grpc", "127.0.0.1:14317", "--http", "off", "--ui", "off"])
         .stdout(Stdio::null())
@@ -140,7 +140,7 @@ pub(crate) fn cpu_ticks(child: &Child) -> Result<u64> {
     Ok(field(14) + field(15))
 }
 
-fn stop(child: &mut Child) {
+pub(crate) fn stop(child: &mut Child) {
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
@@ -185,7 +185,7 @@ pub(crate) fn parse(out: &str, ticks: u64, secs: u64) -> Result<Sample> {
     })
 }
 
-fn to_ms(v: &str) -> Option<f64> {
+pub(crate) fn to_ms(v: &str) -> Option<f64> {
     let split = v.find(|c: char| c.is_ascii_alphabetic())?;
     let (n, unit) = v.split_at(split);
     let n: f64 = n.parse().ok()?;

@@ -7,6 +7,7 @@
 //! cargo xtask run     # the main job: the order system, the collector and its viewer
 //! cargo xtask load    # HTTP load harness: plain axum against rzero's layers, as ratios
 //! cargo xtask load orders  # the order system at 0%, 10% and 100% sampling, as ratios
+//! cargo xtask bench-side    # axum, rzero and the usual tracing glue side by side (issue 19)
 //! cargo xtask codegen-check  # services/ is exactly rzeroctl's output (CI runs it)
 //! cargo xtask codegen # regenerate services/ in place
 //! ```
@@ -14,6 +15,8 @@
 mod codegen;
 mod load;
 mod load_orders;
+mod side;
+mod side_instr;
 mod system;
 
 use std::net::{SocketAddr, TcpStream};
@@ -35,10 +38,13 @@ fn main() -> ExitCode {
             load_orders::run(rest.get(1..).unwrap_or_default())
         }
         "load" => load::run(rest),
+        "bench-side" => side::run(rest),
         "codegen-check" => codegen::check(),
         "codegen" => codegen::regenerate(),
         _ => {
-            eprintln!("usage: cargo xtask <test|lint|bench|run|load|codegen-check|codegen> [args]");
+            eprintln!(
+                "usage: cargo xtask <test|lint|bench|bench-side|run|load|codegen-check|codegen> [args]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -118,6 +124,15 @@ pub(crate) fn run(program: &str, args: &[&str]) -> Result {
     } else {
         Err(format!("`{program} {}` failed ({status})", args.join(" ")))
     }
+}
+
+/// Where `cargo build --release` puts binaries: `$CARGO_TARGET_DIR/release` when set
+/// (e.g. a target dir shared by worktrees), else the workspace's `target/release`.
+pub(crate) fn release_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("release")
 }
 
 pub(crate) fn listening(port: u16) -> bool {

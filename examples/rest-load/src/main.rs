@@ -2,17 +2,23 @@
 //! rzero's `Server` with every middleware switched off (`off`), or by rzero's `Server`
 //! with its defaults (`rzero`: tracing at 100% exported over OTLP to
 //! `OTEL_EXPORTER_OTLP_ENDPOINT`, access log, metrics, MaxConns, shedding, breaker,
-//! timeout, recover, MaxBytes).
+//! timeout, recover, MaxBytes), or by the hand-written tracing glue (`glue`: axum,
+//! tower-http's `TraceLayer`, tracing-opentelemetry, the OTLP batch exporter; see
+//! [`glue`]).
 //!
 //! ```text
 //! rest-load plain 127.0.0.1:9001
 //! rest-load off 127.0.0.1:9002
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 rest-load rzero 127.0.0.1:9003
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 rest-load glue 127.0.0.1:9004
 //! ```
 //!
 //! `RZERO_LOG_LEVEL` sets the log level of `rzero` mode (default `warn`: the access log
 //! middleware runs and its info lines are filtered, as a busy gateway is usually set up;
-//! `info` writes every line to stdout).
+//! `info` writes every line to stdout). `RZERO_SAMPLER` sets its sampling ratio (default
+//! 1.0; `0` keeps every middleware and the exporter, and records no trace).
+
+mod glue;
 
 use std::time::Duration;
 
@@ -28,7 +34,7 @@ struct Hello {
     message: &'static str,
 }
 
-async fn hello() -> Json<Hello> {
+pub(crate) async fn hello() -> Json<Hello> {
     Json(Hello { message: "hello" })
 }
 
@@ -39,8 +45,14 @@ fn conf(addr: &str) -> Result<RestConf, Box<dyn std::error::Error>> {
     conf.host = host.into();
     conf.port = port.parse()?;
     conf.service.shutdown.wrap_up_time = Duration::ZERO;
+    let sampler = match std::env::var("RZERO_SAMPLER") {
+        Ok(v) => v
+            .parse()
+            .map_err(|e| format!("RZERO_SAMPLER `{v}`: expected 0.0 to 1.0 ({e})"))?,
+        Err(_) => 1.0,
+    };
     conf.service.telemetry = Some(TelemetryConf {
-        sampler: 1.0,
+        sampler,
         ..TelemetryConf::default()
     });
     conf.service.log = LogConf {
@@ -87,7 +99,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .serve()
                 .await?;
         }
-        other => return Err(format!("mode `{other}`: expected plain, off or rzero").into()),
+        "glue" => glue::serve(&addr).await?,
+        other => {
+            return Err(format!("mode `{other}`: expected plain, off, rzero or glue").into());
+        }
     }
     Ok(())
 }

@@ -1,0 +1,286 @@
+//! `cargo xtask bench-side [--rounds N] [--secs S] [--instr-requests N]`: the side-by-side
+//! bench of issue 19. One JSON hello route served five ways (see [`CONFIGS`]), all exporting
+//! over real OTLP/gRPC to a counting sink (`examples/otlp-sink`) that the harness starts on
+//! loopback. The configurations take turns round by round (so a noisy neighbour hits each
+//! of them alike), each round a fresh server process under `wrk`, and the table gives
+//! req/s, p50, p99, the server's CPU µs per request (utime+stime from `/proc/<pid>/stat`),
+//! spans and OTLP bytes per request, and the ratios to plain axum. Then each configuration
+//! serves a fixed number of sequential requests under callgrind, whose instruction count
+//! does not move with the machine's noise (see [`crate::side_instr`]).
+//!
+//! Not part of `cargo xtask test`: it is a bench, minutes long, and its numbers are
+//! reported, never asserted.
+
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::load::{Sample, cpu_ticks, parse, stop, wrk_with};
+use crate::{Result, apt_install, cargo, side_instr, wait_for};
+
+/// One way of serving the route: `rest-load`'s mode and rzero's sampling ratio.
+pub(crate) struct Config {
+    pub(crate) name: &'static str,
+    pub(crate) mode: &'static str,
+    pub(crate) sampler: &'static str,
+    pub(crate) port: u16,
+}
+
+/// Plain axum; rzero's `Server` with every middleware off; with its default middleware
+/// (tracing, access log, metrics, MaxConns, shedding, breaker, timeout, recover, MaxBytes)
+/// at 0% and 100% sampling; and the hand-written glue (tower-http `TraceLayer` +
+/// tracing-opentelemetry + the OTLP batch exporter) at 100%.
+pub(crate) const CONFIGS: [Config; 5] = [
+    Config {
+        name: "axum",
+        mode: "plain",
+        sampler: "1",
+        port: 19101,
+    },
+    Config {
+        name: "rzero-off",
+        mode: "off",
+        sampler: "1",
+        port: 19102,
+    },
+    Config {
+        name: "rzero-0%",
+        mode: "rzero",
+        sampler: "0",
+        port: 19103,
+    },
+    Config {
+        name: "rzero-100%",
+        mode: "rzero",
+        sampler: "1",
+        port: 19104,
+    },
+    Config {
+        name: "glue-100%",
+        mode: "glue",
+        sampler: "1",
+        port: 19105,
+    },
+];
+
+const SINK_GRPC: &str = "127.0.0.1:14417";
+const SINK_COUNTS: &str = "127.0.0.1:14418";
+
+struct Options {
+    rounds: usize,
+    secs: u64,
+    instr_requests: usize,
+}
+
+fn options(args: &[String]) -> Result<Options> {
+    let mut o = Options {
+        rounds: 3,
+        secs: 5,
+        instr_requests: 1000,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value; {USAGE}"))?;
+        let bad = |e: std::num::ParseIntError| format!("{flag} `{value}`: {e}; {USAGE}");
+        match flag.as_str() {
+            "--rounds" => o.rounds = value.parse().map_err(bad)?,
+            "--secs" => o.secs = value.parse().map_err(bad)?,
+            "--instr-requests" => o.instr_requests = value.parse().map_err(bad)?,
+            _ => return Err(format!("unknown flag {flag}; {USAGE}")),
+        }
+    }
+    if o.rounds == 0 || o.secs == 0 {
+        return Err(format!("--rounds and --secs must be at least 1; {USAGE}"));
+    }
+    Ok(o)
+}
+
+const USAGE: &str = "usage: cargo xtask bench-side [--rounds N (3)] [--secs S (5)] \
+                     [--instr-requests N (1000; 0 skips callgrind)]";
+
+/// One round of one configuration.
+struct Row {
+    config: &'static str,
+    sample: Sample,
+    spans_per_req: f64,
+    otlp_bytes_per_req: f64,
+}
+
+pub(crate) fn run(args: &[String]) -> Result {
+    let o = options(args)?;
+    if Command::new("wrk").arg("--version").output().is_err() {
+        apt_install(&["wrk"])?;
+    }
+    cargo(&["build", "--release", "-p", "rest-load", "-p", "otlp-sink"])?;
+    let target = crate::release_dir();
+    let mut sink = Command::new(target.join("otlp-sink"))
+        .args([SINK_GRPC, SINK_COUNTS])
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start otlp-sink: {e}"))?;
+    let outcome = (|| -> Result {
+        wait_for(14418, "otlp-sink")?;
+        let mut rows = Vec::new();
+        for round in 1..=o.rounds {
+            for c in &CONFIGS {
+                eprintln!("round {round}/{}: {}", o.rounds, c.name);
+                rows.push(measure(&target, c, o.secs)?);
+            }
+        }
+        report(&rows, &o);
+        if o.instr_requests > 0 {
+            side_instr::run(&target, SINK_GRPC, o.instr_requests)?;
+        }
+        Ok(())
+    })();
+    stop(&mut sink);
+    outcome
+}
+
+/// The server command of `c`, exporting to the sink: `program` is `rest-load`, or a
+/// wrapper (valgrind) whose `before` arguments end with `rest-load`'s path.
+pub(crate) fn server_command(program: &Path, before: &[String], c: &Config, sink: &str) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(before)
+        .args([c.mode, &format!("127.0.0.1:{}", c.port)])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{sink}"))
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "5000")
+        .env("RZERO_SAMPLER", c.sampler)
+        .stdout(Stdio::null());
+    cmd
+}
+
+fn measure(target: &Path, c: &Config, secs: u64) -> Result<Row> {
+    let before = sink_counts()?;
+    let mut server = server_command(&target.join("rest-load"), &[], c, SINK_GRPC)
+        .spawn()
+        .map_err(|e| format!("cannot start rest-load {}: {e}", c.mode))?;
+    let result = (|| -> Result<(Sample, u64)> {
+        wait_for(c.port, "rest-load")?;
+        let url = format!("http://127.0.0.1:{}/hello", c.port);
+        let warm = requests(&wrk_with(&url, 1, None)?);
+        let t0 = cpu_ticks(&server)?;
+        let out = wrk_with(&url, secs, None)?;
+        let t1 = cpu_ticks(&server)?;
+        Ok((
+            parse(&out, t1.saturating_sub(t0), secs)?,
+            warm + requests(&out),
+        ))
+    })();
+    // SIGINT: the server flushes its batch of spans to the sink before it exits.
+    stop(&mut server);
+    let (sample, total) = result?;
+    let after = sink_counts()?;
+    let per_req = |i: usize| (after[i].saturating_sub(before[i])) as f64 / total.max(1) as f64;
+    Ok(Row {
+        config: c.name,
+        sample,
+        spans_per_req: per_req(0),
+        otlp_bytes_per_req: per_req(1) + per_req(3) + per_req(4),
+    })
+}
+
+/// The sink's counts: spans, trace bytes, trace exports, metric bytes, log bytes.
+fn sink_counts() -> Result<[u64; 5]> {
+    let mut line = String::new();
+    TcpStream::connect(SINK_COUNTS)
+        .and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.read_to_string(&mut line)
+        })
+        .map_err(|e| format!("cannot read otlp-sink's counts on {SINK_COUNTS}: {e}"))?;
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .step_by(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    numbers
+        .try_into()
+        .map_err(|_| format!("otlp-sink's counts line is not five numbers: `{line}`"))
+}
+
+/// The total in wrk's `N requests in 5.00s, ...` line (0 when absent).
+fn requests(wrk_out: &str) -> u64 {
+    wrk_out
+        .lines()
+        .find_map(|l| l.split_once(" requests in ").map(|(n, _)| n.trim()))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn report(rows: &[Row], o: &Options) {
+    println!(
+        "\nJSON hello, wrk -t1 -c64, loopback, {} rounds x {} s interleaved, fresh server per round; \
+         server, wrk and sink share the machine's cores: compare ratios",
+        o.rounds, o.secs
+    );
+    println!(
+        "\n| config | req/s | p50 ms | p99 ms | CPU µs/req | spans/req | OTLP B/req | req/s vs axum | CPU/req vs axum |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mean = |name: &str, f: &dyn Fn(&Row) -> f64| {
+        let v: Vec<f64> = rows.iter().filter(|r| r.config == name).map(f).collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let base_rps = mean("axum", &|r| r.sample.rps);
+    let base_cpu = mean("axum", &|r| r.sample.cpu_us_per_req);
+    for c in &CONFIGS {
+        let rps = mean(c.name, &|r| r.sample.rps);
+        let cpu = mean(c.name, &|r| r.sample.cpu_us_per_req);
+        println!(
+            "| {} | {rps:.0} | {:.3} | {:.3} | {cpu:.1} | {:.2} | {:.0} | {:.3} | {:.3} |",
+            c.name,
+            mean(c.name, &|r| r.sample.p50_ms),
+            mean(c.name, &|r| r.sample.p99_ms),
+            mean(c.name, &|r| r.spans_per_req),
+            mean(c.name, &|r| r.otlp_bytes_per_req),
+            rps / base_rps,
+            cpu / base_cpu,
+        );
+    }
+    let ratio = |f: &dyn Fn(&Row) -> f64| mean("rzero-100%", f) / mean("glue-100%", f);
+    println!(
+        "\nrzero-100% / glue-100%: req/s {:.3}x, p99 {:.3}x, CPU per request {:.3}x",
+        ratio(&|r| r.sample.rps),
+        ratio(&|r| r.sample.p99_ms),
+        ratio(&|r| r.sample.cpu_us_per_req),
+    );
+    println!("\nper round (req/s, CPU µs/req):");
+    for r in rows {
+        println!(
+            "  {:<11} {:>8.0} {:>8.1}",
+            r.config, r.sample.rps, r.sample.cpu_us_per_req
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_request_total_of_wrk() {
+        let out = "Running 1s test @ http://127.0.0.1:1/hello\n  \
+                   123456 requests in 5.00s, 12.34MB read\nRequests/sec:  24691.20\n";
+        assert_eq!(requests(out), 123456);
+        assert_eq!(requests("no such line"), 0);
+    }
+
+    #[test]
+    fn flags_override_the_defaults_and_bad_ones_say_so() {
+        let args: Vec<String> = ["--rounds", "1", "--secs", "2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let o = options(&args).expect("valid flags");
+        assert_eq!((o.rounds, o.secs, o.instr_requests), (1, 2, 1000));
+        let bad: Vec<String> = vec!["--secs".into(), "x".into()];
+        assert!(options(&bad).err().unwrap_or_default().contains("--secs"));
+        assert!(options(&["--rounds".into()]).is_err());
+    }
+}
