@@ -3,8 +3,7 @@
 //! kept under `target/artifacts/` for a person to look at.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -15,7 +14,9 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use rzero_collector::{Collector, CollectorConfig};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+mod chrome;
+
+use chrome::{CHROMIUM, artifacts, attr_values, chromium};
 const TRACE: [u8; 16] = [
     0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36,
 ];
@@ -124,64 +125,6 @@ fn logs() -> ExportLogsServiceRequest {
             ..Default::default()
         }],
     }
-}
-
-fn artifacts() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/artifacts");
-    std::fs::create_dir_all(&dir).expect("artifacts dir");
-    dir
-}
-
-/// Runs headless Chromium on `url`; returns the DOM after the page's scripts ran.
-fn chromium(url: &str, screenshot: Option<&Path>) -> String {
-    let profile = tempdir();
-    let mut cmd = Command::new(CHROMIUM);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--virtual-time-budget=5000",
-        "--window-size=1400,900",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    match screenshot {
-        Some(path) => cmd.arg(format!("--screenshot={}", path.display())),
-        None => cmd.arg("--dump-dom"),
-    };
-    let out = cmd.arg(url).output().expect("run chromium");
-    let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "rzero-chromium-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).expect("profile dir");
-    dir
-}
-
-/// Values of `attr="..."` in document order.
-fn attr_values(dom: &str, attr: &str) -> Vec<String> {
-    let needle = format!("{attr}=\"");
-    dom.match_indices(&needle)
-        .filter_map(|(i, _)| {
-            let rest = &dom[i + needle.len()..];
-            rest.find('"').map(|end| rest[..end].to_owned())
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

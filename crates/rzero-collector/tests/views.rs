@@ -4,8 +4,7 @@
 //! `target/artifacts/`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -14,7 +13,9 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use rzero_collector::{Collector, CollectorConfig};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+mod chrome;
+
+use chrome::{CHROMIUM, artifacts, attr_values, chromium};
 const MS: u64 = 1_000_000;
 
 fn kv(k: &str, v: &str) -> KeyValue {
@@ -171,64 +172,6 @@ fn data(now: u64) -> Vec<ExportTraceServiceRequest> {
         export("orders", orders),
         export("slow-svc", crit),
     ]
-}
-
-fn artifacts() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/artifacts");
-    std::fs::create_dir_all(&dir).expect("artifacts dir");
-    dir
-}
-
-/// Runs headless Chromium on `url`; returns the DOM after the page's scripts ran.
-fn chromium(url: &str, screenshot: Option<&Path>) -> String {
-    let profile = tempdir();
-    let mut cmd = Command::new(CHROMIUM);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--virtual-time-budget=5000",
-        "--window-size=1400,900",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    match screenshot {
-        Some(path) => cmd.arg(format!("--screenshot={}", path.display())),
-        None => cmd.arg("--dump-dom"),
-    };
-    let out = cmd.arg(url).output().expect("run chromium");
-    let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "rzero-chromium-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).expect("profile dir");
-    dir
-}
-
-/// Values of `attr="..."` in document order.
-fn attr_values(dom: &str, attr: &str) -> Vec<String> {
-    let needle = format!("{attr}=\"");
-    dom.match_indices(&needle)
-        .filter_map(|(i, _)| {
-            let rest = &dom[i + needle.len()..];
-            rest.find('"').map(|end| rest[..end].to_owned())
-        })
-        .collect()
 }
 
 /// `(class, data-span-id)` of each waterfall row.

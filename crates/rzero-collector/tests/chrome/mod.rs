@@ -1,0 +1,68 @@
+//! Headless Chromium for the viewer's browser tests (`browser.rs`, `views.rs`): the DOM
+//! after the page's scripts ran, or a screenshot under `target/artifacts/`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Debian's Chromium; `cargo xtask test` installs it when missing.
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// `target/artifacts/`, created if absent.
+pub(crate) fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+/// Runs headless Chromium on `url`; returns the DOM after the page's scripts ran.
+pub(crate) fn chromium(url: &str, screenshot: Option<&Path>) -> String {
+    let profile = tempdir();
+    let mut cmd = Command::new(CHROMIUM);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--virtual-time-budget=5000",
+        "--window-size=1400,900",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    match screenshot {
+        Some(path) => cmd.arg(format!("--screenshot={}", path.display())),
+        None => cmd.arg("--dump-dom"),
+    };
+    let out = cmd.arg(url).output().expect("run chromium");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "rzero-chromium-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).expect("profile dir");
+    dir
+}
+
+/// Values of `attr="..."` in document order.
+pub(crate) fn attr_values(dom: &str, attr: &str) -> Vec<String> {
+    let needle = format!("{attr}=\"");
+    dom.match_indices(&needle)
+        .filter_map(|(i, _)| {
+            let rest = &dom[i + needle.len()..];
+            rest.find('"').map(|end| rest[..end].to_owned())
+        })
+        .collect()
+}
