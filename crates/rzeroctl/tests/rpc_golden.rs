@@ -11,6 +11,15 @@ use std::path::{Path, PathBuf};
 
 use rzeroctl::rpc::{NewArgs, ProtocArgs, new, protoc};
 
+/// A released rzero, so that the expected `Cargo.toml` does not hold the path of
+/// whichever checkout ran the test (the default is the local checkout).
+fn release() -> rzeroctl::cargo::RzeroArgs {
+    rzeroctl::cargo::RzeroArgs {
+        rzero_path: None,
+        rzero_version: Some("0.1.0".into()),
+    }
+}
+
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rpc")
 }
@@ -72,7 +81,7 @@ fn streaming_services_match_golden() {
         proto: data().join("stream.proto"),
         dir: out.clone(),
         proto_path: Vec::new(),
-        rzero: rzeroctl::cargo::RzeroArgs::default(),
+        rzero: release(),
     })
     .expect("generates");
     check("stream-rpc", &out);
@@ -84,7 +93,7 @@ fn starter_matches_golden() {
     new(&NewArgs {
         name: "greet".into(),
         dir: Some(out.clone()),
-        rzero: rzeroctl::cargo::RzeroArgs::default(),
+        rzero: release(),
     })
     .expect("generates");
     check("greet", &out);
