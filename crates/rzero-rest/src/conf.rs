@@ -91,6 +91,15 @@ pub struct RestConf {
     /// Cross-origin requests; off unless `AllowOrigins` is set.
     #[serde(default)]
     pub cors: CorsConf,
+    /// HTTPS: `CertFile`, `KeyFile` (go-zero's keys) and `CACertFile` for client
+    /// certificates (mTLS); plain HTTP while `CertFile` and `KeyFile` are empty. See
+    /// [`crate::tls`].
+    #[serde(flatten)]
+    pub tls: crate::tls::ServerTlsConf,
+    /// Response compression by `Accept-Encoding`: `Compress: {Enabled, MinBytes}`; off
+    /// by default. See [`crate::compress`].
+    #[serde(default)]
+    pub compress: crate::compress::CompressConf,
 }
 
 impl Default for RestConf {
@@ -112,6 +121,8 @@ impl Default for RestConf {
             trust_incoming: Default::default(),
             middlewares: MiddlewaresConf::default(),
             cors: CorsConf::default(),
+            tls: Default::default(),
+            compress: Default::default(),
         }
     }
 }
@@ -150,6 +161,10 @@ pub struct MiddlewaresConf {
     /// The `MaxBytes` limit.
     #[serde(default = "yes")]
     pub max_bytes: bool,
+    /// Request bodies sent with `Content-Encoding: gzip` are decoded before the handler
+    /// reads them, `MaxBytes` counting the decoded bytes (go-zero's `Gunzip`).
+    #[serde(default = "yes")]
+    pub gunzip: bool,
 }
 
 impl Default for MiddlewaresConf {
@@ -165,6 +180,7 @@ impl Default for MiddlewaresConf {
             recover: true,
             metrics: true,
             max_bytes: true,
+            gunzip: true,
         }
     }
 }
@@ -183,6 +199,7 @@ impl MiddlewaresConf {
             recover: false,
             metrics: false,
             max_bytes: false,
+            gunzip: false,
         }
     }
 }

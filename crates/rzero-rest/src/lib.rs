@@ -13,6 +13,9 @@
 //! | [`timeout`] | per server and per route, 503 and the handler cancelled |
 //! | [`limit`] | `MaxConns` (503) and `MaxBytes` (413) |
 //! | [`cors`] | `Cors: {AllowOrigins}` |
+//! | [`tls`] | HTTPS: `CertFile`, `KeyFile`, `CACertFile` (mTLS); HTTP/2 by ALPN |
+//! | [`gunzip`] | `Content-Encoding: gzip` request bodies decoded, `MaxBytes` on decoded bytes |
+//! | [`compress`] | `Compress: {Enabled, MinBytes}`: gzip answers by `Accept-Encoding` |
 //! | [`jwt`] | `@server(jwt: Auth)`: 401 unless a valid token, claims to the handler |
 //! | [`respond`] | shedder and breaker refusals answered 503 and counted |
 //! | [`parse`] | `httpx.Parse`: path, query, form, headers and JSON into one typed request |
@@ -22,9 +25,11 @@
 #![warn(missing_docs)]
 
 pub mod accesslog;
+pub mod compress;
 pub mod conf;
 pub mod cors;
 pub mod error;
+pub mod gunzip;
 pub mod health;
 pub mod httpc;
 pub mod jwt;
@@ -35,6 +40,7 @@ pub mod recover;
 pub mod respond;
 pub mod server;
 pub mod timeout;
+pub mod tls;
 pub mod trace;
 
 pub use conf::{MiddlewaresConf, RestConf};

@@ -16,6 +16,7 @@ use super::route::{Route, axum_path};
 use super::serve::ServeError;
 use crate::accesslog::AccessLogLayer;
 use crate::error::Error;
+use crate::gunzip::GunzipLayer;
 use crate::health;
 use crate::jwt::JwtLayer;
 use crate::limit::{MaxBytesLayer, MaxConnsLayer};
@@ -148,6 +149,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                     )
                     .option_layer(on.recover.then_some(RecoverLayer))
                     .option_layer(on.max_bytes.then(|| MaxBytesLayer::new(limit)))
+                    .option_layer(on.gunzip.then(GunzipLayer::new))
                     .option_layer(jwt.clone());
                 handler = handler.layer(stack);
                 match by_path.iter_mut().find(|(p, _, _)| *p == full) {
@@ -187,6 +189,9 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
             router = router.route(&path, handler.fallback_service(not_allowed));
         }
         router = router.fallback_service(unrouted.service_fn(not_found));
+        if let Some(compress) = conf.compress.layer() {
+            router = router.layer(compress);
+        }
         // CORS outside routing: a preflight `OPTIONS` must be answered for routes that
         // serve only `POST`, before the 405 fallback.
         if let Some(cors) = cors {

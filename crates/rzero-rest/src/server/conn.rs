@@ -8,6 +8,11 @@
 //! ([`crate::limit::read`]). On drain the listener closes, idle connections close, and
 //! busy ones finish their requests (hyper's graceful shutdown), all within
 //! `Shutdown.WaitTime`, which the [`rzero_service::Lifecycle`] enforces.
+//!
+//! With TLS ([`crate::tls`]) each socket's handshake runs in the connection's own task,
+//! under its deadline and holding its `MaxConns` permit; the timeouts above then apply to
+//! the decrypted stream exactly as to a plain one. A socket over `MaxConns` on a TLS port
+//! is closed unanswered: a plain 503 would be noise to a TLS client.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,7 +26,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
@@ -30,6 +35,7 @@ use super::watch::{ConnState, InFlight, Watched};
 use crate::conf::RestConf;
 use crate::error::Refusal;
 use crate::respond::Refusals;
+use crate::tls::{Https, TlsAcceptor};
 
 /// What the accept loop enforces, from `RestConf`.
 #[derive(Clone, Debug)]
@@ -41,6 +47,8 @@ pub(crate) struct ConnLimits {
     pub(crate) write_timeout: Duration,
     pub(crate) idle_timeout: Duration,
     pub(crate) refusals: Refusals,
+    /// Set when the port speaks TLS.
+    pub(crate) tls: Option<TlsAcceptor>,
 }
 
 impl ConnLimits {
@@ -53,6 +61,7 @@ impl ConnLimits {
             write_timeout: conf.write_timeout,
             idle_timeout: conf.idle_timeout,
             refusals,
+            tls: None,
         }
     }
 }
@@ -76,6 +85,7 @@ pub(crate) async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(None);
     builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     let permits = limits.max_conns.map(|n| Arc::new(Semaphore::new(n)));
     let lingering = Arc::new(Semaphore::new(LINGERING));
     let graceful = GracefulShutdown::new();
@@ -104,6 +114,10 @@ pub(crate) async fn serve(
         let permit = match &permits {
             Some(p) => match p.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
+                Err(_) if limits.tls.is_some() => {
+                    limits.refusals.count(Refusal::MaxConns);
+                    continue;
+                }
                 Err(_) => {
                     refuse(tcp, &limits.refusals, &lingering);
                     continue;
@@ -113,30 +127,83 @@ pub(crate) async fn serve(
         };
         // TCP_NODELAY: an answer written in two parts must not wait for a delayed ACK.
         let _ = tcp.set_nodelay(true);
-        let state = ConnState::new();
-        let io = TokioIo::new(Watched::new(tcp, state.clone(), limits.write_timeout));
-        let svc = hyper::service::service_fn({
-            let (router, state, read_timeout) =
-                (router.clone(), state.clone(), limits.read_timeout);
-            move |req| handle(router.clone(), state.start(), remote, read_timeout, req)
-        });
-        let conn = graceful.watch(builder.serve_connection_with_upgrades(io, svc).into_owned());
-        let (idle, header) = (limits.idle_timeout, limits.read_header_timeout);
-        tokio::spawn(async move {
-            let _permit = permit;
-            tokio::select! {
-                done = conn => if let Err(e) = done {
-                    tracing::debug!(%remote, error = %e, "connection ended with an error");
-                },
-                why = state.expired(idle, header) => {
-                    tracing::debug!(%remote, ?why, "connection closed");
-                }
+        let conn = Conn {
+            builder: builder.clone(),
+            watcher: graceful.watcher(),
+            router: router.clone(),
+            remote,
+            limits: limits.clone(),
+        };
+        match limits.tls.clone() {
+            None => {
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    conn.run(tcp, false).await;
+                });
             }
-        });
+            Some(tls) => {
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    if let Some(stream) = tls.accept(tcp, remote).await {
+                        conn.run(stream, true).await;
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// What one connection's task needs.
+struct Conn {
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: Watcher,
+    router: Router,
+    remote: SocketAddr,
+    limits: ConnLimits,
+}
+
+impl Conn {
+    /// Serves `io` (the socket, or the TLS stream over it) until it closes, expires, or
+    /// the drain ends it.
+    async fn run<I>(self, io: I, https: bool)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Conn {
+            builder,
+            watcher,
+            router,
+            remote,
+            limits,
+        } = self;
+        let state = ConnState::new();
+        let io = TokioIo::new(Watched::new(io, state.clone(), limits.write_timeout));
+        let svc = hyper::service::service_fn({
+            let (state, read_timeout) = (state.clone(), limits.read_timeout);
+            move |req| {
+                handle(
+                    router.clone(),
+                    state.start(),
+                    remote,
+                    read_timeout,
+                    https,
+                    req,
+                )
+            }
+        });
+        let conn = watcher.watch(builder.serve_connection_with_upgrades(io, svc).into_owned());
+        tokio::select! {
+            done = conn => if let Err(e) = done {
+                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            },
+            why = state.expired(limits.idle_timeout, limits.read_header_timeout) => {
+                tracing::debug!(%remote, ?why, "connection closed");
+            }
+        }
+    }
 }
 
 /// One request: its body timed, the caller's address for the access log and span, and
@@ -146,10 +213,14 @@ async fn handle(
     in_flight: InFlight,
     remote: SocketAddr,
     read_timeout: Duration,
+    https: bool,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let mut req = crate::limit::read::timed(req, read_timeout);
     req.extensions_mut().insert(ConnectInfo(remote));
+    if https {
+        req.extensions_mut().insert(Https);
+    }
     let resp = router.oneshot(req).await?;
     Ok(resp.map(|body| {
         Body::new(Guarded {

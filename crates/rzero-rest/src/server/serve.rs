@@ -93,6 +93,9 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
+        // The TLS files first: a bad one must fail the start before anything runs.
+        let tls =
+            crate::tls::acceptor(&self.conf).map_err(|e| ServeError::Config(e.to_string()))?;
         let built = self.build()?;
         let local = listener.local_addr()?;
         let mut life = Lifecycle::new(&self.conf.service).with_readiness(self.readiness.clone());
@@ -104,9 +107,11 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
             life.telemetry(guard);
         }
         life.start().await?;
-        tracing::info!(addr = %local, name = %self.conf.service.name, "serving HTTP");
+        let scheme = if tls.is_some() { "HTTPS" } else { "HTTP" };
+        tracing::info!(addr = %local, name = %self.conf.service.name, "serving {scheme}");
         let router = built.router;
-        let limits = super::conn::ConnLimits::from_conf(&self.conf, built.refusals);
+        let mut limits = super::conn::ConnLimits::from_conf(&self.conf, built.refusals);
+        limits.tls = tls;
         life.run(
             |drain| async move {
                 super::conn::serve(listener, router, limits, drain)

@@ -135,6 +135,9 @@ where
         attributes.push(KeyValue::new(
             semconv::URL_SCHEME,
             match req.uri().scheme_str() {
+                None if req.extensions().get::<crate::tls::Https>().is_some() => {
+                    opentelemetry::StringValue::from("https")
+                }
                 None | Some("http") => opentelemetry::StringValue::from("http"),
                 Some("https") => opentelemetry::StringValue::from("https"),
                 Some(other) => opentelemetry::StringValue::from(other.to_owned()),
