@@ -21,6 +21,14 @@ pub enum HttpcError {
     /// Connecting or exchanging failed.
     #[error("request failed: {0}; is the callee running?")]
     Connect(String),
+    /// The TLS handshake failed: most often the server's certificate is not signed by a
+    /// CA the client trusts, or names another host.
+    #[error(
+        "TLS handshake failed: {0}; if the server's certificate is not trusted, give its CA \
+         as CACertFile (ClientTlsConf), and check the URL's host is a name the certificate \
+         carries"
+    )]
+    Tls(String),
     /// The answer body could not be read.
     #[error("could not read the answer: {0}")]
     Body(String),
@@ -33,13 +41,19 @@ impl HttpcError {
     pub(super) fn connect(e: hyper_util::client::legacy::Error) -> Self {
         use std::error::Error as _;
         let mut msg = e.to_string();
+        let mut tls = false;
         let mut source = e.source();
         while let Some(s) = source {
             msg.push_str(": ");
             msg.push_str(&s.to_string());
+            tls |= is_rustls(s);
             source = s.source();
         }
-        HttpcError::Connect(msg)
+        if tls {
+            HttpcError::Tls(msg)
+        } else {
+            HttpcError::Connect(msg)
+        }
     }
 
     /// The `error.type` of the span.
@@ -49,8 +63,20 @@ impl HttpcError {
             HttpcError::BreakerOpen { .. } => "breaker_open",
             HttpcError::Timeout(_) => "timeout",
             HttpcError::Connect(_) => "connect",
+            HttpcError::Tls(_) => "tls",
             HttpcError::Body(_) => "body",
             HttpcError::TooLarge(_) => "too_large",
         }
     }
+}
+
+/// A rustls error, or io::Errors around one (tokio-rustls wraps rustls's error in one,
+/// hyper-rustls that in another; `io::Error::source` skips the wrapped error itself).
+fn is_rustls(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.is::<rustls::Error>() {
+        return true;
+    }
+    e.downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+        .is_some_and(|inner| is_rustls(inner))
 }

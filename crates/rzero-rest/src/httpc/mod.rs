@@ -8,9 +8,11 @@
 //! breaker: errors and 5xx answers count against the host, and an open breaker fails the
 //! call at once.
 //!
-//! Plain `http://` only: hyper-util's client without a TLS connector keeps the
-//! dependency tree small; calls to `https://` fail with a clear error (services behind a
-//! mesh or a sidecar call plain HTTP).
+//! `http://` and `https://`: TLS is rustls with ring (the process's one provider),
+//! HTTP/2 or HTTP/1.1 by ALPN, servers verified against the system's trust store
+//! ([`Client::new`]) or a given CA, with an optional client certificate
+//! ([`Client::with_tls`] and [`ClientTlsConf`]). The timeout covers the handshake too.
+//! A certificate the client does not trust fails with [`HttpcError::Tls`], which says so.
 
 mod error;
 
@@ -21,6 +23,7 @@ use bytes::Bytes;
 use http::{Request, Response, Uri};
 use http_body_util::{BodyExt, Limited};
 use hyper_util::client::legacy::Client as HyperClient;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use opentelemetry::global::{self, BoxedTracer};
@@ -30,6 +33,7 @@ use opentelemetry_semantic_conventions::attribute as semconv;
 use rzero_resilience::breaker::{BreakerConfig, BreakerSet};
 use rzero_telemetry::propagation::HeaderInjector;
 
+pub use crate::tls::{ClientTlsConf, TlsConfError};
 pub use error::HttpcError;
 
 /// Default limit of a response body read by [`Client::send`].
@@ -38,7 +42,7 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 10 << 20;
 /// A traced HTTP client with a timeout and a breaker per host; cheap to clone.
 #[derive(Clone)]
 pub struct Client {
-    http: HyperClient<HttpConnector, Body>,
+    http: HyperClient<HttpsConnector<HttpConnector>, Body>,
     tracer: std::sync::Arc<BoxedTracer>,
     breakers: BreakerSet<String>,
     timeout: Duration,
@@ -61,11 +65,31 @@ impl Default for Client {
 }
 
 impl Client {
-    /// A client whose requests time out after `timeout`, tracing with the global provider.
+    /// A client whose requests time out after `timeout`, tracing with the global
+    /// provider; `https://` servers are verified against the system's trust store.
     pub fn new(timeout: Duration) -> Self {
+        Client::with_config(timeout, crate::tls::client::system_config())
+    }
+
+    /// A client whose `https://` servers are verified as `tls` says (a CA file instead
+    /// of the system's store, a client certificate for servers that require one).
+    /// Fails when a file named there is missing or is not what its key says.
+    pub fn with_tls(timeout: Duration, tls: &ClientTlsConf) -> Result<Self, TlsConfError> {
+        Ok(Client::with_config(timeout, tls.client_config()?))
+    }
+
+    fn with_config(timeout: Duration, tls: rustls::ClientConfig) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(timeout));
+        // The TLS connector checks the scheme itself; this one must let https through.
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2() // ALPN offers h2, then http/1.1
+            .wrap_connector(connector);
         Client {
             http: HyperClient::builder(TokioExecutor::new()).build(connector),
             tracer: std::sync::Arc::new(global::tracer(rzero_telemetry::SCOPE)),
@@ -119,13 +143,17 @@ impl Client {
     pub async fn send(&self, mut req: Request<Body>) -> Result<Response<Bytes>, HttpcError> {
         let uri = req.uri().clone();
         let full = url_full(&uri);
-        if uri.scheme_str() != Some("http") {
-            return Err(HttpcError::InvalidUrl(format!(
-                "{full}: only http:// URLs are supported (no TLS in this client)"
-            )));
-        }
+        let default_port = match uri.scheme_str() {
+            Some("http") => 80,
+            Some("https") => 443,
+            _ => {
+                return Err(HttpcError::InvalidUrl(format!(
+                    "{full}: only http:// and https:// URLs are supported"
+                )));
+            }
+        };
         let host = uri.host().unwrap_or_default().to_owned();
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(default_port);
         let key = format!("{host}:{port}");
         let method = req.method().as_str().to_owned();
 

@@ -26,20 +26,16 @@ pub struct ClientTlsConf {
 }
 
 impl ClientTlsConf {
-    /// The rustls config for these settings, offering `alpn` (most preferred first).
+    /// The rustls config for these settings (without ALPN: the connector sets it).
     /// Reads the files.
-    pub(crate) fn client_config(&self, alpn: &[&[u8]]) -> Result<ClientConfig, TlsConfError> {
-        let provider = rzero_telemetry::tls::install_crypto_provider();
+    pub(crate) fn client_config(&self) -> Result<ClientConfig, TlsConfError> {
         let roots = if self.ca_cert_file.trim().is_empty() {
             system_roots()
         } else {
             Arc::new(read_roots("CACertFile", &self.ca_cert_file)?)
         };
-        let builder = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsConfError(format!("no TLS version to offer: {e}")))?
-            .with_root_certificates(roots);
-        let mut config = match (self.cert_file.trim(), self.key_file.trim()) {
+        let builder = builder().with_root_certificates(roots);
+        let config = match (self.cert_file.trim(), self.key_file.trim()) {
             ("", "") => builder.with_no_client_auth(),
             (cert, key) if !cert.is_empty() && !key.is_empty() => builder
                 .with_client_auth_cert(read_certs("CertFile", cert)?, read_key("KeyFile", key)?)
@@ -57,9 +53,23 @@ impl ClientTlsConf {
                 ));
             }
         };
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(config)
     }
+}
+
+/// The config that trusts the system's store and presents no certificate: nothing to
+/// read, so nothing to fail.
+pub(crate) fn system_config() -> ClientConfig {
+    builder()
+        .with_root_certificates(system_roots())
+        .with_no_client_auth()
+}
+
+/// rustls's builder on the process's provider, with its safe default versions (which
+/// ring supports: rustls's `builder()` cannot fail once a provider is installed).
+fn builder() -> rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier> {
+    rzero_telemetry::tls::install_crypto_provider();
+    ClientConfig::builder()
 }
 
 /// The system's trust store, read once per process (reading it walks a directory of
