@@ -216,7 +216,10 @@ async fn mtls_wants_a_client_certificate_from_its_ca() {
     let url = format!("https://127.0.0.1:{}/hello", server.addr.port());
 
     let anonymous = Client::with_tls(T, &trusting(&ca)).expect("client");
-    anonymous.get(&url).await.expect_err("no client certificate");
+    anonymous
+        .get(&url)
+        .await
+        .expect_err("no client certificate");
 
     let (cert, key) = other.issue("stranger");
     let stranger = Client::with_tls(
@@ -270,7 +273,9 @@ async fn closed_by_server(mut tcp: tokio::net::TcpStream) -> bool {
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(60), wait).await.is_ok()
+    tokio::time::timeout(Duration::from_secs(60), wait)
+        .await
+        .is_ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,20 +287,30 @@ async fn a_stalled_handshake_is_dropped_at_the_deadline() {
     let server = https(conf).await;
 
     // Silent after connecting.
-    let silent = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let silent = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
     // The start of a ClientHello record, then nothing.
-    let mut partial = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let mut partial = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
     partial
         .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
         .await
         .expect("write");
     assert!(closed_by_server(silent).await, "a silent socket is closed");
-    assert!(closed_by_server(partial).await, "a stalled handshake is closed");
+    assert!(
+        closed_by_server(partial).await,
+        "a stalled handshake is closed"
+    );
 
     // The server still serves.
     let client = Client::with_tls(T, &trusting(&ca)).expect("client");
     let url = format!("https://127.0.0.1:{}/hello", server.addr.port());
-    assert_eq!(client.get(&url).await.expect("served").status(), StatusCode::OK);
+    assert_eq!(
+        client.get(&url).await.expect("served").status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -308,7 +323,9 @@ async fn max_conns_counts_sockets_still_in_their_handshake() {
     let url = format!("https://127.0.0.1:{}/hello", server.addr.port());
 
     // Holds the only permit while it says nothing (the handshake deadline is 10 s).
-    let holder = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let holder = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
     tokio::task::yield_now().await;
     let client = Client::with_tls(T, &trusting(&ca)).expect("client");
     // The server may not have accepted `holder` yet; once it has, every new socket is
@@ -351,19 +368,33 @@ async fn bad_files_fail_the_start_naming_the_key() {
     std::fs::write(&not_pem, "hello").expect("write");
 
     let cases = [
-        (cert.clone(), "/nonexistent/key.pem".to_owned(), "KeyFile `/nonexistent/key.pem`"),
-        ("/nonexistent/c.pem".to_owned(), key.clone(), "CertFile `/nonexistent/c.pem`"),
+        (
+            cert.clone(),
+            "/nonexistent/key.pem".to_owned(),
+            "KeyFile `/nonexistent/key.pem`",
+        ),
+        (
+            "/nonexistent/c.pem".to_owned(),
+            key.clone(),
+            "CertFile `/nonexistent/c.pem`",
+        ),
         (cert.clone(), path(&not_pem), "KeyFile"),
         (path(&not_pem), key.clone(), "CertFile"),
         (cert.clone(), other_key, "does not fit"),
         (key.clone(), cert.clone(), "CertFile"),
-        (cert.clone(), String::new(), "CertFile and KeyFile go together"),
+        (
+            cert.clone(),
+            String::new(),
+            "CertFile and KeyFile go together",
+        ),
     ];
     for (cert_file, key_file, expected) in cases {
         let mut conf = test_conf();
         conf.tls.cert_file = cert_file.clone();
         conf.tls.key_file = key_file.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let err = Server::new(conf)
             .serve_on(listener, async {})
             .await
@@ -373,7 +404,9 @@ async fn bad_files_fail_the_start_naming_the_key() {
     }
     let mut conf = tls_conf(&(cert, key));
     conf.tls.ca_cert_file = path(&not_pem);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let err = Server::new(conf)
         .serve_on(listener, async {})
         .await
