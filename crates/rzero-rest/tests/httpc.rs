@@ -80,8 +80,11 @@ async fn the_callee_receives_the_callers_trace_and_failures_are_on_spans() {
 
     let slow = client.get(&format!("http://{addr}/slow")).await;
     assert!(matches!(slow, Err(HttpcError::Timeout(_))), "{slow:?}");
-    let bad = client.get(&format!("https://{addr}/")).await;
-    assert!(matches!(bad, Err(HttpcError::InvalidUrl(_))));
+    let bad = client.get(&format!("ftp://{addr}/")).await;
+    assert!(matches!(bad, Err(HttpcError::InvalidUrl(_))), "{bad:?}");
+    // TLS to a plain HTTP server: the handshake fails, and says it was TLS.
+    let not_tls = client.get(&format!("https://{addr}/echo-headers")).await;
+    assert!(matches!(not_tls, Err(HttpcError::Tls(_))), "{not_tls:?}");
     let refused = client.get("http://127.0.0.1:1/").await;
     assert!(
         matches!(refused, Err(HttpcError::Connect(_))),

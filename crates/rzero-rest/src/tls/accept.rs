@@ -19,7 +19,7 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// The answer to plain HTTP on the TLS port; Go answers the same status.
 const PLAIN_HTTP: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
-content-type: application/json\r\ncontent-length: 83\r\nconnection: close\r\n\r\n\
+content-type: application/json\r\ncontent-length: 81\r\nconnection: close\r\n\r\n\
 {\"code\":400,\"msg\":\"this port serves HTTPS: send the request to https:// instead\"}";
 
 /// Runs the server side of handshakes; cheap to clone.
