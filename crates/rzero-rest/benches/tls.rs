@@ -63,11 +63,13 @@ fn certs() -> Certs {
 }
 
 fn rzero_conf(tls: Option<&Certs>) -> RestConf {
-    let mut conf = RestConf::default();
-    conf.host = "127.0.0.1".into();
-    conf.port = 0;
-    conf.middlewares = MiddlewaresConf::none();
-    conf.cpu_threshold = 0;
+    let mut conf = RestConf {
+        host: "127.0.0.1".into(),
+        port: 0,
+        middlewares: MiddlewaresConf::none(),
+        cpu_threshold: 0,
+        ..Default::default()
+    };
     if let Some(c) = tls {
         conf.tls.cert_file = c.cert.clone();
         conf.tls.key_file = c.key.clone();
@@ -207,8 +209,10 @@ fn https(c: &mut Criterion, rt: &Runtime) {
 }
 
 fn gunzip(c: &mut Criterion, rt: &Runtime) {
-    let mut conf = RestConf::default();
-    conf.cpu_threshold = 0;
+    let conf = RestConf {
+        cpu_threshold: 0,
+        ..Default::default()
+    };
     let router = Server::new(conf)
         .route(Route::post("/len", |b: Bytes| async move {
             b.len().to_string()
