@@ -358,6 +358,110 @@ async fn max_conns_counts_sockets_still_in_their_handshake() {
     assert_eq!(status, StatusCode::OK);
 }
 
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Echo {
+    a: u64,
+}
+
+impl rzero_rest::Parse for Echo {}
+
+/// A TLS connection to `addr` that trusts `ca`, offering HTTP/1.1 only.
+async fn tls_socket(
+    addr: SocketAddr,
+    ca: &Ca,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(&ca.file).expect("CA");
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
+        roots.add(cert.expect("PEM")).expect("add");
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(
+        rzero_telemetry::tls::install_crypto_provider(),
+    )
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("handshake")
+}
+
+/// Reads what the server sends until it closes; `None` if it stays open past a
+/// generous limit.
+async fn read_until_closed<S: tokio::io::AsyncRead + Unpin>(mut s: S) -> Option<String> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    let wait = async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), wait)
+        .await
+        .ok()?;
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_timeouts_hold_over_tls() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = Ca::new(dir.path(), "good");
+    let route = || Route::post("/echo", |body: String| async move { body });
+
+    // IdleTimeout: a TLS connection that sends no request is closed.
+    let mut conf = tls_conf(&ca.issue("server"));
+    conf.idle_timeout = Duration::from_millis(300);
+    let (addr, _stop, _task) = start(Server::new(conf).route(route())).await;
+    let idle = tls_socket(addr, &ca).await;
+    assert_eq!(
+        read_until_closed(idle).await.as_deref(),
+        Some(""),
+        "idle: closed"
+    );
+
+    // ReadHeaderTimeout: a head begun and never finished is closed, though IdleTimeout
+    // is long.
+    let mut conf = tls_conf(&ca.issue("server"));
+    conf.read_header_timeout = Duration::from_secs(2);
+    let (addr, _stop, _task) = start(Server::new(conf).route(route())).await;
+    let mut dribble = tls_socket(addr, &ca).await;
+    dribble
+        .write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .expect("write");
+    dribble.flush().await.expect("flush");
+    assert!(read_until_closed(dribble).await.is_some(), "head: closed");
+
+    // ReadTimeout: a body that stops arriving is a 408.
+    let mut conf = tls_conf(&ca.issue("server"));
+    conf.read_timeout = Duration::from_millis(300);
+    conf.read_header_timeout = Duration::from_secs(5);
+    conf.idle_timeout = Duration::from_secs(1);
+    let server = Server::new(conf).route(Route::post(
+        "/echo",
+        |rzero_rest::Parsed(v): rzero_rest::Parsed<Echo>| async move { rzero_rest::Json(v) },
+    ));
+    let (addr, _stop, _task) = start(server).await;
+    let mut slow = tls_socket(addr, &ca).await;
+    slow.write_all(
+        b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+          content-length: 100\r\n\r\n{\"a\":",
+    )
+    .await
+    .expect("write");
+    slow.flush().await.expect("flush");
+    let answer = read_until_closed(slow).await.expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
 #[tokio::test]
 async fn bad_files_fail_the_start_naming_the_key() {
     let dir = tempfile::tempdir().expect("dir");
