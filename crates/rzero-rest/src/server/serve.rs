@@ -107,8 +107,15 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
         tracing::info!(addr = %local, name = %self.conf.service.name, "serving HTTP");
         let router = built.router;
         let limits = super::conn::ConnLimits::from_conf(&self.conf, built.refusals);
+        let sse_drain = built.sse_drain;
         life.run(
             |drain| async move {
+                // Open SSE streams end as the drain starts: hyper's graceful shutdown
+                // waits for every answer's body, and a stream's would never end.
+                let drain = async move {
+                    drain.await;
+                    sse_drain.drain();
+                };
                 super::conn::serve(listener, router, limits, drain)
                     .await
                     .map_err(ServeError::from)
