@@ -71,9 +71,15 @@ impl<T> Sender<T> {
     }
 }
 
+/// The stream behind [`Events`], boxed so that the answer has one concrete type.
+type BoxEventStream = Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>>;
+
+/// The logic of an SSE route, running while its stream is read.
+type BoxLogic = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
 /// An SSE answer; see [`events`].
 pub struct Events {
-    sse: Sse<Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>>>,
+    sse: Sse<BoxEventStream>,
 }
 
 impl std::fmt::Debug for Events {
@@ -123,7 +129,7 @@ where
 }
 
 struct EventStream<T> {
-    logic: Option<Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>>,
+    logic: Option<BoxLogic>,
     rx: mpsc::Receiver<T>,
     failed: Option<Error>,
 }
