@@ -55,7 +55,7 @@ impl From<Closed> for Error {
 }
 
 impl<T> Sender<T> {
-    /// Sends `event`, waiting while the client is [`BUFFER`] events behind.
+    /// Sends `event`, waiting while the client is 16 events behind (goctl's buffer).
     pub async fn send(&self, event: T) -> Result<(), Closed> {
         self.tx.send(event).await.map_err(|_| Closed)
     }
