@@ -10,6 +10,7 @@
 //! | [`metrics`] | `http.server.request.duration`, `http.server.active_requests` |
 //! | [`recover`] | a handler's panic becomes a 500 |
 //! | [`accesslog`] | one log line per request |
+//! | [`sse`] | `@server(sse: true)`: `text/event-stream` routes, traced to their end, ended on drain |
 //! | [`timeout`] | per server and per route, 503 and the handler cancelled |
 //! | [`limit`] | `MaxConns` (503) and `MaxBytes` (413) |
 //! | [`cors`] | `Cors: {AllowOrigins}` |
@@ -39,6 +40,7 @@ pub mod parse;
 pub mod recover;
 pub mod respond;
 pub mod server;
+pub mod sse;
 pub mod timeout;
 pub mod tls;
 pub mod trace;

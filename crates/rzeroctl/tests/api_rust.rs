@@ -65,6 +65,18 @@ fn http(
     (status, body)
 }
 
+/// One HTTP/1.1 exchange: the head (lower-case header names) and the raw body.
+fn raw(port: u16, method: &str, path: &str) -> (String, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (head.to_ascii_lowercase(), body.to_owned())
+}
+
 fn start(bin: &str, env_prefix: &str) -> (Server, u16) {
     let port = free_port();
     let child = Command::new(common::binary(bin))
@@ -127,6 +139,16 @@ fn generated_services_build_and_answer_http() {
     .unwrap();
     generate(&order_api(), &ws.join("order-api"));
     generate(&data("rustgen/every_feature.api"), &ws.join("every-api"));
+    // The SSE group's logic, filled in: two events, then the end of the stream.
+    std::fs::write(
+        ws.join("every-api/src/logic/live/watch_items.rs"),
+        "use rzero::rest::Error;\nuse rzero::rest::sse::Sender;\nuse crate::svc::ServiceContext;\n\
+         use crate::types::{Item, ListReq};\n\
+         pub async fn watch_items(_ctx: &ServiceContext, req: ListReq, client: Sender<Item>) -> Result<(), Error> {\n\
+         for n in [\"first\", \"second\"] {\n\
+         client.send(Item { name: format!(\"{n}-{}\", req.kind), price: 1.0, note: None }).await?;\n}\nOk(())\n}\n",
+    )
+    .unwrap();
     common::cargo(&ws, &["build", "--workspace", "--quiet"]);
 
     // order.api: the contract is enforced before the (empty) logic runs.
@@ -188,6 +210,19 @@ fn generated_services_build_and_answer_http() {
         assert_eq!(st, 501, "{body}");
         let (st, _) = http(port, "POST", "/echo", &[], "\"hi\"");
         assert_eq!(st, 501);
+
+        // The SSE group: a stream of events, chunked, ended when the logic returns.
+        let (head, body) = raw(port, "GET", "/api/v1/live/items?kind=book");
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(head.contains("content-type: text/event-stream"), "{head}");
+        let first = body.find(r#"data: {"name":"first-book","price":1.0}"#);
+        let second = body.find(r#"data: {"name":"second-book","price":1.0}"#);
+        assert!(first.is_some() && first < second, "{body}");
+        assert!(body.ends_with("0\r\n\r\n"), "a clean end: {body}");
+        // Unfilled SSE logic: the stream says so in an `error` event.
+        let (head, body) = raw(port, "GET", "/api/v1/live/heartbeat");
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(body.contains("event: error\ndata: {\"code\":501"), "{body}");
     }
 
     // Fill in a logic file, change the .api, regenerate: the logic survives, the

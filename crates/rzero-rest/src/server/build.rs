@@ -23,6 +23,7 @@ use crate::limit::{MaxBytesLayer, MaxConnsLayer};
 use crate::metrics::MetricsLayer;
 use crate::recover::RecoverLayer;
 use crate::respond::{Refusals, RespondLayer};
+use crate::sse::{SseDrain, SseLayer};
 use crate::timeout::TimeoutLayer;
 use crate::trace::TraceLayer;
 
@@ -33,6 +34,8 @@ pub(crate) struct Built {
     pub(crate) sampler: Option<CpuSampler>,
     /// Where the accept loop counts the sockets it refuses.
     pub(crate) refusals: Refusals,
+    /// Ends the open SSE streams when the server drains.
+    pub(crate) sse_drain: SseDrain,
 }
 
 impl<S: Clone + Send + Sync + 'static> Server<S> {
@@ -86,6 +89,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
             _ => None,
         };
         let cors = conf.cors.layer().map_err(ServeError::Config)?;
+        let sse = SseLayer::new();
 
         // Reject overlapping routes with a message, before axum would panic on them.
         let mut check = matchit::Router::new();
@@ -102,6 +106,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                     handler,
                     timeout,
                     max_bytes,
+                    sse: route_sse,
                     invalid,
                 } = route;
                 let mut handler: MethodRouter = handler.with_state(self.state.clone());
@@ -123,6 +128,10 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                 }
                 let limit = max_bytes.or(group.max_bytes).unwrap_or(conf.max_bytes);
                 let timeout = timeout.or(group.timeout).unwrap_or(conf.timeout);
+                // An SSE route has no timeout: its stream is meant to outlive any.
+                let sse = route_sse
+                    .or(group.sse)
+                    .map(|interval| sse.clone().keep_alive(interval));
                 let breaker = on.breaker.then(|| {
                     BreakerLayer::new(SreBreaker::new(self.breaker.clone()), HttpServerErrors)
                 });
@@ -144,9 +153,10 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                             .layer(breaker)
                     }))
                     .option_layer(
-                        (on.timeout && timeout > Duration::ZERO)
+                        (on.timeout && timeout > Duration::ZERO && sse.is_none())
                             .then(|| TimeoutLayer::new(timeout, refusals.clone())),
                     )
+                    .option_layer(sse)
                     .option_layer(on.recover.then_some(RecoverLayer))
                     .option_layer(on.max_bytes.then(|| MaxBytesLayer::new(limit)))
                     .option_layer(on.gunzip.then(GunzipLayer::new))
@@ -202,6 +212,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
             router,
             sampler,
             refusals,
+            sse_drain: sse.drain_handle(),
         })
     }
 }

@@ -33,6 +33,9 @@
 //! method a route does not serve (405) goes through tracing, the access log and metrics
 //! too, without an `http.route`.
 //!
+//! An SSE route ([`Group::sse`], `@server(sse: true)`) has no timeout; the
+//! [`crate::sse`] layer takes its place, and the drain ends its open streams.
+//!
 //! `/health` and `/ready` are the server's own (see [`crate::health`]); a route declared
 //! at either path is an error when the server is built, never a panic and never a silent
 //! takeover of the probe.

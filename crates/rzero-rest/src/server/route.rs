@@ -26,6 +26,8 @@ pub struct Route<S = ()> {
     pub(crate) handler: MethodRouter<S>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_bytes: Option<u64>,
+    /// Served as server-sent events, with this keep-alive interval.
+    pub(crate) sse: Option<Duration>,
     /// Why the route cannot be served (an HTTP method axum cannot route), reported by
     /// the build.
     pub(crate) invalid: Option<String>,
@@ -39,6 +41,7 @@ impl<S> Clone for Route<S> {
             handler: self.handler.clone(),
             timeout: self.timeout,
             max_bytes: self.max_bytes,
+            sse: self.sse,
             invalid: self.invalid.clone(),
         }
     }
@@ -85,6 +88,7 @@ impl<S: Clone + Send + Sync + 'static> Route<S> {
             handler: on(filter, handler),
             timeout: None,
             max_bytes: None,
+            sse: None,
             invalid,
         }
     }
@@ -102,6 +106,13 @@ impl<S: Clone + Send + Sync + 'static> Route<S> {
         self.max_bytes = Some(limit);
         self
     }
+
+    /// Serves this route as server-sent events (see [`crate::sse`]): no timeout, the
+    /// span open until the stream ends, the stream ended on drain.
+    pub fn sse(mut self) -> Self {
+        self.sse = Some(crate::sse::DEFAULT_KEEP_ALIVE);
+        self
+    }
 }
 
 /// Routes sharing a prefix, JWT, limits and middleware: one `@server(...)` block.
@@ -110,6 +121,7 @@ pub struct Group<S = ()> {
     pub(crate) jwt: Option<JwtConf>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_bytes: Option<u64>,
+    pub(crate) sse: Option<Duration>,
     pub(crate) wraps: Vec<Wrap>,
     pub(crate) routes: Vec<Route<S>>,
 }
@@ -121,6 +133,7 @@ impl<S> Default for Group<S> {
             jwt: None,
             timeout: None,
             max_bytes: None,
+            sse: None,
             wraps: Vec::new(),
             routes: Vec::new(),
         }
@@ -134,6 +147,7 @@ impl<S> Clone for Group<S> {
             jwt: self.jwt.clone(),
             timeout: self.timeout,
             max_bytes: self.max_bytes,
+            sse: self.sse,
             wraps: self.wraps.clone(),
             routes: self.routes.clone(),
         }
@@ -177,6 +191,19 @@ impl<S> Group<S> {
     /// Body limit of the group's routes that set none.
     pub fn max_bytes(mut self, limit: u64) -> Self {
         self.max_bytes = Some(limit);
+        self
+    }
+
+    /// The group's routes are server-sent events (`@server(sse: true)`, go-zero's
+    /// `rest.WithSSE`); see [`crate::sse`].
+    pub fn sse(self) -> Self {
+        self.sse_keep_alive(crate::sse::DEFAULT_KEEP_ALIVE)
+    }
+
+    /// As [`sse`](Self::sse), with a keep-alive comment after `interval` of quiet
+    /// (`ZERO`: none).
+    pub fn sse_keep_alive(mut self, interval: Duration) -> Self {
+        self.sse = Some(interval);
         self
     }
 

@@ -112,8 +112,15 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
         let router = built.router;
         let mut limits = super::conn::ConnLimits::from_conf(&self.conf, built.refusals);
         limits.tls = tls;
+        let sse_drain = built.sse_drain;
         life.run(
             |drain| async move {
+                // Open SSE streams end as the drain starts: hyper's graceful shutdown
+                // waits for every answer's body, and a stream's would never end.
+                let drain = async move {
+                    drain.await;
+                    sse_drain.drain();
+                };
                 super::conn::serve(listener, router, limits, drain)
                     .await
                     .map_err(ServeError::from)

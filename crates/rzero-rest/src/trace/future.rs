@@ -71,7 +71,14 @@ where
                     TraceContextPropagator::new()
                         .inject_context(this.cx, &mut HeaderInjector(response.headers_mut()));
                 }
-                span.end();
+                // An SSE answer's body ends the span when the stream ends.
+                match response
+                    .extensions_mut()
+                    .remove::<crate::sse::SpanHandoff>()
+                {
+                    Some(handoff) => handoff.give(this.cx.clone()),
+                    None => span.end(),
+                }
                 Poll::Ready(Ok(response))
             }
             Err(e) => {

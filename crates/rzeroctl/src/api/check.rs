@@ -389,6 +389,14 @@ fn check_annotations(c: &mut Checker<'_>, block: Option<&ast::KvBlock>, group: &
                     format!("maxBytes `{v}` is not a byte count; write e.g. 1048576"),
                 );
             }
+            // goctl turns SSE on for `true` only; any other word is a typo to point at,
+            // not a silent plain route.
+            "sse" if v != "true" && v != "false" => {
+                c.err(
+                    kv.pos,
+                    format!("sse `{v}` is not a boolean; write sse: true (or leave it out)"),
+                );
+            }
             _ => {}
         }
     }

@@ -265,6 +265,11 @@ impl Group {
         self.get("maxBytes").and_then(|v| v.parse().ok())
     }
 
+    /// `sse: true` (go-zero 1.9): the group's routes are server-sent events.
+    pub fn sse(&self) -> bool {
+        self.get("sse") == Some("true")
+    }
+
     /// `signature: true`.
     pub fn signature(&self) -> bool {
         self.get("signature") == Some("true")

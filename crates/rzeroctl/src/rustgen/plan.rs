@@ -70,6 +70,8 @@ struct HandlerCtx {
     request: Option<String>,
     response: Option<String>,
     logic_path: String,
+    /// `@server(sse: true)`: answers a stream of events, `response` is one event.
+    sse: bool,
 }
 
 #[derive(Serialize)]
@@ -85,6 +87,7 @@ struct GroupCtx {
     jwt: Option<String>,
     timeout_ms: Option<u128>,
     max_bytes: Option<u64>,
+    sse: bool,
     middlewares: Vec<String>,
     routes: Vec<RouteCtx>,
 }
@@ -280,6 +283,7 @@ fn routes_ctx(spec: &Spec, plans: &[Plan<'_>]) -> serde_json::Value {
             jwt: g.jwt().map(snake_ident),
             timeout_ms: g.timeout().map(|t| t.as_millis()),
             max_bytes: g.max_bytes(),
+            sse: g.sse(),
             middlewares: g.middlewares().into_iter().map(snake_ident).collect(),
             routes,
         });
@@ -318,12 +322,15 @@ fn handlers_and_logic(plans: &[Plan<'_>], out: &mut Vec<GenFile>) -> Result<(), 
             Some(b) => ("Parsed", Some(body_type(b))),
             None => ("Parsed", None),
         };
+        let sse = p.group.sse();
         let response = p
             .route
             .response
             .as_ref()
             .filter(|b| !b.name.is_empty())
-            .map(body_type);
+            .map(body_type)
+            // An SSE route without a response type sends any JSON.
+            .or_else(|| sse.then(|| "serde_json::Value".to_owned()));
         entry.0.push(HandlerCtx {
             title: p.title(),
             func: p.func.clone(),
@@ -331,6 +338,7 @@ fn handlers_and_logic(plans: &[Plan<'_>], out: &mut Vec<GenFile>) -> Result<(), 
             request: request.clone(),
             response: response.clone(),
             logic_path: p.qualified("crate::logic"),
+            sse,
         });
         entry
             .1
@@ -343,7 +351,11 @@ fn handlers_and_logic(plans: &[Plan<'_>], out: &mut Vec<GenFile>) -> Result<(), 
         out.push(GenFile::user(
             p.logic_path(),
             render_rust(
-                "api/logic.rs.tpl",
+                if sse {
+                    "api/sse_logic.rs.tpl"
+                } else {
+                    "api/logic.rs.tpl"
+                },
                 serde_json::json!({
                     "title": p.title(),
                     "summary": p.route.summary(),
@@ -357,11 +369,13 @@ fn handlers_and_logic(plans: &[Plan<'_>], out: &mut Vec<GenFile>) -> Result<(), 
         ));
     }
     let imports = |handlers: &[HandlerCtx]| {
-        let mut v = vec!["Error"];
-        if handlers
-            .iter()
-            .any(|h| h.response.is_some() || (h.request.is_some() && h.extractor == "Json"))
-        {
+        let mut v = Vec::new();
+        if handlers.iter().any(|h| !h.sse) {
+            v.push("Error");
+        }
+        if handlers.iter().any(|h| {
+            (h.response.is_some() && !h.sse) || (h.request.is_some() && h.extractor == "Json")
+        }) {
             v.push("Json");
         }
         if handlers

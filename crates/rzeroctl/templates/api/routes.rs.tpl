@@ -33,6 +33,9 @@ pub fn server(config: &Config, ctx: Arc<ServiceContext>) -> Server<Arc<ServiceCo
 {% if g.max_bytes is not none %}
                 .max_bytes({{ g.max_bytes }})
 {% endif %}
+{% if g.sse %}
+                .sse()
+{% endif %}
 {% for m in g.middlewares %}
                 .layer(rzero::rest::axum::middleware::from_fn(crate::middleware::{{ m }}::{{ m }}))
 {% endfor %}

@@ -39,4 +39,8 @@ pub fn server(config: &Config, ctx: Arc<ServiceContext>) -> Server<Arc<ServiceCo
             Route::post("/echo", handler::echo),
             Route::head("/", handler::health2),
         ]))
+        .group(Group::new().prefix("/api/v1/live").sse().routes([
+            Route::get("/items", handler::live::watch_items),
+            Route::get("/heartbeat", handler::live::heartbeat),
+        ]))
 }
