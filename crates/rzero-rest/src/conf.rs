@@ -91,6 +91,9 @@ pub struct RestConf {
     /// Cross-origin requests; off unless `AllowOrigins` is set.
     #[serde(default)]
     pub cors: CorsConf,
+    /// Rate limits per route; none unless rules are given (see [`crate::ratelimit`]).
+    #[serde(default)]
+    pub rate_limit: crate::ratelimit::RateLimitConf,
 }
 
 impl Default for RestConf {
@@ -112,6 +115,7 @@ impl Default for RestConf {
             trust_incoming: Default::default(),
             middlewares: MiddlewaresConf::default(),
             cors: CorsConf::default(),
+            rate_limit: Default::default(),
         }
     }
 }

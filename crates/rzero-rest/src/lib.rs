@@ -12,6 +12,7 @@
 //! | [`accesslog`] | one log line per request |
 //! | [`timeout`] | per server and per route, 503 and the handler cancelled |
 //! | [`limit`] | `MaxConns` (503) and `MaxBytes` (413) |
+//! | [`ratelimit`] | `RateLimit:` per route: local bucket, go-zero's Redis token and period limits, 429 + `Retry-After` |
 //! | [`cors`] | `Cors: {AllowOrigins}` |
 //! | [`jwt`] | `@server(jwt: Auth)`: 401 unless a valid token, claims to the handler |
 //! | [`respond`] | shedder and breaker refusals answered 503 and counted |
@@ -31,6 +32,7 @@ pub mod jwt;
 pub mod limit;
 pub mod metrics;
 pub mod parse;
+pub mod ratelimit;
 pub mod recover;
 pub mod respond;
 pub mod server;
