@@ -100,6 +100,9 @@ pub struct RestConf {
     /// by default. See [`crate::compress`].
     #[serde(default)]
     pub compress: crate::compress::CompressConf,
+    /// Rate limits per route; none unless rules are given (see [`crate::ratelimit`]).
+    #[serde(default)]
+    pub rate_limit: crate::ratelimit::RateLimitConf,
 }
 
 impl Default for RestConf {
@@ -123,6 +126,7 @@ impl Default for RestConf {
             cors: CorsConf::default(),
             tls: Default::default(),
             compress: Default::default(),
+            rate_limit: Default::default(),
         }
     }
 }

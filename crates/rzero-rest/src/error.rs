@@ -174,6 +174,10 @@ pub enum Refusal {
     Timeout,
     /// `MaxConns` requests were already in flight.
     MaxConns,
+    /// Over the route's `RateLimit` (429).
+    RateLimit,
+    /// The route's shared rate limit could not be checked, `OnStoreError: closed` (503).
+    RateLimitStore,
     /// Something else a middleware failed with.
     Other,
 }
@@ -186,6 +190,8 @@ impl Refusal {
             Refusal::Breaker => "breaker",
             Refusal::Timeout => "timeout",
             Refusal::MaxConns => "max_conns",
+            Refusal::RateLimit => "rate_limit",
+            Refusal::RateLimitStore => "rate_limit_store",
             Refusal::Other => "other",
         }
     }

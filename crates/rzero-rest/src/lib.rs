@@ -13,6 +13,7 @@
 //! | [`sse`] | `@server(sse: true)`: `text/event-stream` routes, traced to their end, ended on drain |
 //! | [`timeout`] | per server and per route, 503 and the handler cancelled |
 //! | [`limit`] | `MaxConns` (503) and `MaxBytes` (413) |
+//! | [`ratelimit`] | `RateLimit:` per route: local bucket, go-zero's Redis token and period limits, 429 + `Retry-After` |
 //! | [`cors`] | `Cors: {AllowOrigins}` |
 //! | [`tls`] | HTTPS: `CertFile`, `KeyFile`, `CACertFile` (mTLS); HTTP/2 by ALPN |
 //! | [`gunzip`] | `Content-Encoding: gzip` request bodies decoded, `MaxBytes` on decoded bytes |
@@ -37,6 +38,7 @@ pub mod jwt;
 pub mod limit;
 pub mod metrics;
 pub mod parse;
+pub mod ratelimit;
 pub mod recover;
 pub mod respond;
 pub mod server;

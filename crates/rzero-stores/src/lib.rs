@@ -10,6 +10,7 @@
 //! |---|---|
 //! | [`sql`] | [`SqlPool`](sql::SqlPool) and its transactions ([`Tx`](sql::Tx)), its config, data-source parsing, migrations |
 //! | [`redis`] | [`RedisStore`](redis::RedisStore), a traced client from `RedisConf` |
+//! | [`limit`] | [`PeriodLimit`](limit::PeriodLimit) and [`TokenLimit`](limit::TokenLimit): go-zero's rate limits shared through Redis |
 //! | [`cache`] | [`CachedConn`](cache::CachedConn) (cache-aside with single-flight and not-found placeholders), the in-process [`MemoryCache`](cache::MemoryCache) |
 //! | `error.rs` | [`StoreError`]: not found / conflict / unavailable / query / config |
 //! | `telemetry.rs` | [`Telemetry`]: the tracer and histogram stores report to |
@@ -53,6 +54,7 @@
 
 pub mod cache;
 mod error;
+pub mod limit;
 pub mod redis;
 pub mod sql;
 mod telemetry;

@@ -21,6 +21,7 @@ use crate::health;
 use crate::jwt::JwtLayer;
 use crate::limit::{MaxBytesLayer, MaxConnsLayer};
 use crate::metrics::MetricsLayer;
+use crate::ratelimit::Limits;
 use crate::recover::RecoverLayer;
 use crate::respond::{Refusals, RespondLayer};
 use crate::sse::{SseDrain, SseLayer};
@@ -90,6 +91,8 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
         };
         let cors = conf.cors.layer().map_err(ServeError::Config)?;
         let sse = SseLayer::new();
+        let mut limits = Limits::new(&conf.rate_limit, self.limit_store.clone(), refusals.clone())
+            .map_err(ServeError::Config)?;
 
         // Reject overlapping routes with a message, before axum would panic on them.
         let mut check = matchit::Router::new();
@@ -132,6 +135,9 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                 let sse = route_sse
                     .or(group.sse)
                     .map(|interval| sse.clone().keep_alive(interval));
+                let rate_limit = limits
+                    .for_route(&method, &full)
+                    .map_err(ServeError::Config)?;
                 let breaker = on.breaker.then(|| {
                     BreakerLayer::new(SreBreaker::new(self.breaker.clone()), HttpServerErrors)
                 });
@@ -142,6 +148,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                     .option_layer(log)
                     .option_layer(metrics.clone())
                     .option_layer(max_conns.clone())
+                    .option_layer(rate_limit)
                     .option_layer(shed.clone().map(|shed| {
                         ServiceBuilder::new()
                             .layer(RespondLayer::new(refusals.clone()))
@@ -181,6 +188,8 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                 }
             }
         }
+
+        limits.check_all_used().map_err(ServeError::Config)?;
 
         // 404 and 405 are requests like any other to tracing, the access log and metrics
         // (without `http.route`: no route matched), but not to a route's breaker, limits

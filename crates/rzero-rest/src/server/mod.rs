@@ -57,6 +57,7 @@ use rzero_resilience::shedder::CpuUsage;
 use rzero_service::Readiness;
 use rzero_telemetry::{PrometheusHandle, TelemetryGuard};
 
+pub(crate) use route::axum_path;
 pub use route::{Group, Route};
 pub use serve::{BoundServer, ServeError};
 
@@ -75,6 +76,7 @@ pub struct Server<S = ()> {
     breaker: BreakerConfig,
     groups: Vec<route::Group<S>>,
     readiness: Readiness,
+    limit_store: Option<rzero_stores::redis::RedisStore>,
 }
 
 impl<S> std::fmt::Debug for Server<S> {
@@ -108,6 +110,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
             breaker: BreakerConfig::default(),
             groups: Vec::new(),
             readiness: Readiness::default(),
+            limit_store: None,
         }
     }
 
@@ -150,6 +153,13 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
     /// The settings of every route's breaker (default: go-zero's, a 10 s window).
     pub fn breaker_config(mut self, config: BreakerConfig) -> Self {
         self.breaker = config;
+        self
+    }
+
+    /// The Redis that `RateLimit` rules of kind `token` and `period` use, instead of a
+    /// client made from `RateLimit.Redis` (share the service's own client).
+    pub fn rate_limit_store(mut self, store: rzero_stores::redis::RedisStore) -> Self {
+        self.limit_store = Some(store);
         self
     }
 

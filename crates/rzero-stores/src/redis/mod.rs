@@ -68,6 +68,17 @@ impl RedisStore {
 
     /// A client for `conf` reporting to `telemetry`. Pings first unless `NonBlock`.
     pub async fn connect_with(conf: &RedisConf, telemetry: Telemetry) -> Result<Self, StoreError> {
+        let store = Self::lazy_with(conf, telemetry)?;
+        if !conf.non_block {
+            store.ping().await?;
+        }
+        Ok(store)
+    }
+
+    /// A client for `conf` that connects on its first command, whatever `NonBlock` says:
+    /// for code that builds its clients outside async code (a server's middleware stack).
+    /// Only a config error (a bad `Host`, an unreadable `TlsCaFile`) fails here.
+    pub fn lazy_with(conf: &RedisConf, telemetry: Telemetry) -> Result<Self, StoreError> {
         let tls = tls_certificates(conf)?;
         let seeds: Vec<&str> = conf
             .host
@@ -110,7 +121,7 @@ impl RedisStore {
                 }))
             }
         };
-        let store = RedisStore {
+        Ok(RedisStore {
             inner: Arc::new(Inner {
                 conn,
                 address,
@@ -119,11 +130,12 @@ impl RedisStore {
                 password: conf.pass.expose().to_owned(),
                 telemetry,
             }),
-        };
-        if !conf.non_block {
-            store.ping().await?;
-        }
-        Ok(store)
+        })
+    }
+
+    /// The bound on each command (see [`RedisStore::with_timeout`]).
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
     }
 
     /// The same client with each command bounded by `timeout`.
