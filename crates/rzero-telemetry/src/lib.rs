@@ -25,6 +25,8 @@
 //! - [`propagation`]: W3C Trace Context Level 2 and Baggage done strictly, B3, Jaeger,
 //!   `OTEL_PROPAGATORS`;
 //! - `logs`: stdout lines and OTLP log records with trace ids;
+//! - [`BatchProcessor`]: rzero's span pipeline (sharded buffers, one export thread, OTLP
+//!   written straight from the spans), in place of the SDK's batch span processor;
 //! - [`guard`]: shutdown and signals;
 //! - [`step`]: one step of a request as a span of its own, failures recorded on it;
 //! - [`tls`]: the process's one crypto provider (ring), PEM files, OTLP over TLS.
@@ -60,6 +62,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 pub use config::{LogConf, LogEncoding, PrometheusConf, Protocol, SampleRule, TelemetryConf};
 pub use error::TelemetryError;
+pub use exporter::spans::BatchProcessor;
 pub use guard::{ShutdownError, TelemetryGuard, shutdown_signal};
 pub use logs::current_trace_ids;
 pub use metrics::PrometheusHandle;

@@ -46,9 +46,12 @@ pub(crate) use worker::LOG_TARGET;
 /// How long `force_flush` waits for the export thread (the SDK's processor waits as long).
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
-/// The batching span processor; see the module doc.
+/// rzero's batching span processor: what `Telemetry::init` installs for the `traces`
+/// target. Public so that an application composing its own `SdkTracerProvider` (or a
+/// benchmark) can use the same pipeline. See the module doc for why it is not the SDK's
+/// `BatchSpanProcessor`.
 #[derive(Debug)]
-pub(crate) struct BatchProcessor {
+pub struct BatchProcessor {
     shared: Arc<Shared>,
     max_queue: usize,
     max_batch: usize,
@@ -91,7 +94,11 @@ struct Control {
 impl BatchProcessor {
     /// Checks `target` and starts the export thread. `batch.export_timeout` bounds each
     /// export, as the SDK's `OTEL_BSP_EXPORT_TIMEOUT` does.
-    pub(crate) fn new(target: &ExportTarget, batch: &BatchConf) -> Result<Self, TelemetryError> {
+    ///
+    /// A bad endpoint, header or TLS file is an error here rather than at every export.
+    /// Spans are counted on the global meter's `otel.sdk.processor.span.processed`, so
+    /// install the meter provider first.
+    pub fn new(target: &ExportTarget, batch: &BatchConf) -> Result<Self, TelemetryError> {
         let plan = transport::Plan::new(target)?;
         let max_queue = batch.max_queue_size.max(1);
         let max_batch = batch.max_export_batch_size.clamp(1, max_queue);
