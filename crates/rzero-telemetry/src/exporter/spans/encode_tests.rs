@@ -61,12 +61,12 @@ fn span(i: u64, scope: &InstrumentationScope) -> SpanData {
     let start = SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789 + i);
     SpanData {
         span_context: context(0xabcdef + u128::from(i), 0x1000 + i, "", false),
-        parent_span_id: if i % 2 == 0 {
+        parent_span_id: if i.is_multiple_of(2) {
             SpanId::INVALID
         } else {
             SpanId::from(7)
         },
-        parent_span_is_remote: i % 3 == 0,
+        parent_span_is_remote: i.is_multiple_of(3),
         span_kind: [
             SpanKind::Server,
             SpanKind::Client,

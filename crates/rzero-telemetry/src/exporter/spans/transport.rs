@@ -33,7 +33,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// files fail `init`, not every export).
 pub(crate) enum Plan {
     Grpc {
-        endpoint: Endpoint,
+        // Boxed: an `Endpoint` is large, and a plan is made once.
+        endpoint: Box<Endpoint>,
         metadata: MetadataMap,
     },
     Http {
@@ -89,7 +90,10 @@ impl Plan {
                         .map_err(|e| fail(e.to_string()))?;
                 }
                 let metadata = super::super::metadata(target)?;
-                Ok(Plan::Grpc { endpoint, metadata })
+                Ok(Plan::Grpc {
+                    endpoint: Box::new(endpoint),
+                    metadata,
+                })
             }
             Protocol::HttpProtobuf => {
                 let uri: Uri = target
