@@ -3,7 +3,13 @@
 //! front of an exporter that discards (the network is not what is measured here).
 //!
 //! `cargo bench -p rzero-telemetry --bench span` prints criterion's ns per span, then the
-//! heap allocations per span made on the calling thread (the batch thread's are its own).
+//! heap allocations per span made on the calling thread (the batch thread's are its own),
+//! then the whole CPU cost of an exported span, the SDK's batch processor and OTLP
+//! exporter against rzero's [`BatchProcessor`](rzero_telemetry::BatchProcessor), side by
+//! side (see `support/export.rs`).
+
+#[path = "support/export.rs"]
+mod export;
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -155,5 +161,6 @@ criterion_group! {
 
 fn main() {
     benches();
+    export::report();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -25,6 +25,8 @@
 //! - [`propagation`]: W3C Trace Context Level 2 and Baggage done strictly, B3, Jaeger,
 //!   `OTEL_PROPAGATORS`;
 //! - `logs`: stdout lines and OTLP log records with trace ids;
+//! - [`BatchProcessor`]: rzero's span pipeline (sharded buffers, one export thread, OTLP
+//!   written straight from the spans), in place of the SDK's batch span processor;
 //! - [`guard`]: shutdown and signals;
 //! - [`step`]: one step of a request as a span of its own, failures recorded on it;
 //! - [`tls`]: the process's one crypto provider (ring), PEM files, OTLP over TLS.
@@ -54,12 +56,13 @@ use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 pub use config::{LogConf, LogEncoding, PrometheusConf, Protocol, SampleRule, TelemetryConf};
 pub use error::TelemetryError;
+pub use exporter::spans::BatchProcessor;
 pub use guard::{ShutdownError, TelemetryGuard, shutdown_signal};
 pub use logs::current_trace_ids;
 pub use metrics::PrometheusHandle;
@@ -153,7 +156,7 @@ impl Telemetry {
         let meter_provider = (!settings.disabled).then_some(meter_provider);
         if let Some(m) = &meter_provider {
             // Before the tracer provider: its batch processor counts dropped spans on the
-            // global meter it finds at construction.
+            // global meter it finds at construction (as the SDK's does).
             opentelemetry::global::set_meter_provider(m.clone());
         }
 
@@ -164,18 +167,8 @@ impl Telemetry {
                 .with_resource(resource.clone())
                 .with_sampler(sampler::build(&settings.sampler));
             if let Some(target) = &settings.traces {
-                let b = &settings.batch;
-                let config = BatchConfigBuilder::default()
-                    .with_max_queue_size(b.max_queue_size)
-                    .with_max_export_batch_size(b.max_export_batch_size)
-                    .with_scheduled_delay(std::time::Duration::from_millis(b.schedule_delay))
-                    .build();
-                // The SDK's threaded batch processor bounds an export by the exporter's
-                // own timeout, so the batch `ExportTimeout` caps that.
-                let mut target = target.clone();
-                let batch_timeout = std::time::Duration::from_millis(b.export_timeout.max(1));
-                target.timeout = target.timeout.min(batch_timeout);
-                let processor = BatchSpanProcessor::new(exporter::spans(&target)?, config);
+                // rzero's own batching processor, not the SDK's: see `exporter::spans`.
+                let processor = exporter::spans::BatchProcessor::new(target, &settings.batch)?;
                 builder = builder.with_span_processor(processor);
             }
             let provider = builder.build();

@@ -30,6 +30,7 @@ const EXPORT_LOOP_TARGETS: &[&str] = &[
     "hyper_util",
     "reqwest",
     "tower",
+    crate::exporter::spans::LOG_TARGET,
 ];
 
 /// Whether `target` is one of [`EXPORT_LOOP_TARGETS`] or a module of one.

@@ -3,10 +3,13 @@
 //! `OTEL_EXPORTER_OTLP_[SIGNAL_]CERTIFICATE`, `..._CLIENT_CERTIFICATE`, `..._CLIENT_KEY`
 //! or `OtlpCACertFile`, `OtlpCertFile`, `OtlpKeyFile`.
 //!
-//! Exports run on the SDK's background threads: a slow or absent collector costs the
-//! request path nothing; the per-request timeout bounds how long one export may hang.
+//! Metrics and logs use opentelemetry-otlp's exporters on the SDK's background threads;
+//! spans use rzero's own batching processor and encoder ([`spans`], which says why).
+//! A slow or absent collector costs the request path nothing; the per-request timeout
+//! bounds how long one export may hang.
 
 mod https;
+pub(crate) mod spans;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -142,13 +145,6 @@ macro_rules! build_exporter {
                 .map_err(fail),
         }
     }};
-}
-
-/// The span exporter for `target`.
-pub(crate) fn spans(
-    target: &ExportTarget,
-) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
-    build_exporter!(opentelemetry_otlp::SpanExporter, "traces", target)
 }
 
 /// The metric exporter for `target`.
