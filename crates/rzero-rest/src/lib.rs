@@ -34,6 +34,7 @@ pub mod parse;
 pub mod recover;
 pub mod respond;
 pub mod server;
+mod slots;
 pub mod timeout;
 pub mod trace;
 
