@@ -9,10 +9,10 @@
 //! Written here rather than taken from tower-http: its `TimeoutLayer` answers with an
 //! empty body, and rzero's answers are JSON from one table and counted as refusals.
 //!
-//! The timer is registered only when the handler first has to wait: a handler that
-//! answers on its first poll (a cached read, a refusal) costs a clock read, not a timer
+//! The timer is made only when the handler first has to wait: a handler that answers on
+//! its first poll (a cached read, a refusal) costs a clock read, not a boxed timer, its
 //! registration and a runtime-handle clone. The deadline is still taken when the request
-//! comes in.
+//! comes in, so a handler that waits gets exactly the time it had before.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -91,9 +91,9 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        // Made when `inner` first returns pending.
-        #[pin]
-        sleep: Option<Sleep>,
+        // Made when `inner` first returns pending; boxed, because a `Sleep` is large
+        // and every layer outside moves this future into its own.
+        sleep: Option<Pin<Box<Sleep>>>,
         deadline: Instant,
         layer: TimeoutLayer,
         progress: Option<ReadProgress>,
@@ -107,18 +107,14 @@ where
     type Output = Result<Response<Body>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         if let Poll::Ready(out) = this.inner.poll(cx) {
             return Poll::Ready(out);
         }
-        if this.sleep.is_none() {
-            this.sleep
-                .set(Some(tokio::time::sleep_until(*this.deadline)));
-        }
-        let expired = match this.sleep.as_pin_mut() {
-            Some(sleep) => sleep.poll(cx).is_ready(),
-            None => false,
-        };
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(*this.deadline)));
+        let expired = sleep.as_mut().poll(cx).is_ready();
         if expired {
             this.layer.refusals.count(Refusal::Timeout);
             if this
