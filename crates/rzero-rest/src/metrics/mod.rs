@@ -279,3 +279,6 @@ where
         Poll::Ready(result)
     }
 }
+
+#[cfg(test)]
+mod tests;
