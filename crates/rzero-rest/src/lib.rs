@@ -43,6 +43,7 @@ pub mod recover;
 pub mod respond;
 pub mod server;
 pub mod sse;
+mod slots;
 pub mod timeout;
 pub mod tls;
 pub mod trace;

@@ -6,10 +6,10 @@
 //! so recording a call allocates nothing.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
-use opentelemetry::metrics::{Histogram, Meter};
+use opentelemetry::metrics::{BoundHistogram, Histogram, Meter};
 use opentelemetry::{KeyValue, Value};
 use tonic::Code;
 
@@ -37,6 +37,14 @@ pub(crate) fn histogram(meter: &Meter, name: &'static str, what: &'static str) -
 #[derive(Debug)]
 pub(crate) struct MethodAttributes {
     by_code: Vec<Vec<KeyValue>>,
+    /// The metrics layer's histogram bound to each code's set, on the code's first call:
+    /// recording then skips the SDK's hashing of the set. Bound lazily, since a bound
+    /// set is exported (as zeros) even when nothing was recorded. Only the metrics
+    /// layer's cache binds: one cache, one histogram.
+    bound: [OnceLock<BoundHistogram<f64>>; CODES],
+    /// Whether these sets are kept in the cache: binding sets made for one call (past
+    /// [`MAX_METHODS`]) would cost more than it saves.
+    kept: bool,
     /// The span name, `package.Service/Method` (the path for non-gRPC paths).
     pub(crate) span_name: String,
     /// `rpc.system`, `rpc.service`, `rpc.method`: the span's attributes at start.
@@ -44,7 +52,7 @@ pub(crate) struct MethodAttributes {
 }
 
 impl MethodAttributes {
-    fn new(path: &str) -> Self {
+    fn new(path: &str, kept: bool) -> Self {
         let mut base = Vec::with_capacity(4);
         base.push(KeyValue::new(names::RPC_SYSTEM, names::GRPC));
         let span_name = match split_path(path) {
@@ -70,17 +78,32 @@ impl MethodAttributes {
             .collect();
         MethodAttributes {
             by_code,
+            bound: std::array::from_fn(|_| OnceLock::new()),
+            kept,
             span_name,
             base,
         }
     }
 
+    fn index(code: Code) -> usize {
+        let i = code as usize;
+        if i < CODES { i } else { Code::Unknown as usize }
+    }
+
     fn of(&self, code: Code) -> &[KeyValue] {
         self.by_code
-            .get(code as usize)
-            .or_else(|| self.by_code.get(Code::Unknown as usize))
+            .get(Self::index(code))
             .map(Vec::as_slice)
             .unwrap_or_default()
+    }
+
+    /// `histogram` bound to `code`'s set; `histogram` must be the same on every call.
+    fn bound(&self, histogram: &Histogram<f64>, code: Code) -> Option<&BoundHistogram<f64>> {
+        if !self.kept {
+            return None;
+        }
+        let slot = self.bound.get(Self::index(code))?;
+        Some(slot.get_or_init(|| histogram.bind(self.of(code))))
     }
 }
 
@@ -100,11 +123,15 @@ impl AttributeCache {
         {
             return a.clone();
         }
-        let attributes = Arc::new(MethodAttributes::new(path));
         let mut methods = self.methods.write().unwrap_or_else(|p| p.into_inner());
-        if methods.len() < MAX_METHODS {
-            methods.insert(path.into(), attributes.clone());
+        if let Some(a) = methods.get(path) {
+            return a.clone();
         }
+        if methods.len() >= MAX_METHODS {
+            return Arc::new(MethodAttributes::new(path, false));
+        }
+        let attributes = Arc::new(MethodAttributes::new(path, true));
+        methods.insert(path.into(), attributes.clone());
         attributes
     }
 }
@@ -119,7 +146,10 @@ pub struct Record {
 impl OnEnd for Record {
     fn on_end(self, code: Option<Code>) {
         let code = code.unwrap_or(Code::Cancelled);
-        self.histogram
-            .record(self.start.elapsed().as_secs_f64(), self.attributes.of(code));
+        let secs = self.start.elapsed().as_secs_f64();
+        match self.attributes.bound(&self.histogram, code) {
+            Some(bound) => bound.record(secs),
+            None => self.histogram.record(secs, self.attributes.of(code)),
+        }
     }
 }

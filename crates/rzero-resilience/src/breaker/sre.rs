@@ -90,6 +90,9 @@ struct Shared {
 
 struct State {
     window: RollingWindow<Counts>,
+    /// The window's buckets added up, kept as outcomes come and buckets expire, so a
+    /// healthy target is judged without visiting the buckets.
+    sum: Counts,
     last_pass: Option<Duration>,
     rng: fastrand::Rng,
 }
@@ -120,6 +123,7 @@ impl SreBreaker {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     window: RollingWindow::new(buckets, interval, now),
+                    sum: Counts::default(),
                     last_pass: None,
                     rng: fastrand::Rng::with_seed(seed),
                 }),
@@ -147,13 +151,20 @@ impl SreBreaker {
                 breaker: Some(self.clone()),
             })
         } else {
-            state.window.add(now, Outcome::Drop);
+            state.add(now, Outcome::Drop);
             Err(BreakerOpen)
         }
     }
 
     fn accept(&self, state: &mut State, now: Duration) -> bool {
         let config = &self.shared.config;
+        state.advance(now);
+        // K' is never below MIN_K: when even MIN_K x accepts covers the requests, the drop
+        // ratio below is at most 0 whatever the buckets say, and they need not be read.
+        let requests = state.sum.total as f64 - config.protection as f64;
+        if requests <= MIN_K * state.sum.success as f64 {
+            return true;
+        }
         let buckets = state.window.size() as f64;
         let h = history(&state.window, now);
         let k = config.k - (config.k - MIN_K) * h.failing_buckets as f64 / buckets;
@@ -225,13 +236,34 @@ impl SreBreaker {
     /// Records an outcome directly (for callers that do not hold a promise).
     pub fn mark(&self, outcome: Outcome) {
         let now = self.shared.clock.now();
-        self.state().window.add(now, outcome);
+        self.state().add(now, outcome);
     }
 
     /// What the window holds now.
     pub fn history(&self) -> History {
         let now = self.shared.clock.now();
         history(&self.state().window, now)
+    }
+}
+
+// === impl State ===
+
+impl State {
+    /// Expires the buckets time has passed over, taking them out of the running sum.
+    fn advance(&mut self, now: Duration) {
+        let State { window, sum, .. } = self;
+        window.advance(now, |b| {
+            sum.total = sum.total.saturating_sub(b.total);
+            sum.success = sum.success.saturating_sub(b.success);
+            sum.failure = sum.failure.saturating_sub(b.failure);
+            sum.drop = sum.drop.saturating_sub(b.drop);
+        });
+    }
+
+    fn add(&mut self, now: Duration, outcome: Outcome) {
+        self.advance(now);
+        self.window.add(now, outcome);
+        self.sum.add(outcome);
     }
 }
 
@@ -295,6 +327,43 @@ impl Drop for Promise {
             && std::thread::panicking()
         {
             b.mark(Outcome::Failure);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    /// The running sum is what visiting the buckets gives, whatever the traffic and the
+    /// gaps between calls.
+    #[test]
+    fn running_sum_matches_the_buckets() {
+        let clock = ManualClock::new();
+        let b = SreBreaker::with_clock(BreakerConfig::default(), clock.clone(), 7);
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..20_000 {
+            clock.advance(Duration::from_millis(rng.u64(0..40)));
+            if rng.u8(0..100) == 0 {
+                clock.advance(Duration::from_secs(rng.u64(1..15)));
+            }
+            match b.allow() {
+                Ok(p) if rng.u8(0..3) == 0 => p.reject(),
+                Ok(p) => p.accept(),
+                Err(_) => {}
+            }
+            let now = clock.now();
+            let mut state = b.state();
+            state.advance(now);
+            let mut visited = Counts::default();
+            state.window.reduce(now, |c| {
+                visited.total += c.total;
+                visited.success += c.success;
+                visited.failure += c.failure;
+                visited.drop += c.drop;
+            });
+            assert_eq!(state.sum, visited);
         }
     }
 }

@@ -49,12 +49,18 @@ pin_project! {
 }
 
 /// Wraps `req`'s body: it must arrive within `timeout` from now (`ZERO`: no deadline,
-/// progress is still recorded for the route timeout).
+/// progress is still recorded for the route timeout). A request without a body is left
+/// as it is.
 pub fn timed<B>(req: Request<B>, timeout: Duration) -> Request<Body>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    // No body (a GET, a HEAD): nothing to wait for, so no deadline and no progress to
+    // record; the route timeout then reads the slowness as the handler's, as it is.
+    if http_body::Body::is_end_stream(req.body()) {
+        return req.map(Body::new);
+    }
     let progress = ReadProgress::default();
     let (mut parts, body) = req.into_parts();
     parts.extensions.insert(progress.clone());
@@ -167,5 +173,13 @@ mod tests {
         let bytes = req.into_body().collect().await.expect("reads").to_bytes();
         assert_eq!(bytes, "hello");
         assert!(!progress.waiting_on_client());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_without_a_body_is_left_alone() {
+        let req = timed(Request::new(Body::empty()), Duration::from_secs(2));
+        assert!(req.extensions().get::<ReadProgress>().is_none());
+        let bytes = req.into_body().collect().await.expect("reads").to_bytes();
+        assert!(bytes.is_empty());
     }
 }

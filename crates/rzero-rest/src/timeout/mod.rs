@@ -8,6 +8,11 @@
 //!
 //! Written here rather than taken from tower-http: its `TimeoutLayer` answers with an
 //! empty body, and rzero's answers are JSON from one table and counted as refusals.
+//!
+//! The timer is made only when the handler first has to wait: a handler that answers on
+//! its first poll (a cached read, a refusal) costs a clock read, not a boxed timer, its
+//! registration and a runtime-handle clone. The deadline is still taken when the request
+//! comes in, so a handler that waits gets exactly the time it had before.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,7 +23,7 @@ use axum::body::Body;
 use axum::response::IntoResponse;
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
 use crate::error::{Error, Refusal};
@@ -73,8 +78,9 @@ where
         let progress = req.extensions().get::<ReadProgress>().cloned();
         ResponseFuture {
             progress,
+            deadline: Instant::now() + self.layer.timeout,
             inner: self.inner.call(req),
-            sleep: tokio::time::sleep(self.layer.timeout),
+            sleep: None,
             layer: self.layer.clone(),
         }
     }
@@ -85,8 +91,10 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        #[pin]
-        sleep: Sleep,
+        // Made when `inner` first returns pending; boxed, because a `Sleep` is large
+        // and every layer outside moves this future into its own.
+        sleep: Option<Pin<Box<Sleep>>>,
+        deadline: Instant,
         layer: TimeoutLayer,
         progress: Option<ReadProgress>,
     }
@@ -103,7 +111,11 @@ where
         if let Poll::Ready(out) = this.inner.poll(cx) {
             return Poll::Ready(out);
         }
-        if this.sleep.poll(cx).is_ready() {
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(*this.deadline)));
+        let expired = sleep.as_mut().poll(cx).is_ready();
+        if expired {
             this.layer.refusals.count(Refusal::Timeout);
             if this
                 .progress

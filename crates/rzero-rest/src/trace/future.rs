@@ -62,7 +62,8 @@ where
                 }
                 let sc = span.span_context();
                 if sc.is_valid() {
-                    if let Ok(v) = HeaderValue::from_str(&sc.trace_id().to_string()) {
+                    let hex = hex32(sc.trace_id().to_bytes());
+                    if let Ok(v) = HeaderValue::from_bytes(&hex) {
                         response.headers_mut().insert(TRACE_ID_HEADER, v);
                     }
                     // W3C trace context only, whatever OTEL_PROPAGATORS says: the answer
@@ -87,6 +88,40 @@ where
                 span.end();
                 Poll::Ready(Err(e))
             }
+        }
+    }
+}
+
+/// A trace id in lowercase hex, as `TraceId`'s `Display` writes it, without the
+/// formatting machinery (this runs on every answer).
+fn hex32(bytes: [u8; 16]) -> [u8; 32] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::TraceId;
+
+    #[test]
+    fn trace_ids_in_hex_as_display_writes_them() {
+        for id in [
+            0x4bf92f3577b34da6a3ce929d0e0e4736u128,
+            1,
+            u128::MAX,
+            0x00f0_0000_0000_0000_0000_0000_0000_0a0bu128,
+        ] {
+            let id = TraceId::from(id);
+            let hex = super::hex32(id.to_bytes());
+            assert_eq!(
+                std::str::from_utf8(&hex).ok(),
+                Some(id.to_string().as_str())
+            );
         }
     }
 }

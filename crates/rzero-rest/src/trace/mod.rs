@@ -30,6 +30,8 @@ use rzero_telemetry::propagation::HeaderExtractor;
 use tower::{Layer, Service};
 
 pub use config::TrustConf;
+
+use crate::slots::Slots;
 pub use future::ResponseFuture;
 
 /// The response header carrying the trace id, as go-zero sends it.
@@ -86,16 +88,44 @@ impl<S> Layer<S> for TraceLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Trace {
             inner,
-            layer: self.clone(),
+            shared: Arc::new(Shared {
+                layer: self.clone(),
+                names: Slots::default(),
+            }),
         }
     }
 }
 
 /// A service whose requests each get a SERVER span.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Trace<S> {
     inner: S,
+    /// One `Arc`: the service is cloned for every request (axum clones its routes).
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     layer: TraceLayer,
+    /// Span name and `http.route` value by method and route, made once: the server puts
+    /// one route and method behind each service, so this is one slot in practice.
+    names: Slots<(http::Method, Box<str>), SpanName>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Trace<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace")
+            .field("inner", &self.inner)
+            .field("layer", &self.shared.layer)
+            .finish()
+    }
+}
+
+/// What a route gives every span of it.
+struct SpanName {
+    /// `METHOD /route/{template}`.
+    name: String,
+    /// The route template, shared by every request's `http.route`.
+    route: opentelemetry::StringValue,
 }
 
 impl<S, B, ResB> Service<Request<B>> for Trace<S>
@@ -111,22 +141,30 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        if !self.layer.ignored.is_empty()
-            && self.layer.ignored.iter().any(|p| p == req.uri().path())
+        if !self.shared.layer.ignored.is_empty()
+            && self
+                .shared
+                .layer
+                .ignored
+                .iter()
+                .any(|p| p == req.uri().path())
         {
             return ResponseFuture::new(self.inner.call(req), opentelemetry::Context::new());
         }
         let (parent, link) = self.incoming(req.headers());
         let method = method_name(req.method());
-        let route = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str().to_owned());
-        let name = match &route {
-            Some(route) => format!("{} {route}", method.as_str()),
-            None => method.as_str().to_owned(),
-        };
-        let mut attributes = Vec::with_capacity(10 + self.layer.captured.len());
+        let (name, route): (std::borrow::Cow<'static, str>, _) =
+            match req.extensions().get::<MatchedPath>() {
+                Some(m) => match self.span_name(req.method(), &method, m.as_str()) {
+                    Some(n) => (n.name.clone().into(), Some(n.route.clone())),
+                    None => (
+                        format!("{} {}", method.as_str(), m.as_str()).into(),
+                        Some(m.as_str().to_owned().into()),
+                    ),
+                },
+                None => (method.as_str().to_owned().into(), None),
+            };
+        let mut attributes = Vec::with_capacity(10 + self.shared.layer.captured.len());
         attributes.push(KeyValue::new(semconv::HTTP_REQUEST_METHOD, method.clone()));
         attributes.push(KeyValue::new(
             semconv::URL_PATH,
@@ -177,15 +215,15 @@ where
         {
             attributes.push(KeyValue::new(
                 semconv::CLIENT_ADDRESS,
-                peer.0.ip().to_string(),
+                ip_string(peer.0.ip()),
             ));
         }
-        for (header, key) in self.layer.captured.iter() {
+        for (header, key) in self.shared.layer.captured.iter() {
             if let Some(v) = req.headers().get(header).and_then(|h| h.to_str().ok()) {
                 attributes.push(KeyValue::new(key.clone(), v.to_owned()));
             }
         }
-        let tracer = &self.layer.tracer;
+        let tracer = &self.shared.layer.tracer;
         let mut builder = tracer
             .span_builder(name)
             .with_kind(SpanKind::Server)
@@ -206,13 +244,33 @@ where
 }
 
 impl<S> Trace<S> {
+    /// The name and route value of `method` at `route`, made on the first request.
+    fn span_name(
+        &self,
+        method: &http::Method,
+        name: &opentelemetry::StringValue,
+        route: &str,
+    ) -> Option<&SpanName> {
+        let found = self.shared.names.get_or_make(
+            |(m, r)| m == method && &**r == route,
+            || {
+                let made = SpanName {
+                    name: format!("{} {route}", name.as_str()),
+                    route: opentelemetry::StringValue::from(Arc::<str>::from(route)),
+                };
+                ((method.clone(), route.into()), made)
+            },
+        );
+        found.map(|(_, n)| n)
+    }
+
     /// The caller's context as far as it is trusted, and the caller's span as a link when
     /// its trace is not continued.
     fn incoming(&self, headers: &http::HeaderMap) -> (opentelemetry::Context, Option<Link>) {
         let extracted = global::get_text_map_propagator(|p| {
             p.extract_with_context(&opentelemetry::Context::new(), &HeaderExtractor(headers))
         });
-        let trust = &self.layer.trust;
+        let trust = &self.shared.layer.trust;
         if trust.trace_context {
             let cx = if trust.baggage || extracted.baggage().is_empty() {
                 extracted
@@ -257,6 +315,28 @@ fn method_name(m: &http::Method) -> opentelemetry::StringValue {
     }
 }
 
+/// The address as `Display` writes it; IPv4 (nearly every caller) without the
+/// formatting machinery, which costs more than the rest of the attribute.
+fn ip_string(ip: std::net::IpAddr) -> String {
+    let std::net::IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
+}
+
 fn protocol_version(v: http::Version) -> &'static str {
     match v {
         http::Version::HTTP_09 => "0.9",
@@ -285,6 +365,21 @@ fn split_host(host: &str) -> (&str, Option<u16>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_read_as_display_writes_them() {
+        for ip in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.20.100.9",
+            "::1",
+            "fe80::1",
+        ] {
+            let parsed: std::net::IpAddr = ip.parse().expect("an address");
+            assert_eq!(ip_string(parsed), parsed.to_string());
+        }
+    }
 
     #[test]
     fn hosts_split_into_address_and_port() {

@@ -39,11 +39,17 @@ pub struct HeaderInjector<'a>(pub &'a mut HeaderMap);
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
         // Names are the propagators' own constants; a value is dropped only if a
-        // propagator produced bytes no header may carry (it validates before).
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        // propagator produced bytes no header may carry (it validates before). The W3C
+        // names are static: parsing a name that is not a standard header copies it.
+        let name = match key {
+            "traceparent" => Ok(HeaderName::from_static("traceparent")),
+            "tracestate" => Ok(HeaderName::from_static("tracestate")),
+            "baggage" => Ok(HeaderName::from_static("baggage")),
+            _ => HeaderName::from_bytes(key.as_bytes()),
+        };
+        // The value keeps the string's buffer instead of copying it.
+        let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(value));
+        if let (Ok(name), Ok(value)) = (name, value) {
             self.0.insert(name, value);
         }
     }
