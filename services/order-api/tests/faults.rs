@@ -8,8 +8,7 @@
 //! - Redis down and back;
 //! - order-api stopped (its shutdown signal, as SIGTERM delivers it) under load.
 //!
-//! `kill -9` of a service process is not here: it needs the services as processes (see
-//! the issue notes).
+//! `kill -9` and SIGTERM of the service processes are in `processes.rs`.
 
 mod common;
 
