@@ -448,7 +448,7 @@ async fn kill_and_term_of_each_service_lose_no_acknowledged_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let _ = tokio::task::spawn_blocking(binaries).await;
     let mut services = system(dir.path(), &collector).await;
-    let db = rzero_stores::sql::SqlPool::connect(&rzero_stores::sql::SqlPoolConf::new(&format!(
+    let db = rzero_stores::sql::SqlPool::connect(&rzero_stores::sql::SqlPoolConf::new(format!(
         "root:@tcp(127.0.0.1:3306)/{DB}_order"
     )))
     .await

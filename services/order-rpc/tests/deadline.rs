@@ -23,11 +23,9 @@ fn telemetry(name: &str) -> rzero_telemetry::TelemetryGuard {
 }
 
 async fn admin(db: &str) -> SqlPool {
-    SqlPool::connect(&SqlPoolConf::new(&format!(
-        "root:@tcp(127.0.0.1:3306)/{db}"
-    )))
-    .await
-    .expect("MariaDB on 127.0.0.1:3306 (cargo xtask test starts it)")
+    SqlPool::connect(&SqlPoolConf::new(format!("root:@tcp(127.0.0.1:3306)/{db}")))
+        .await
+        .expect("MariaDB on 127.0.0.1:3306 (cargo xtask test starts it)")
 }
 
 /// user-rpc and order-rpc on fresh databases; order-rpc's address.
