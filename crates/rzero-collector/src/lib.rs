@@ -158,16 +158,7 @@ impl Collector {
             tasks.push(tokio::spawn(sampler.clone().run(stop.subscribe())));
             sampler
         });
-        let receiver = receiver::Receiver {
-            sink,
-            tail: tail.clone(),
-            guard: receiver::guard::Guard::new(
-                config.auth_token.as_deref(),
-                config.max_decoded_bytes,
-                config.max_inflight_decoded_bytes,
-            ),
-            max_body_bytes: config.max_body_bytes,
-        };
+        let receiver = receiver_for(&config, sink, tail.clone());
         let timeout = config.request_timeout;
 
         if let Some(addr) = config.otlp_grpc {
@@ -214,6 +205,52 @@ impl Collector {
             stop,
             tasks,
         })
+    }
+}
+
+/// The receiver both OTLP servers share: the guard and limits of `config` over `sink`.
+fn receiver_for(
+    config: &CollectorConfig,
+    sink: receiver::Sink,
+    tail: Option<tail::TailSampler>,
+) -> receiver::Receiver {
+    receiver::Receiver {
+        sink,
+        tail,
+        guard: receiver::guard::Guard::new(
+            config.auth_token.as_deref(),
+            config.max_decoded_bytes,
+            config.max_inflight_decoded_bytes,
+        ),
+        max_body_bytes: config.max_body_bytes,
+    }
+}
+
+/// The OTLP receivers without their listeners: the HTTP routes (`POST /v1/traces`,
+/// `/v1/metrics`, `/v1/logs`) and the gRPC services, as routers that write to `store`
+/// under `config`'s limits and token (its ports, forwarding, tail sampling and data dir
+/// are not used). For calling the decode path without sockets (the fuzz targets in
+/// `fuzz/`, property tests) or mounting it behind a listener of one's own.
+#[derive(Debug, Clone)]
+pub struct OtlpRouters {
+    /// OTLP/HTTP, protobuf or JSON, gzip or not.
+    pub http: axum::Router,
+    /// OTLP/gRPC (needs HTTP/2 framing: `application/grpc` bodies).
+    pub grpc: axum::Router,
+}
+
+impl Collector {
+    /// The OTLP receivers over `store` (see [`OtlpRouters`]).
+    pub fn otlp_routers(config: &CollectorConfig, store: Store) -> OtlpRouters {
+        let sink = receiver::Sink {
+            store,
+            forward: None,
+        };
+        let receiver = receiver_for(config, sink, None);
+        OtlpRouters {
+            http: receiver::http::router(receiver.clone()),
+            grpc: receiver::grpc::routes(receiver).into_axum_router(),
+        }
     }
 }
 

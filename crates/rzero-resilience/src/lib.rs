@@ -12,7 +12,8 @@
 //! - [`classify`]: which results count as failures (HTTP 5xx, go-zero's gRPC codes);
 //! - [`gate`]: the one tower middleware shell both the breaker and the shedder use;
 //! - [`window`]: the rolling window of time buckets they count in;
-//! - [`clock`]: time as a constructor argument.
+//! - [`clock`]: time as a constructor argument;
+//! - [`deadline`]: the caller's deadline, in scope for the work done for it.
 //!
 //! ```
 //! use rzero_resilience::breaker::{BreakerConfig, BreakerOpen, SreBreaker};
@@ -42,6 +43,7 @@
 pub mod breaker;
 pub mod classify;
 pub mod clock;
+pub mod deadline;
 pub mod gate;
 pub mod p2c;
 pub mod shedder;

@@ -108,3 +108,55 @@ async fn cluster_type_against_a_plain_node_fails_cleanly() {
         .expect_err("not a cluster");
     assert!(err.to_string().contains("cluster"), "{err}");
 }
+
+/// Redis down: once commands have failed, the breaker fails the next ones without trying
+/// (no wait for a connection or a timeout); Redis back: a probe gets through and the
+/// commands work again, with no restart.
+#[tokio::test]
+async fn a_breaker_skips_redis_while_down_and_closes_when_it_is_back() {
+    let port = closed_port();
+    let conf = RedisConf {
+        host: format!("127.0.0.1:{port}"),
+        ..RedisConf::default()
+    };
+    let redis = RedisStore::connect(&conf).await.expect("starts");
+    let mut skipped = 0;
+    for _ in 0..60 {
+        let err = tokio::time::timeout(GUARD, redis.get("k"))
+            .await
+            .expect("answers within the guard")
+            .expect_err("down");
+        assert!(err.is_unavailable(), "{err:?}");
+        if err.to_string().contains("not tried") {
+            skipped += 1;
+        }
+    }
+    eprintln!("[redis] Redis down: 60 GETs, {skipped} skipped by the breaker");
+    assert!(skipped > 0, "the breaker opened after the failures");
+
+    // Redis comes back at the same address (a forwarder to the real one).
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the port is free again");
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut up) = tokio::net::TcpStream::connect("127.0.0.1:6379").await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut up).await;
+                }
+            });
+        }
+    });
+    let mut back = false;
+    for _ in 0..200 {
+        if redis.ping().await.is_ok() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        back,
+        "the breaker let a probe through and closed within 20 s"
+    );
+}

@@ -8,8 +8,7 @@
 //! - Redis down and back;
 //! - order-api stopped (its shutdown signal, as SIGTERM delivers it) under load.
 //!
-//! `kill -9` of a service process is not here: it needs the services as processes (see
-//! the issue notes).
+//! `kill -9` and SIGTERM of the service processes are in `processes.rs`.
 
 mod common;
 
@@ -78,6 +77,38 @@ async fn load(api: SocketAddr, tasks: usize, per_task: usize) -> Run {
     };
     for h in handles {
         for (took, status, body) in h.await.expect("load task") {
+            run.sent += 1;
+            run.latencies.push(took);
+            if status != 200 {
+                run.failed.push(format!("{status} {body}"));
+            }
+        }
+    }
+    run
+}
+
+/// `tasks` concurrent clients, each reading order `id` `per_task` times.
+async fn reads(api: SocketAddr, id: i64, tasks: usize, per_task: usize) -> Run {
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                for _ in 0..per_task {
+                    let t = Instant::now();
+                    let a = call(api, "GET", &format!("/api/v1/orders/{id}"), "").await;
+                    out.push((t.elapsed(), a.status, a.body.to_string()));
+                }
+                out
+            })
+        })
+        .collect();
+    let mut run = Run {
+        sent: 0,
+        failed: Vec::new(),
+        latencies: Vec::new(),
+    };
+    for h in handles {
+        for (took, status, body) in h.await.expect("read task") {
             run.sent += 1;
             run.latencies.push(took);
             if status != 200 {
@@ -194,9 +225,29 @@ async fn redis_down_degrades_to_the_database_and_recovers() {
     let first = call(sys.api, "POST", "/api/v1/orders", ORDER).await;
     assert_eq!(first.status, 200, "{}", first.body);
 
+    let id = first.body["order_id"].as_i64().expect("id");
+    let up = reads(sys.api, id, 4, 25).await;
+    up.report("cached GETs, Redis up");
+
     redis.cut();
     let run = load(sys.api, 4, 20).await;
     run.report("Redis down");
+    // The Redis client's breaker is open by now: reads go straight to the database.
+    let down = reads(sys.api, id, 4, 25).await;
+    down.report("cached GETs, Redis down");
+    eprintln!(
+        "[faults] cached GET p50/p99: Redis up {:?}/{:?}, down {:?}/{:?}",
+        up.quantile(0.5),
+        up.quantile(0.99),
+        down.quantile(0.5),
+        down.quantile(0.99)
+    );
+    assert!(
+        up.failed.is_empty() && down.failed.is_empty(),
+        "reads failed: up {:?}, down {:?}",
+        &up.failed[..up.failed.len().min(3)],
+        &down.failed[..down.failed.len().min(3)]
+    );
     assert!(
         run.failed.is_empty(),
         "with Redis down {} of {} failed: {:?}",
@@ -206,7 +257,6 @@ async fn redis_down_degrades_to_the_database_and_recovers() {
     );
 
     redis.restore();
-    let id = first.body["order_id"].as_i64().expect("id");
     let path = format!("/api/v1/orders/{id}");
     // The first read after the return refills the cache; a later one is a hit: no SELECT.
     let store = sys.collector.store();

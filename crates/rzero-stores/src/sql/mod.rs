@@ -17,7 +17,11 @@
 //!
 //! Each statement is wrapped in a timeout (`ConnectTimeout` + `Timeout`), so a database
 //! that is down or hung answers [`StoreError::Unavailable`] in bounded time; the pool
-//! reconnects by itself when the database is back.
+//! reconnects by itself when the database is back. Inside a call with a deadline (an rpc
+//! handler: [`rzero_resilience::deadline`]) the timeout is the time the caller has left,
+//! when that is shorter: a statement does not run on for a caller that gave up. A
+//! transaction does not commit when the deadline is too close for the answer to reach
+//! the caller (see [`Tx::commit`]).
 
 mod conf;
 mod dsn;
@@ -38,7 +42,7 @@ use sqlx::{AnyPool, ConnectOptions};
 pub use conf::SqlPoolConf;
 pub use dsn::DbSystem;
 pub use migrate::{Migration, Migrations};
-pub use statement::{ExecResult, Statement, Tx};
+pub use statement::{COMMIT_MARGIN, ExecResult, Statement, Tx};
 
 use crate::error::StoreError;
 use crate::telemetry::Telemetry;
@@ -228,8 +232,15 @@ impl SqlPool {
             attrs,
             [KeyValue::new(semconv::DB_QUERY_TEXT, summary.text.clone())],
         );
+        let (limit, by_caller) = match timeout {
+            Some(limit) => {
+                let (limit, by_caller) = rzero_resilience::deadline::bound(limit);
+                (Some(limit), by_caller)
+            }
+            None => (None, false),
+        };
         let bounded = async {
-            match timeout {
+            match limit {
                 Some(limit) => tokio::time::timeout(limit, fut).await,
                 None => Ok(fut.await),
             }
@@ -242,6 +253,13 @@ impl SqlPool {
                 )),
                 e => e,
             }),
+            Err(_) if by_caller => Err(StoreError::Unavailable(format!(
+                "{} did not answer before the caller's deadline ({:?} left when the \
+                 statement started); the statement was cancelled: retry, or give the call \
+                 more time",
+                t.describe(),
+                limit.unwrap_or_default()
+            ))),
             Err(_) => Err(StoreError::Unavailable(format!(
                 "{} did not answer within {:?} (Mysql.ConnectTimeout + Mysql.Timeout)",
                 t.describe(),

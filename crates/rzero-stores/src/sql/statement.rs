@@ -2,12 +2,16 @@
 //! or on its transaction's, inside [`SqlPool::traced`](super::SqlPool).
 
 use std::fmt;
+use std::time::Duration;
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, AnyConnection, FromRow};
 
 use super::{DbSystem, SqlPool};
 use crate::error::StoreError;
+
+/// How far the caller's deadline must be for [`Tx::commit`] to commit.
+pub const COMMIT_MARGIN: Duration = Duration::from_millis(50);
 
 /// A statement with its parameters, run by one of its `execute` / `fetch_*` methods.
 #[must_use = "a statement does nothing until executed or fetched"]
@@ -183,9 +187,25 @@ impl Tx {
         }
     }
 
-    /// Makes the transaction's writes durable.
+    /// Makes the transaction's writes durable, unless the caller's deadline
+    /// ([`rzero_resilience::deadline`]) is less than [`COMMIT_MARGIN`] away: then it rolls
+    /// back and answers [`StoreError::Unavailable`]. A caller whose deadline passes is told
+    /// to retry; a commit that lands just after would make that retry a second write. The
+    /// margin leaves the COMMIT's round trip and the answer's way back; what it cannot
+    /// cover (a COMMIT sent, its answer lost) is what idempotency keys are for.
     pub async fn commit(self) -> Result<(), StoreError> {
         let Tx { pool, tx } = self;
+        if let Some(left) = rzero_resilience::deadline::remaining()
+            && left < COMMIT_MARGIN
+        {
+            // Dropped, sqlx's transaction queues its ROLLBACK on the connection: no wait
+            // on a deadline that is already (nearly) gone.
+            drop(tx);
+            return Err(StoreError::Unavailable(format!(
+                "not committed: the caller's deadline was {left:?} away, too close to \
+                 answer; the transaction was rolled back: retry, or give the call more time"
+            )));
+        }
         pool.traced("COMMIT", tx.commit()).await
     }
 

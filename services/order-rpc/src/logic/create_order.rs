@@ -5,7 +5,8 @@
 //! A request with an idempotency key returns the order first created with that key
 //! (looked up before anything else, and again when the insert loses a race on the key's
 //! unique index), so a retry after a timeout or a dropped connection never makes a
-//! second row.
+//! second row. The insert commits only while the caller's deadline leaves time to
+//! answer (`insert_committed`): a create cancelled by its deadline leaves no row behind.
 
 use rzero::stores::StoreError;
 use rzero::telemetry::step;
@@ -61,7 +62,7 @@ pub async fn create_order(
     })
     .await?;
     let inserted = step(tracer, "InsertOrder", store_error, async {
-        match ctx.orders.insert(&new).await {
+        match ctx.orders.insert_committed(&new).await {
             Ok(id) => Ok(Ok(Orders { id, ..new.clone() })),
             // Another attempt with the same key committed first: its order is the answer.
             Err(StoreError::Conflict(_)) if new.idempotency_key.is_some() => Ok(Err(())),

@@ -5,8 +5,10 @@
 use rzero::stores::StoreError;
 
 use super::orders_model_gen::{
-    CACHE_ORDERS_ID_PREFIX, ORDERS_ROWS, ORDERS_TABLE, Orders, OrdersModel,
+    CACHE_ORDERS_ID_PREFIX, CACHE_ORDERS_IDEMPOTENCY_KEY_PREFIX, ORDERS_ROWS, ORDERS_TABLE, Orders,
+    OrdersModel,
 };
+use super::vars;
 
 impl OrdersModel {
     /// Puts `order` in the cache under its id, so the first read after a create is a hit
@@ -14,6 +16,38 @@ impl OrdersModel {
     pub async fn cache(&self, order: &Orders) -> Result<(), StoreError> {
         let key = format!("{CACHE_ORDERS_ID_PREFIX}{}", order.id);
         self.conn.set_cache(&key, order).await
+    }
+
+    /// Inserts `data` in a transaction and returns its id, as the generated `insert`
+    /// does, but commits only while the caller's deadline leaves time to answer
+    /// ([`rzero::stores::sql::Tx::commit`]). A plain INSERT that the deadline cancels has
+    /// been sent and commits anyway while the caller is told to retry; this one, cancelled
+    /// before its COMMIT, is rolled back.
+    pub async fn insert_committed(&self, data: &Orders) -> Result<i64, StoreError> {
+        let mut tx = self.conn.db().begin().await?;
+        let res = tx
+            .query(&format!(
+                "INSERT INTO {ORDERS_TABLE} (`user_id`, `product_id`, `amount_cents`, `status`, \
+                 `created_at`, `idempotency_key`) VALUES (?, ?, ?, ?, ?, ?)"
+            ))
+            .bind(data.user_id)
+            .bind(data.product_id)
+            .bind(data.amount_cents)
+            .bind(data.status.as_str())
+            .bind(data.created_at)
+            .bind(data.idempotency_key.as_deref())
+            .execute()
+            .await?;
+        let id = vars::insert_id(res)?;
+        tx.commit().await?;
+        // A read before the row existed may have cached "absent" under either key.
+        let mut keys = vec![format!("{CACHE_ORDERS_ID_PREFIX}{id}")];
+        if let Some(k) = &data.idempotency_key {
+            keys.push(format!("{CACHE_ORDERS_IDEMPOTENCY_KEY_PREFIX}{k}"));
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.conn.del_cache(&keys).await;
+        Ok(id)
     }
 
     /// The order created with `idempotency_key`, read from the database itself: after an

@@ -1,7 +1,9 @@
 //! A deadline per call from the client's `Timeout` (or the caller's own, set with
 //! `tonic::Request::set_timeout`, when shorter), sent to the server as `grpc-timeout` so
 //! it stops working on calls nobody waits for any more. A call past it answers
-//! DEADLINE_EXCEEDED here, whatever the server does.
+//! DEADLINE_EXCEEDED here, whatever the server does. Inside a server's handler the
+//! deadline of the call being served ([`rzero_resilience::deadline`]) bounds it too, so
+//! a service never waits for another longer than its own caller waits for it.
 
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -60,10 +62,14 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let deadline = match (self.timeout, timeout_in(req.headers())) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let deadline = [
+            self.timeout,
+            timeout_in(req.headers()),
+            rzero_resilience::deadline::remaining(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         if let Some(d) = deadline {
             req.headers_mut().insert(GRPC_TIMEOUT, timeout_value(d));
         }

@@ -5,20 +5,30 @@
 //! tonic's transport also watches `grpc-timeout` and answers CANCELLED when it passes;
 //! this layer's deadline for a caller's timeout is set a millisecond earlier, so the
 //! caller gets the code the gRPC spec names.
+//!
+//! The deadline is also put in scope for the handler ([`rzero_resilience::deadline`]):
+//! its SQL statements and its calls to other services are bounded by the time the
+//! caller has left, not by their own fixed timeouts.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::future::Either;
 use http::{Request, Response};
 use pin_project_lite::pin_project;
+use rzero_resilience::deadline;
 use tokio::time::Sleep;
 use tower::{Layer, Service};
 
 use crate::status::timeout_in;
 
 const MARGIN: Duration = Duration::from_millis(1);
+
+/// At most this much of a call's deadline is kept back from the work in its handler
+/// (a tenth of it when shorter): the time to make an answer of an error.
+const HANDLER_MARGIN: Duration = Duration::from_millis(20);
 
 /// Adds [`Timeout`] to services.
 #[derive(Clone, Copy, Debug)]
@@ -60,7 +70,7 @@ where
 {
     type Response = Response<ResB>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<Either<deadline::Scoped<S::Future>, S::Future>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -72,7 +82,17 @@ where
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        ResponseFuture::new(self.inner.call(req), deadline, "the server's deadline")
+        let call = self.inner.call(req);
+        let call = match deadline {
+            Some(d) => {
+                // The handler's work ends a little before the call's deadline, so that a
+                // statement cut off by it still turns into the handler's own answer.
+                let work = d.saturating_sub((d / 10).min(HANDLER_MARGIN));
+                Either::Left(deadline::scope(tokio::time::Instant::now() + work, call))
+            }
+            None => Either::Right(call),
+        };
+        ResponseFuture::new(call, deadline, "the server's deadline")
     }
 }
 
