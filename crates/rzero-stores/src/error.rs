@@ -90,6 +90,7 @@ impl StoreError {
     }
 }
 
+#[cfg(feature = "sql")]
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         use sqlx::Error as E;
@@ -121,6 +122,7 @@ impl From<sqlx::Error> for StoreError {
 /// Server answers that mean "not now" rather than "wrong": MySQL's too many connections
 /// (1040), server shutting down (1053), lock wait timeout (1205) and deadlock (1213);
 /// SQLite's busy and locked (5, 6).
+#[cfg(feature = "sql")]
 fn is_unavailable_code(code: Option<&str>) -> bool {
     matches!(code, Some("1040" | "1053" | "1205" | "1213" | "5" | "6"))
 }
@@ -171,6 +173,7 @@ mod tests {
         assert_eq!(e.to_string(), "store unavailable: login *** failed");
     }
 
+    #[cfg(feature = "sql")]
     #[test]
     fn pool_timeouts_are_unavailable() {
         assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_unavailable());

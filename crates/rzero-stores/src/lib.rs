@@ -56,10 +56,12 @@ pub mod cache;
 mod error;
 pub mod limit;
 pub mod redis;
+#[cfg(feature = "sql")]
 pub mod sql;
 mod telemetry;
 
 pub use error::{ErrorKind, StoreError};
+#[cfg(feature = "sql")]
 /// The sqlx version rows decode with (`sqlx::FromRow`, `sqlx::Row`, `sqlx::any::AnyRow`).
 pub use sqlx;
 pub use telemetry::{SCOPE, Telemetry};

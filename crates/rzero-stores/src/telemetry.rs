@@ -144,7 +144,8 @@ impl Operation {
     }
 }
 
-/// What an ended operation leaves for the slow-query log.
+/// What an ended operation leaves for the slow-query log (SQL's; Redis has none).
+#[cfg_attr(not(feature = "sql"), allow(dead_code))]
 pub(crate) struct Ended {
     /// How long the operation took.
     pub(crate) elapsed: std::time::Duration,

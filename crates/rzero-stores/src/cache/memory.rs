@@ -66,6 +66,7 @@ impl MemoryCache {
         self.insert(&mut shard, key, value, now + ttl, now);
     }
 
+    #[cfg(feature = "sql")] // the leases of CachedConn
     /// Stores `value` under `key` for `ttl` if the key holds `expected` now (`None`:
     /// nothing, or an expired entry), checked and set under one lock; true if stored.
     /// The cache's compare-and-set, for the leases of [`super::CachedConn`].
@@ -121,6 +122,7 @@ impl MemoryCache {
         shard.map.insert(key.to_owned(), Entry { value, expires });
     }
 
+    #[cfg(feature = "sql")] // the leases of CachedConn
     /// Removes `key` if it holds `value`.
     pub(crate) fn del_if(&self, key: &str, value: &str) {
         let mut shard = self.shard(key);

@@ -25,7 +25,9 @@
 //! to the database and succeed; the failure is recorded on the Redis command's span and
 //! logged at debug level.
 
+#[cfg(feature = "sql")]
 mod cached;
+#[cfg(feature = "sql")] // single flight of CachedConn's loads
 mod flight;
 mod memory;
 
@@ -34,6 +36,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "sql")]
 pub use cached::CachedConn;
 pub use memory::MemoryCache;
 
@@ -43,16 +46,20 @@ use crate::redis::RedisStore;
 /// What a cache key holds for a row known to be absent (go-zero's `notFoundPlaceholder`).
 pub const NOT_FOUND_PLACEHOLDER: &str = "*";
 
+#[cfg(feature = "sql")] // the lease serves CachedConn's loads
 /// What a leased key's value starts with; a row's JSON or the placeholder never does.
 pub(crate) const LEASE_PREFIX: &str = "#lease:";
 
+#[cfg(feature = "sql")] // the lease serves CachedConn's loads
 /// How long a lease lives: past it a slow load no longer writes its row back.
 pub(crate) const LEASE_TTL: Duration = Duration::from_secs(5);
 
+#[cfg(feature = "sql")] // the lease serves CachedConn's loads
 /// Sets `KEYS[1]` to `ARGV[2]` for `ARGV[3]` ms only while it holds the lease `ARGV[1]`.
 const SET_IF_LEASED: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
     return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else return false end";
 
+#[cfg(feature = "sql")] // the lease serves CachedConn's loads
 /// Deletes `KEYS[1]` only while it holds the lease `ARGV[1]`.
 const DEL_IF_LEASED: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
     return redis.call('DEL', KEYS[1]) else return 0 end";
@@ -144,6 +151,7 @@ impl Cache {
         }
     }
 
+    #[cfg(feature = "sql")] // the lease serves CachedConn's loads
     /// Takes the lease `token` on `key` if the key holds nothing; true if taken.
     pub(crate) async fn lease(&self, key: &str, token: &str) -> Result<bool, StoreError> {
         match self {
@@ -162,6 +170,7 @@ impl Cache {
         }
     }
 
+    #[cfg(feature = "sql")] // the lease serves CachedConn's loads
     /// Stores `value` under `key` for `ttl` if the key still holds the lease `token`;
     /// true if stored.
     pub(crate) async fn set_if_leased(
@@ -188,6 +197,7 @@ impl Cache {
         }
     }
 
+    #[cfg(feature = "sql")] // the lease serves CachedConn's loads
     /// Drops the lease `token` on `key` if the key still holds it (a load that failed).
     pub(crate) async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
         match self {
