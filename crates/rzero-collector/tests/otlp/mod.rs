@@ -206,6 +206,11 @@ pub(crate) fn shop(base: u64) -> [ExportTraceServiceRequest; 2] {
     [export("gateway", gateway), export("orders", orders)]
 }
 
+/// `GET path`: the whole answer, head and body, as text.
+pub(crate) async fn get_raw(addr: SocketAddr, path: &str) -> String {
+    String::from_utf8(exchange(addr, "GET", path, "text/plain", b"").await).expect("utf-8")
+}
+
 /// One HTTP/1.1 exchange on a fresh connection: status and body.
 pub(crate) async fn http(
     addr: SocketAddr,
@@ -214,6 +219,20 @@ pub(crate) async fn http(
     ctype: &str,
     body: &[u8],
 ) -> (u16, Vec<u8>) {
+    let out = exchange(addr, method, path, ctype, body).await;
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("head end");
+    let status = String::from_utf8_lossy(&out[..split])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, out[split + 4..].to_vec())
+}
+
+async fn exchange(addr: SocketAddr, method: &str, path: &str, ctype: &str, body: &[u8]) -> Vec<u8> {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let head = format!(
         "{method} {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n\r\n",
@@ -226,16 +245,7 @@ pub(crate) async fn http(
         .await
         .expect("an answer within 20 s")
         .expect("read");
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("head end");
-    let status = String::from_utf8_lossy(&out[..split])
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, out[split + 4..].to_vec())
+    out
 }
 
 /// `GET path` answered with JSON: status and value.
