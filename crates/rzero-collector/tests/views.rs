@@ -73,18 +73,29 @@ async fn the_views_draw_what_the_spans_say() {
     })
     .await
     .expect("start");
-    for r in data(otlp::now()) {
+    let now = otlp::now();
+    for r in data(now) {
         collector.store().ingest_traces(&r);
     }
     let ui = collector.ui_addr().expect("ui");
     let base = format!("http://{ui}");
     let id = |t: u8| format!("{t:02x}").repeat(16);
+    let minute = 60_000 * MS;
+    let first = (now / minute - 3) * minute / MS;
     let urls = [
         format!("{base}/#/map"),
         format!("{base}/#/red?service=gateway"),
         format!("{base}/#/trace/{}", id(CRIT)),
         format!("{base}/#/compare/{}/{}", id(1), id(10)),
         format!("{base}/#/?attr=db.system%3Dredis"),
+        // Where a click on the first minute's latency point leads (`toTraces` in
+        // views.js): that operation's traces of that bucket.
+        format!(
+            "{base}/#/?service=gateway&operation=POST%20%2Forders&start_ms={first}&end_ms={}",
+            first + 60_000
+        ),
+        // Search by duration range: gateway roots of 30..=60 ms are i = 2..=5.
+        format!("{base}/#/?service=gateway&min_duration_ms=30&max_duration_ms=60"),
     ];
     let dir = artifacts();
     let shots = [
@@ -93,6 +104,8 @@ async fn the_views_draw_what_the_spans_say() {
         "viewer-critical-path.png",
         "viewer-compare.png",
         "viewer-search.png",
+        "viewer-bucket-traces.png",
+        "viewer-duration-search.png",
     ];
     let doms = tokio::task::spawn_blocking(move || {
         let doms: Vec<String> = urls.iter().map(|u| chromium(u, None)).collect();
@@ -104,6 +117,7 @@ async fn the_views_draw_what_the_spans_say() {
     .await
     .expect("join");
     let (map, red, trace, compare, search) = (&doms[0], &doms[1], &doms[2], &doms[3], &doms[4]);
+    let (bucket, by_duration) = (&doms[5], &doms[6]);
 
     let nodes: Vec<String> = attr_values(map, "data-node-id");
     assert_eq!(
@@ -155,6 +169,23 @@ async fn the_views_draw_what_the_spans_say() {
         "{compare}"
     );
     assert!(compare.contains("cmp-row diff"), "differences marked");
+
+    // The latency points carry their bucket, which the click puts in the list's link;
+    // the card links the example traces (the slowest of the last minute: trace 10).
+    let starts = attr_values(red, "data-bucket-start");
+    assert!(starts.contains(&first.to_string()), "{starts:?}");
+    assert!(
+        red.contains(&format!("href=\"#/trace/{}\"", id(10))),
+        "example trace linked"
+    );
+    let mut in_bucket = attr_values(bucket, "data-trace-id");
+    in_bucket.sort();
+    let first_minute: Vec<String> = (1..=6).map(id).collect();
+    assert_eq!(in_bucket, first_minute, "the six traces of that minute");
+    let mut ranged = attr_values(by_duration, "data-trace-id");
+    ranged.sort();
+    let expected: Vec<String> = (3..=6).map(id).collect();
+    assert_eq!(ranged, expected, "roots of 30 to 60 ms");
 
     let listed = attr_values(search, "data-trace-id");
     assert_eq!(
