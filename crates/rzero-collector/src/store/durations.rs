@@ -347,7 +347,103 @@ pub(crate) fn merge(into_bounds: &[f64], into_counts: &mut [u64], bounds: &[f64]
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry_proto::tonic::common::v1::AnyValue;
+    use opentelemetry_proto::tonic::metrics::v1::{
+        Histogram, Metric, ResourceMetrics, ScopeMetrics,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+
     use super::*;
+
+    fn kv(k: &str, v: &str) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(v.into())),
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// One `http.server.request.duration` point of GET /x: `(start, time, count)`, all in
+    /// the first bucket.
+    fn request(
+        temporality: AggregationTemporality,
+        points: &[(u64, u64, u64)],
+    ) -> ExportMetricsServiceRequest {
+        let data_points = points
+            .iter()
+            .map(|&(start, time, count)| HistogramDataPoint {
+                attributes: vec![kv("http.request.method", "GET"), kv("http.route", "/x")],
+                start_time_unix_nano: start,
+                time_unix_nano: time,
+                count,
+                bucket_counts: vec![count, 0],
+                explicit_bounds: vec![0.1],
+                ..Default::default()
+            })
+            .collect();
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                resource: Some(Resource {
+                    attributes: vec![kv("service.name", "s")],
+                    ..Default::default()
+                }),
+                scope_metrics: vec![ScopeMetrics {
+                    metrics: vec![Metric {
+                        name: "http.server.request.duration".into(),
+                        unit: "s".into(),
+                        data: Some(metric::Data::Histogram(Histogram {
+                            data_points,
+                            aggregation_temporality: temporality as i32,
+                        })),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn deltas(t: &DurationTable) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        t.visit(|s| {
+            assert_eq!((s.operation.as_str(), s.error), ("GET /x", false));
+            out.extend(s.deltas.iter().map(|d| (d.time, d.count)));
+        });
+        out
+    }
+
+    #[test]
+    fn cumulative_points_become_deltas_and_a_restart_counts_whole() {
+        let limits = StoreLimits::default();
+        let mut t = DurationTable::default();
+        let cumulative = AggregationTemporality::Cumulative;
+        for points in [[(1, 10, 10)], [(1, 20, 15)], [(1, 30, 15)], [(25, 40, 3)]] {
+            t.ingest(&request(cumulative, &points), &limits, 0);
+        }
+        assert_eq!(
+            deltas(&t),
+            [(10, 10), (20, 5), (40, 3)],
+            "no change, no delta"
+        );
+        assert!(t.bytes() > 0);
+
+        let mut d = DurationTable::default();
+        for points in [[(1, 10, 4)], [(10, 20, 4)]] {
+            d.ingest(&request(AggregationTemporality::Delta, &points), &limits, 0);
+        }
+        assert_eq!(deltas(&d), [(10, 4), (20, 4)], "deltas as sent");
+        assert_eq!(
+            d.streams
+                .values()
+                .next()
+                .map(|s| s.deltas[0].bounds_ms.clone()),
+            Some(vec![100.0]),
+            "seconds to ms"
+        );
+    }
 
     #[test]
     fn quantiles_interpolate_inside_the_bucket() {
