@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use crate::load::{Sample, cpu_ticks, parse, wrk_with};
 use crate::{Result, apt_install, cargo, wait_for};
 
-const API_PORT: u16 = 18888;
+pub(crate) const API_PORT: u16 = 18888;
 const RPC_PORT: u16 = 18080;
 const USER_PORT: u16 = 18081;
 const OTLP_PORT: u16 = 14317;
@@ -89,25 +89,44 @@ pub(crate) fn run(args: &[String]) -> Result {
     outcome
 }
 
-struct System(Vec<Child>);
+/// The three services, started in order (user-rpc, order-rpc, order-api).
+pub(crate) struct System(pub(crate) Vec<Child>);
 
 impl System {
     fn start(target: &Path, dir: &Path, ratio: &str) -> Result<Self> {
+        Self::start_with(target, dir, ratio, OTLP_PORT, &[], &[])
+    }
+
+    /// The services exporting to the collector on `otlp_port`, head-sampling `ratio`,
+    /// with extra environment `env` and order-api's arguments `api_args`.
+    pub(crate) fn start_with(
+        target: &Path,
+        dir: &Path,
+        ratio: &str,
+        otlp_port: u16,
+        env: &[(&str, &str)],
+        api_args: &[&str],
+    ) -> Result<Self> {
         let mut system = System(Vec::new());
         for (name, port) in [
             ("user-rpc", USER_PORT),
             ("order-rpc", RPC_PORT),
             ("order-api", API_PORT),
         ] {
-            let child = Command::new(target.join("release").join(name))
+            let mut cmd = Command::new(target.join("release").join(name));
+            if name == "order-api" {
+                cmd.args(api_args);
+            }
+            let child = cmd
                 .current_dir(dir)
+                .envs(env.iter().copied())
                 .env("USER_RPC_LISTEN", format!("127.0.0.1:{USER_PORT}"))
                 .env("USER_RPC_ADDR", format!("127.0.0.1:{USER_PORT}"))
                 .env("ORDER_RPC_LISTEN", format!("127.0.0.1:{RPC_PORT}"))
                 .env("ORDER_RPC_ADDR", format!("127.0.0.1:{RPC_PORT}"))
                 .env("ORDER_API_HOST", "127.0.0.1")
                 .env("ORDER_API_PORT", API_PORT.to_string())
-                .env("OTLP_ENDPOINT", format!("http://127.0.0.1:{OTLP_PORT}"))
+                .env("OTLP_ENDPOINT", format!("http://127.0.0.1:{otlp_port}"))
                 .env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
                 .env("OTEL_TRACES_SAMPLER_ARG", ratio)
                 .env("RUST_LOG", "warn")
@@ -120,7 +139,7 @@ impl System {
         Ok(system)
     }
 
-    fn ticks(&self) -> Result<u64> {
+    pub(crate) fn ticks(&self) -> Result<u64> {
         self.0.iter().map(cpu_ticks).sum()
     }
 
@@ -131,7 +150,7 @@ impl System {
         parse(&out, after.saturating_sub(before), secs)
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         for child in self.0.iter_mut().rev() {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])

@@ -7,6 +7,7 @@
 //! cargo xtask run     # the main job: the order system, the collector and its viewer
 //! cargo xtask load    # HTTP load harness: plain axum against rzero's layers, as ratios
 //! cargo xtask load orders  # the order system at 0%, 10% and 100% sampling, as ratios
+//! cargo xtask load tail    # 100% export + tail sampling vs 10% head sampling: kept, cost
 //! cargo xtask bench-side    # axum, rzero and the usual tracing glue side by side (issue 19)
 //! cargo xtask codegen-check  # services/ is exactly rzeroctl's output (CI runs it)
 //! cargo xtask codegen # regenerate services/ in place
@@ -15,6 +16,7 @@
 mod codegen;
 mod load;
 mod load_orders;
+mod load_tail;
 mod side;
 mod side_instr;
 mod system;
@@ -36,6 +38,9 @@ fn main() -> ExitCode {
         "run" => system::run(rest),
         "load" if rest.first().map(String::as_str) == Some("orders") => {
             load_orders::run(rest.get(1..).unwrap_or_default())
+        }
+        "load" if rest.first().map(String::as_str) == Some("tail") => {
+            load_tail::run(rest.get(1..).unwrap_or_default())
         }
         "load" => load::run(rest),
         "bench-side" => side::run(rest),

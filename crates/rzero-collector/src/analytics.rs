@@ -10,14 +10,21 @@
 //!   fixed time buckets: rate, errors, p50/p95/p99, and example trace ids per bucket
 //!   (the slowest, and an error if there was one), so a chart point links to traces.
 //!
-//! Percentiles are nearest-rank over the exact durations: the store is bounded, so
-//! sorting what one query sees is cheap and needs no sketch.
+//!   When services send request-duration histograms over OTLP (`store/durations.rs`), an
+//!   operation's series comes from them instead (`source: "metrics"`): they count every
+//!   call, where the stored spans are what sampling kept. Its examples are the exemplars'
+//!   traces and the span examples of the same bucket.
+//!
+//! Percentiles from spans are nearest-rank over the exact durations: the store is
+//! bounded, so sorting what one query sees is cheap and needs no sketch. From metrics
+//! they are interpolated inside the histogram's buckets, as Prometheus does.
 
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::store::durations::{merge, quantile};
 use crate::store::{Store, StoredSpan};
 
 /// A node of the service map.
@@ -162,7 +169,66 @@ pub(crate) struct Bucket {
 pub(crate) struct Series {
     pub(crate) service: String,
     pub(crate) operation: String,
+    /// `metrics` (the services' duration histograms) or `spans` (the stored spans).
+    pub(crate) source: &'static str,
     pub(crate) buckets: Vec<Bucket>,
+}
+
+/// One bucket of one operation from the duration histograms.
+#[derive(Default)]
+struct MetricAcc {
+    count: u64,
+    errors: u64,
+    bounds: Vec<f64>,
+    counts: Vec<u64>,
+    max: Option<f64>,
+    exemplars: Vec<String>,
+}
+
+type Key = (String, String);
+
+/// The duration histograms of the matching operations, summed per bucket.
+fn metric_buckets(
+    store: &Store,
+    service: Option<&str>,
+    operation: Option<&str>,
+    from: u64,
+    to: u64,
+    bucket_ns: u64,
+) -> BTreeMap<Key, BTreeMap<u64, MetricAcc>> {
+    let mut out: BTreeMap<Key, BTreeMap<u64, MetricAcc>> = BTreeMap::new();
+    store.visit_durations(|st| {
+        if service.is_some_and(|x| x != st.service) || operation.is_some_and(|x| x != st.operation)
+        {
+            return;
+        }
+        for d in st.deltas.iter().filter(|d| d.time >= from && d.time <= to) {
+            let a = out
+                .entry((st.service.clone(), st.operation.clone()))
+                .or_default()
+                .entry(d.time / bucket_ns * bucket_ns)
+                .or_default();
+            if a.bounds.is_empty() && a.counts.is_empty() {
+                a.bounds.clone_from(&d.bounds_ms);
+                a.counts = vec![0; d.bounds_ms.len() + 1];
+            }
+            merge(&a.bounds, &mut a.counts, &d.bounds_ms, &d.counts);
+            a.count += d.count;
+            if st.error {
+                a.errors += d.count;
+            }
+            a.max = match (a.max, d.max_ms) {
+                (Some(x), Some(y)) => Some(x.max(y)),
+                (x, y) => x.or(y),
+            };
+            for e in &d.exemplars {
+                if a.exemplars.len() < 3 && !a.exemplars.contains(e) {
+                    a.exemplars.push(e.clone());
+                }
+            }
+        }
+    });
+    out
 }
 
 #[derive(Default)]
@@ -184,7 +250,8 @@ pub(crate) fn red(
     bucket_ms: u64,
 ) -> Vec<Series> {
     let bucket_ns = bucket_ms.max(1).saturating_mul(1_000_000);
-    let mut acc: BTreeMap<(String, String), BTreeMap<u64, Acc>> = BTreeMap::new();
+    let from_metrics = metric_buckets(store, service, operation, from, to, bucket_ns);
+    let mut acc: BTreeMap<Key, BTreeMap<u64, Acc>> = BTreeMap::new();
     store.visit_traces(|spans, _| {
         for s in spans {
             let entry =
@@ -214,36 +281,85 @@ pub(crate) fn red(
         }
         true
     });
-    acc.into_iter()
-        .map(|((service, operation), buckets)| Series {
-            service,
-            operation,
+    let rate = |count: u64| count as f64 / (bucket_ns as f64 / 1e9);
+    let mut series: Vec<Series> = Vec::new();
+    for (key, buckets) in &from_metrics {
+        let spans = acc.get(key);
+        series.push(Series {
+            service: key.0.clone(),
+            operation: key.1.clone(),
+            source: "metrics",
+            buckets: buckets
+                .iter()
+                .map(|(start, m)| {
+                    let mut examples = m.exemplars.clone();
+                    if let Some(a) = spans.and_then(|s| s.get(start)) {
+                        for id in span_examples(a) {
+                            if !examples.contains(&id) {
+                                examples.push(id);
+                            }
+                        }
+                    }
+                    let q = |q| round3(quantile(&m.bounds, &m.counts, m.max, q));
+                    Bucket {
+                        start_unix_ms: start / 1_000_000,
+                        count: m.count,
+                        errors: m.errors,
+                        rate_per_s: rate(m.count),
+                        p50_ms: q(0.5),
+                        p95_ms: q(0.95),
+                        p99_ms: q(0.99),
+                        example_trace_ids: examples,
+                    }
+                })
+                .collect(),
+        });
+    }
+    for (key, buckets) in acc {
+        if from_metrics.contains_key(&key) {
+            continue;
+        }
+        series.push(Series {
+            service: key.0,
+            operation: key.1,
+            source: "spans",
             buckets: buckets
                 .into_iter()
                 .map(|(start, mut a)| {
                     a.durations.sort_unstable();
-                    let mut examples: Vec<String> =
-                        a.slowest.map(|(_, id)| id).into_iter().collect();
-                    if let Some(e) = a.error_example
-                        && !examples.contains(&e)
-                    {
-                        examples.push(e);
-                    }
                     let count = a.durations.len() as u64;
                     Bucket {
                         start_unix_ms: start / 1_000_000,
                         count,
                         errors: a.errors,
-                        rate_per_s: count as f64 / (bucket_ns as f64 / 1e9),
+                        rate_per_s: rate(count),
                         p50_ms: percentile_ms(&a.durations, 0.5),
                         p95_ms: percentile_ms(&a.durations, 0.95),
                         p99_ms: percentile_ms(&a.durations, 0.99),
-                        example_trace_ids: examples,
+                        example_trace_ids: span_examples(&a),
                     }
                 })
                 .collect(),
-        })
-        .collect()
+        });
+    }
+    series.sort_by(|a, b| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)));
+    series
+}
+
+/// A bucket's example traces from spans: the slowest call's, then the first error's.
+fn span_examples(a: &Acc) -> Vec<String> {
+    let mut examples: Vec<String> = a.slowest.iter().map(|(_, id)| id.clone()).collect();
+    if let Some(e) = &a.error_example
+        && !examples.contains(e)
+    {
+        examples.push(e.clone());
+    }
+    examples
+}
+
+/// Milliseconds to the microsecond, so interpolated figures read cleanly.
+fn round3(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //! - `GET /rzero/api/service-map?lookback_ms=`: nodes (services, databases, caches,
 //!   external peers) and edges with calls, errors, error rate, p50/p99
 //! - `GET /rzero/api/red?service=&operation=&bucket_ms=&lookback_ms=`: rate, errors and
-//!   p50/p95/p99 per service and operation in time buckets, with example trace ids
+//!   p50/p95/p99 per service and operation in time buckets, with example trace ids; from
+//!   the services' OTLP duration histograms when they send them (`source: "metrics"`),
+//!   from the stored spans otherwise (`source: "spans"`)
 //! - `GET /metrics`: the collector's own counters in Prometheus text (store, forwarding,
 //!   tail-sampling decisions by policy)
 

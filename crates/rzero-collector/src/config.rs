@@ -66,8 +66,8 @@ pub struct StoreLimits {
     pub max_log_bytes: usize,
     /// Distinct metric names kept (default 2,000).
     pub max_metrics: usize,
-    /// Estimated bytes of what is kept of metrics (default 16 MiB): names, senders and
-    /// latest points.
+    /// Estimated bytes of what is kept of metrics (default 16 MiB): names, senders,
+    /// latest points, and the request-duration series of the RED charts.
     pub max_metric_bytes: usize,
     /// Attributes kept per span, event, resource or log record (default 128).
     pub max_attributes: usize,

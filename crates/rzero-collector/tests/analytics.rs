@@ -3,115 +3,21 @@
 //! payment provider (uninstrumented), orders calling MySQL and Redis.
 
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
-use prost::Message;
 use rzero_collector::{Collector, CollectorConfig, RunningCollector};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const MS: u64 = 1_000_000;
-const SERVER: i32 = 2;
-const CLIENT: i32 = 3;
+mod otlp;
 
-fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(v.into())),
-        }),
-        ..Default::default()
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn span(
-    trace: u8,
-    id: u8,
-    parent: Option<u8>,
-    name: &str,
-    kind: i32,
-    start: u64,
-    ms: u64,
-    error: bool,
-    attrs: &[(&str, &str)],
-) -> Span {
-    Span {
-        trace_id: vec![trace + 1; 16],
-        span_id: vec![id; 8],
-        parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
-        name: name.into(),
-        kind,
-        start_time_unix_nano: start,
-        end_time_unix_nano: start + ms * MS,
-        attributes: attrs.iter().map(|(k, v)| kv(k, v)).collect(),
-        status: error.then(|| Status {
-            code: 2,
-            message: "failed".into(),
-        }),
-        ..Default::default()
-    }
-}
-
-fn export(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", service)],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-}
-
-async fn call(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    ctype: &str,
-    body: &[u8],
-) -> (u16, Vec<u8>) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.expect("head");
-    s.write_all(body).await.expect("body");
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
-        .await
-        .expect("answer")
-        .expect("read");
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
-    let status = String::from_utf8_lossy(&out[..split])
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, out[split + 4..].to_vec())
-}
+use otlp::MS;
 
 async fn get(c: &RunningCollector, path: &str) -> (u16, Value) {
-    let (status, body) = call(c.ui_addr().expect("ui"), "GET", path, "text/plain", b"").await;
-    (status, serde_json::from_slice(&body).expect("json"))
+    otlp::get_json(c.ui_addr().expect("ui"), path).await
 }
 
-/// Ten traces, `i` = 0..9: six in one minute, four in the next. Gateway root
-/// (10·(i+1) ms, error for i = 3 and 7) -> gateway client -> orders server (5·(i+1) ms,
-/// same errors) -> MySQL (2 ms) and, for even i, Redis (1 ms, error for i = 4); the
-/// gateway also calls payments.example (3 ms), which sends no spans.
+/// The shop's ten traces (see `otlp::shop`), ten minutes ago, through OTLP/HTTP.
 async fn start() -> (RunningCollector, u64) {
-    let any = "127.0.0.1:0".parse().ok();
+    let any: Option<SocketAddr> = "127.0.0.1:0".parse().ok();
     let c = Collector::start(CollectorConfig {
         otlp_grpc: None,
         otlp_http: any,
@@ -120,97 +26,10 @@ async fn start() -> (RunningCollector, u64) {
     })
     .await
     .expect("start");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos() as u64;
     let minute = 60_000 * MS;
-    let base = (now / minute - 10) * minute;
-    let (mut gateway, mut orders) = (Vec::new(), Vec::new());
-    for i in 0..10u64 {
-        let t = i as u8;
-        let start = base + if i < 6 { i } else { 60 + i } * 1000 * MS;
-        let failed = i == 3 || i == 7;
-        gateway.push(span(
-            t,
-            1,
-            None,
-            "POST /orders",
-            SERVER,
-            start,
-            10 * (i + 1),
-            failed,
-            &[],
-        ));
-        gateway.push(span(
-            t,
-            2,
-            Some(1),
-            "POST orders",
-            CLIENT,
-            start + MS,
-            6 * (i + 1),
-            false,
-            &[("server.address", "orders")],
-        ));
-        gateway.push(span(
-            t,
-            3,
-            Some(1),
-            "POST payments",
-            CLIENT,
-            start + MS,
-            3,
-            false,
-            &[("server.address", "payments.example")],
-        ));
-        orders.push(span(
-            t,
-            4,
-            Some(2),
-            "orders.Create",
-            SERVER,
-            start + 2 * MS,
-            5 * (i + 1),
-            failed,
-            &[],
-        ));
-        orders.push(span(
-            t,
-            5,
-            Some(4),
-            "INSERT orders",
-            CLIENT,
-            start + 3 * MS,
-            2,
-            false,
-            &[("db.system.name", "mysql"), ("server.address", "db1")],
-        ));
-        if i % 2 == 0 {
-            orders.push(span(
-                t,
-                6,
-                Some(4),
-                "SET",
-                CLIENT,
-                start + 3 * MS,
-                1,
-                i == 4,
-                &[("db.system", "redis"), ("server.address", "cache1")],
-            ));
-        }
-    }
-    let http = c.http_addr().expect("http");
-    for req in [export("gateway", gateway), export("orders", orders)] {
-        let (status, _) = call(
-            http,
-            "POST",
-            "/v1/traces",
-            "application/x-protobuf",
-            &req.encode_to_vec(),
-        )
-        .await;
-        assert_eq!(status, 200);
+    let base = (otlp::now() / minute - 10) * minute;
+    for req in otlp::shop(base) {
+        otlp::post_traces(c.http_addr().expect("http"), &req).await;
     }
     (c, base)
 }

@@ -8,28 +8,19 @@ use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use rzero_collector::{Collector, CollectorConfig};
 
 mod chrome;
+mod otlp;
 
 use chrome::{CHROMIUM, artifacts, attr_values, chromium};
+use otlp::kv;
 const TRACE: [u8; 16] = [
     0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36,
 ];
-
-fn kv(key: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(v.into())),
-        }),
-        ..Default::default()
-    }
-}
 
 /// Span id byte, parent, service, name, start ms, end ms, error.
 type TestSpan = (u8, Option<u8>, &'static str, &'static str, u64, u64, bool);
@@ -63,10 +54,7 @@ fn request() -> ExportTraceServiceRequest {
     let resource_spans = ["order-api", "order-rpc"]
         .iter()
         .map(|service| ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", service)],
-                ..Default::default()
-            }),
+            resource: Some(otlp::resource(service, Vec::new())),
             scope_spans: vec![ScopeSpans {
                 spans: SPANS
                     .iter()
@@ -103,7 +91,7 @@ fn logs() -> ExportLogsServiceRequest {
         time_unix_nano: base + at_ms * 1_000_000,
         severity_number: severity,
         body: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(body.into())),
+            value: Some(otlp::s(body)),
         }),
         trace_id: TRACE.to_vec(),
         span_id: vec![span; 8],
@@ -111,10 +99,7 @@ fn logs() -> ExportLogsServiceRequest {
     };
     ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", "order-api")],
-                ..Default::default()
-            }),
+            resource: Some(otlp::resource("order-api", Vec::new())),
             scope_logs: vec![ScopeLogs {
                 log_records: vec![
                     record(4, 15, 9, "order 42 inserted"),
@@ -145,7 +130,7 @@ async fn viewer_lists_the_trace_and_draws_its_waterfall() {
     collector.store().ingest_traces(&request());
     collector.store().ingest_logs(&logs());
     let base = format!("http://{}", collector.ui_addr().expect("ui"));
-    let trace_id: String = TRACE.iter().map(|b| format!("{b:02x}")).collect();
+    let trace_id = otlp::hex(&TRACE);
 
     let (list_url, trace_url) = (format!("{base}/#/"), format!("{base}/#/trace/{trace_id}"));
     let span_url = format!("{trace_url}/{}", "05".repeat(8));

@@ -3,33 +3,18 @@
 //! fixture (`fixtures/jaeger/ui_01.json`) and against what the test sent.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
-use prost::Message;
+use opentelemetry_proto::tonic::common::v1::any_value;
+use opentelemetry_proto::tonic::trace::v1::{Span, Status, span};
 use rzero_collector::{Collector, CollectorConfig, RunningCollector};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+
+mod otlp;
+
+use otlp::{MS, kv_of as kv, s};
 
 const FIXTURE: &str = include_str!("fixtures/jaeger/ui_01.json");
-const MS: u64 = 1_000_000;
-
-fn kv(key: &str, v: any_value::Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(v) }),
-        ..Default::default()
-    }
-}
-
-fn s(v: &str) -> any_value::Value {
-    any_value::Value::StringValue(v.into())
-}
 
 struct Sp {
     trace: u8,
@@ -78,59 +63,18 @@ fn span(base: u64, p: &Sp) -> Span {
 }
 
 fn export(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", s(service)), kv("host.name", s("box-1"))],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-}
-
-async fn exchange(addr: SocketAddr, head: String, body: &[u8]) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(head.as_bytes()).await.expect("head");
-    stream.write_all(body).await.expect("body");
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
-        .await
-        .expect("an answer")
-        .expect("read");
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("head end");
-    let status = String::from_utf8_lossy(&out[..split])
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, out[split + 4..].to_vec())
+    otlp::export_from(
+        otlp::resource(service, vec![otlp::kv("host.name", "box-1")]),
+        spans,
+    )
 }
 
 async fn get(c: &RunningCollector, path: &str) -> (u16, Value) {
-    let head = format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
-    let (status, body) = exchange(c.ui_addr().expect("ui"), head, b"").await;
-    let v = serde_json::from_slice(&body)
-        .unwrap_or_else(|e| panic!("{path}: {e}: {}", String::from_utf8_lossy(&body)));
-    (status, v)
+    otlp::get_json(c.ui_addr().expect("ui"), path).await
 }
 
 async fn post(c: &RunningCollector, req: ExportTraceServiceRequest) {
-    let body = req.encode_to_vec();
-    let head = format!(
-        "POST /v1/traces HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\
-         content-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    let (status, _) = exchange(c.http_addr().expect("http"), head, &body).await;
-    assert_eq!(status, 200);
+    otlp::post_traces(c.http_addr().expect("http"), &req).await;
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {
@@ -154,11 +98,7 @@ async fn start() -> (RunningCollector, u64) {
     })
     .await
     .expect("start");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos() as u64;
-    let base = now - 60_000 * MS;
+    let base = otlp::now() - 60_000 * MS;
     let sp = |trace, id, parent, name, kind, start_ms, ms, error| Sp {
         trace,
         id,

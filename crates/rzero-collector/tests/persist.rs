@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use rzero_collector::{Collector, CollectorConfig, CollectorError, RunningCollector, StoreLimits};
+
+mod otlp;
 
 /// A fresh directory under the system's temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -46,35 +46,18 @@ async fn start(dir: &TempDir, max_traces: usize) -> RunningCollector {
 }
 
 fn export(trace: u8, spans: u8) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".into(),
-                    value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue("kept-svc".into())),
-                    }),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans: (1..=spans)
-                    .map(|i| Span {
-                        trace_id: vec![trace; 16],
-                        span_id: vec![i; 8],
-                        parent_span_id: if i == 1 { Vec::new() } else { vec![1; 8] },
-                        name: format!("op-{i}"),
-                        start_time_unix_nano: 1_000 + u64::from(i),
-                        end_time_unix_nano: 2_000 + u64::from(i),
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            }],
+    let spans = (1..=spans)
+        .map(|i| Span {
+            trace_id: vec![trace; 16],
+            span_id: vec![i; 8],
+            parent_span_id: if i == 1 { Vec::new() } else { vec![1; 8] },
+            name: format!("op-{i}"),
+            start_time_unix_nano: 1_000 + u64::from(i),
+            end_time_unix_nano: 2_000 + u64::from(i),
             ..Default::default()
-        }],
-    }
+        })
+        .collect();
+    otlp::export("kept-svc", spans)
 }
 
 async fn send(c: &RunningCollector, traces: &[u8]) {

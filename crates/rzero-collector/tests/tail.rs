@@ -6,17 +6,18 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 use rzero_collector::tail::ratio_keeps;
 use rzero_collector::{Collector, CollectorConfig, RunningCollector, TailConfig};
 
-const MS: u64 = 1_000_000;
+mod otlp;
+
+use otlp::{MS, hex, now};
+
 const POLICY: &str = "decision_wait: 1s\npolicies:\n  - { type: errors }\n  - { name: slow, type: latency, threshold: 100ms }\n  - { name: some, type: ratio, ratio: 0.25 }\n";
 
 #[derive(Clone, Copy, PartialEq)]
@@ -37,17 +38,6 @@ fn trace_id(i: u64) -> Vec<u8> {
     id[..8].copy_from_slice(&(i + 1).to_be_bytes());
     id[8..].copy_from_slice(&(z ^ (z >> 31)).to_be_bytes());
     id
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos() as u64
 }
 
 /// Span `n` (1 = root) of trace `i`.
@@ -74,25 +64,7 @@ fn span(i: u64, n: u8, kind: Kind) -> Span {
 }
 
 fn export(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".into(),
-                    value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue("svc".into())),
-                    }),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
+    otlp::export("svc", spans)
 }
 
 fn kind_of(i: u64) -> Kind {

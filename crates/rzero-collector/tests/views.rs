@@ -5,173 +5,45 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use rzero_collector::{Collector, CollectorConfig};
 
 mod chrome;
+mod otlp;
 
 use chrome::{CHROMIUM, artifacts, attr_values, chromium};
-const MS: u64 = 1_000_000;
-
-fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(v.into())),
-        }),
-        ..Default::default()
-    }
-}
-
-/// `(trace, id, parent, name, kind, start, ms, error, attributes)`.
-type Sp<'a> = (
-    u8,
-    u8,
-    Option<u8>,
-    &'a str,
-    i32,
-    u64,
-    u64,
-    bool,
-    &'a [(&'a str, &'a str)],
-);
-
-fn span(s: Sp<'_>) -> Span {
-    let (trace, id, parent, name, kind, start, ms, error, attrs) = s;
-    Span {
-        trace_id: vec![trace; 16],
-        span_id: vec![id; 8],
-        parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
-        name: name.into(),
-        kind,
-        start_time_unix_nano: start,
-        end_time_unix_nano: start + ms * MS,
-        attributes: attrs.iter().map(|(k, v)| kv(k, v)).collect(),
-        status: error.then(|| Status {
-            code: 2,
-            message: "failed".into(),
-        }),
-        ..Default::default()
-    }
-}
-
-fn export(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", service)],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-}
+use otlp::{INTERNAL, MS, SERVER, span};
 
 const CRIT: u8 = 0xcc;
 
-/// Ten traces (ids 1..=10) as in the analytics test: gateway -> orders -> MySQL and,
-/// for odd ids, Redis; the gateway also calls payments.example. And trace 0xcc, whose
-/// critical path the test knows: root 0-100 ms; A 0-30; B 20-90 (ends last); C 35-50
-/// (inside B's time, off the path); B1 60-85 under B.
+/// The shop's ten traces (ids 1..=10, see `otlp::shop`) three minutes ago, and trace
+/// 0xcc, whose critical path the test knows: root 0-100 ms; A 0-30; B 20-90 (ends last);
+/// C 35-50 (inside B's time, off the path); B1 60-85 under B.
 fn data(now: u64) -> Vec<ExportTraceServiceRequest> {
     let minute = 60_000 * MS;
     let base = (now / minute - 3) * minute;
-    let (mut gateway, mut orders) = (Vec::new(), Vec::new());
-    for i in 0..10u64 {
-        let t = i as u8 + 1;
-        let start = base + if i < 6 { i } else { 60 + i } * 1000 * MS;
-        let failed = i == 3 || i == 7;
-        gateway.push(span((
-            t,
-            1,
-            None,
-            "POST /orders",
-            2,
-            start,
-            10 * (i + 1),
-            failed,
-            &[],
-        )));
-        gateway.push(span((
-            t,
-            2,
-            Some(1),
-            "POST orders",
-            3,
-            start + MS,
-            6 * (i + 1),
-            false,
-            &[("server.address", "orders")],
-        )));
-        gateway.push(span((
-            t,
-            3,
-            Some(1),
-            "POST payments",
-            3,
-            start + MS,
-            3,
-            false,
-            &[("server.address", "payments.example")],
-        )));
-        orders.push(span((
-            t,
-            4,
-            Some(2),
-            "orders.Create",
-            2,
-            start + 2 * MS,
-            5 * (i + 1),
-            failed,
-            &[],
-        )));
-        orders.push(span((
-            t,
-            5,
-            Some(4),
-            "INSERT orders",
-            3,
-            start + 3 * MS,
-            2,
-            false,
-            &[("db.system.name", "mysql"), ("server.address", "db1")],
-        )));
-        if i % 2 == 0 {
-            orders.push(span((
-                t,
-                6,
-                Some(4),
-                "SET",
-                3,
-                start + 3 * MS,
-                1,
-                i == 4,
-                &[("db.system", "redis"), ("server.address", "cache1")],
-            )));
-        }
-    }
     let c = base + 30_000 * MS;
     let crit = vec![
-        span((CRIT, 1, None, "GET /slow", 2, c, 100, false, &[])),
-        span((CRIT, 2, Some(1), "A", 1, c, 30, false, &[])),
-        span((CRIT, 3, Some(1), "B", 1, c + 20 * MS, 70, false, &[])),
-        span((CRIT, 4, Some(1), "C", 1, c + 35 * MS, 15, false, &[])),
-        span((CRIT, 5, Some(3), "B1", 1, c + 60 * MS, 25, false, &[])),
+        span((CRIT, 1, None, "GET /slow", SERVER, c, 100, false, &[])),
+        span((CRIT, 2, Some(1), "A", INTERNAL, c, 30, false, &[])),
+        span((CRIT, 3, Some(1), "B", INTERNAL, c + 20 * MS, 70, false, &[])),
+        span((CRIT, 4, Some(1), "C", INTERNAL, c + 35 * MS, 15, false, &[])),
+        span((
+            CRIT,
+            5,
+            Some(3),
+            "B1",
+            INTERNAL,
+            c + 60 * MS,
+            25,
+            false,
+            &[],
+        )),
     ];
-    vec![
-        export("gateway", gateway),
-        export("orders", orders),
-        export("slow-svc", crit),
-    ]
+    let mut out = otlp::shop(base).to_vec();
+    out.push(otlp::export("slow-svc", crit));
+    out
 }
 
 /// `(class, data-span-id)` of each waterfall row.
@@ -184,17 +56,6 @@ fn rows(dom: &str) -> Vec<(String, String)> {
             Some((class, id))
         })
         .collect()
-}
-
-async fn get_text(addr: SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n").as_bytes())
-        .await
-        .expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.expect("read");
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,22 +73,29 @@ async fn the_views_draw_what_the_spans_say() {
     })
     .await
     .expect("start");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos() as u64;
+    let now = otlp::now();
     for r in data(now) {
         collector.store().ingest_traces(&r);
     }
     let ui = collector.ui_addr().expect("ui");
     let base = format!("http://{ui}");
     let id = |t: u8| format!("{t:02x}").repeat(16);
+    let minute = 60_000 * MS;
+    let first = (now / minute - 3) * minute / MS;
     let urls = [
         format!("{base}/#/map"),
         format!("{base}/#/red?service=gateway"),
         format!("{base}/#/trace/{}", id(CRIT)),
         format!("{base}/#/compare/{}/{}", id(1), id(10)),
         format!("{base}/#/?attr=db.system%3Dredis"),
+        // Where a click on the first minute's latency point leads (`toTraces` in
+        // views.js): that operation's traces of that bucket.
+        format!(
+            "{base}/#/?service=gateway&operation=POST%20%2Forders&start_ms={first}&end_ms={}",
+            first + 60_000
+        ),
+        // Search by duration range: gateway roots of 30..=60 ms are i = 2..=5.
+        format!("{base}/#/?service=gateway&min_duration_ms=30&max_duration_ms=60"),
     ];
     let dir = artifacts();
     let shots = [
@@ -236,6 +104,8 @@ async fn the_views_draw_what_the_spans_say() {
         "viewer-critical-path.png",
         "viewer-compare.png",
         "viewer-search.png",
+        "viewer-bucket-traces.png",
+        "viewer-duration-search.png",
     ];
     let doms = tokio::task::spawn_blocking(move || {
         let doms: Vec<String> = urls.iter().map(|u| chromium(u, None)).collect();
@@ -247,6 +117,7 @@ async fn the_views_draw_what_the_spans_say() {
     .await
     .expect("join");
     let (map, red, trace, compare, search) = (&doms[0], &doms[1], &doms[2], &doms[3], &doms[4]);
+    let (bucket, by_duration) = (&doms[5], &doms[6]);
 
     let nodes: Vec<String> = attr_values(map, "data-node-id");
     assert_eq!(
@@ -299,6 +170,23 @@ async fn the_views_draw_what_the_spans_say() {
     );
     assert!(compare.contains("cmp-row diff"), "differences marked");
 
+    // The latency points carry their bucket, which the click puts in the list's link;
+    // the card links the example traces (the slowest of the last minute: trace 10).
+    let starts = attr_values(red, "data-bucket-start");
+    assert!(starts.contains(&first.to_string()), "{starts:?}");
+    assert!(
+        red.contains(&format!("href=\"#/trace/{}\"", id(10))),
+        "example trace linked"
+    );
+    let mut in_bucket = attr_values(bucket, "data-trace-id");
+    in_bucket.sort();
+    let first_minute: Vec<String> = (1..=6).map(id).collect();
+    assert_eq!(in_bucket, first_minute, "the six traces of that minute");
+    let mut ranged = attr_values(by_duration, "data-trace-id");
+    ranged.sort();
+    let expected: Vec<String> = (3..=6).map(id).collect();
+    assert_eq!(ranged, expected, "roots of 30 to 60 ms");
+
     let listed = attr_values(search, "data-trace-id");
     assert_eq!(
         listed.len(),
@@ -306,7 +194,7 @@ async fn the_views_draw_what_the_spans_say() {
         "the five traces with a Redis call: {listed:?}"
     );
 
-    let otlp = get_text(ui, &format!("/rzero/api/traces/{}/otlp", id(CRIT))).await;
+    let otlp = otlp::get_raw(ui, &format!("/rzero/api/traces/{}/otlp", id(CRIT))).await;
     assert!(otlp.contains("attachment; filename=\"trace-"), "{otlp}");
     assert!(otlp.contains("\"resourceSpans\""), "OTLP JSON: {otlp}");
     for name in shots {

@@ -64,7 +64,13 @@ impl MetricTable {
         self.bytes
     }
 
-    pub(crate) fn ingest(&mut self, request: &ExportMetricsServiceRequest, limits: &StoreLimits) {
+    /// Adds `request`; `others` is what the duration series hold, counted in the same budget.
+    pub(crate) fn ingest(
+        &mut self,
+        request: &ExportMetricsServiceRequest,
+        limits: &StoreLimits,
+        others: usize,
+    ) {
         let point_limits = StoreLimits {
             max_attributes: POINT_ATTRIBUTES.min(limits.max_attributes),
             max_value_bytes: POINT_VALUE_BYTES.min(limits.max_value_bytes),
@@ -76,7 +82,7 @@ impl MetricTable {
                 let name = convert::cut(&m.name, 256);
                 if !self.metrics.contains_key(&name)
                     && (self.metrics.len() >= limits.max_metrics
-                        || self.bytes >= limits.max_metric_bytes)
+                        || self.bytes + others >= limits.max_metric_bytes)
                 {
                     continue;
                 }

@@ -4,6 +4,8 @@
 //!   or byte limit is reached; per-trace facts and a service/operation index for queries;
 //! - `logs.rs`: recent log records, bounded by count and bytes, indexed by trace id;
 //! - `metrics.rs`: metric names, the services sending them and their latest point;
+//! - `durations.rs`: the request-duration histograms services send, as deltas per
+//!   operation, for the RED charts;
 //! - `convert.rs`: OTLP messages to the model (`model.rs`), cutting attribute counts and
 //!   string lengths on the way in, so a span's size is bounded whatever is sent.
 //!
@@ -11,6 +13,7 @@
 //! more; conversion happens before the lock is taken.
 
 mod convert;
+pub(crate) mod durations;
 mod logs;
 mod metrics;
 mod model;
@@ -49,6 +52,7 @@ struct Inner {
     traces: traces::TraceTable,
     logs: logs::LogTable,
     metrics: metrics::MetricTable,
+    durations: durations::DurationTable,
     rejected_spans: u64,
     received_spans: u64,
 }
@@ -205,10 +209,23 @@ impl Store {
         rejected
     }
 
-    /// Records the metrics of an export request: names, senders, point counts, last point.
+    /// Records the metrics of an export request: names, senders, point counts, last point;
+    /// and the points of request-duration histograms, for the RED charts.
     pub fn ingest_metrics(&self, request: &ExportMetricsServiceRequest) {
-        self.lock().metrics.ingest(request, &self.limits);
+        {
+            let mut inner = self.lock();
+            let Inner {
+                metrics, durations, ..
+            } = &mut *inner;
+            metrics.ingest(request, &self.limits, durations.bytes());
+            durations.ingest(request, &self.limits, metrics.bytes());
+        }
         self.changed.notify_waiters();
+    }
+
+    /// Calls `f` with each stream of request-duration deltas (under the lock: keep it short).
+    pub(crate) fn visit_durations(&self, f: impl FnMut(&durations::Stream)) {
+        self.lock().durations.visit(f);
     }
 
     /// One trace by its 32-hex-digit id (case-insensitive), spans in depth-first order.
@@ -295,7 +312,7 @@ impl Store {
             logs: inner.logs.len(),
             log_bytes: inner.logs.bytes(),
             metrics: inner.metrics.len(),
-            metric_bytes: inner.metrics.bytes(),
+            metric_bytes: inner.metrics.bytes() + inner.durations.bytes(),
             received_spans: inner.received_spans,
             rejected_spans: inner.rejected_spans,
             persist_dropped: self.persist.get().map_or(0, persist::Persister::dropped),

@@ -148,6 +148,11 @@ pub(crate) struct Reach {
     pub(crate) otlp: Option<String>,
     /// order-api's `Shutdown` section.
     pub(crate) api_shutdown: String,
+    /// The collector's viewer and API on a free port (off by default).
+    pub(crate) viewer: bool,
+    /// Milliseconds between the services' OTLP metric exports (the SDK's 60 s default
+    /// when `None`).
+    pub(crate) metric_interval_ms: Option<u64>,
 }
 
 impl Default for Reach {
@@ -157,6 +162,8 @@ impl Default for Reach {
             redis: "127.0.0.1:6379".into(),
             otlp: None,
             api_shutdown: String::new(),
+            viewer: false,
+            metric_interval_ms: None,
         }
     }
 }
@@ -199,18 +206,21 @@ pub(crate) async fn start_reaching(backend: Backend, reach: Reach) -> System {
     let collector = Collector::start(CollectorConfig {
         otlp_grpc: Some(any),
         otlp_http: None,
-        ui: None,
+        ui: reach.viewer.then_some(any),
         ..CollectorConfig::default()
     })
     .await
     .expect("collector");
     let dir = tempfile::tempdir().expect("tempdir");
-    let otel = match &reach.otlp {
+    let mut otel = match &reach.otlp {
         Some(endpoint) => {
             format!("OpenTelemetry:\n  Endpoint: {endpoint}\n  Batch:\n    ScheduleDelay: 100\n")
         }
         None => otel_section(&collector),
     };
+    if let Some(ms) = reach.metric_interval_ms {
+        otel.push_str(&format!("  Metrics:\n    Interval: {ms}\n"));
+    }
     let mut stops = Vec::new();
     let etcd = match backend {
         Backend::Embedded => None,

@@ -166,8 +166,9 @@ async function showRed(params) {
     // A click on a bucket lists the traces of that operation in that bucket.
     const toTraces = (b) => (location.hash = `#/?service=${encodeURIComponent(s.service)}&operation=${encodeURIComponent(s.operation)}&start_ms=${b.start_unix_ms}&end_ms=${b.start_unix_ms + width}`);
     const examples = s.buckets.flatMap((b) => b.example_trace_ids).slice(-3);
-    return el("div", { class: "red-card", "data-service": s.service, "data-operation": s.operation },
-      el("h3", {}, el("span", { class: "dot", style: `background:${colour(s.service)}` }), `${s.service}: ${s.operation}`),
+    return el("div", { class: "red-card", "data-service": s.service, "data-operation": s.operation, "data-source": s.source },
+      el("h3", {}, el("span", { class: "dot", style: `background:${colour(s.service)}` }), `${s.service}: ${s.operation}`,
+        el("span", { class: "muted source" }, s.source === "metrics" ? " · from the service's OTLP metrics" : " · from spans")),
       el("div", { class: "charts" },
         el("figure", {}, el("figcaption", {}, "Rate (calls/s)"), barChart(s.buckets, (b) => b.rate_per_s, "rate", (v) => v.toFixed(2) + "/s", toTraces)),
         el("figure", {}, el("figcaption", {}, "Errors"), barChart(s.buckets, (b) => b.errors, "errors", (v) => String(Math.round(v)), toTraces)),
@@ -177,7 +178,7 @@ async function showRed(params) {
   app.replaceChildren(
     el("h1", { class: "view-title" }, "RED: rate, errors, duration"),
     el("div", { class: "filters" }, el("label", {}, "Service", pick), el("span", { class: "muted" }, `buckets of ${width / 1000} s; click a bucket for its traces`)),
-    ...(cards.length ? cards : [el("div", { class: "empty" }, "No entry spans (SERVER, CONSUMER or roots) yet.")]));
+    ...(cards.length ? cards : [el("div", { class: "empty" }, "No duration metrics and no entry spans (SERVER, CONSUMER or roots) yet.")]));
 }
 
 // === compare two traces ===
