@@ -13,7 +13,8 @@ fn api(server: &str) -> String {
 }
 
 fn load(name: &str, text: &str) -> Result<rzeroctl::api::Spec, String> {
-    let dir = common::scratch("api-sse");
+    // A folder per call: tests run in parallel and `scratch` empties its folder.
+    let dir = common::scratch(&format!("api-sse/{name}"));
     let file = dir.join(name);
     std::fs::write(&file, text).unwrap();
     rzeroctl::api::load(&file).map_err(|e| e.to_string())
