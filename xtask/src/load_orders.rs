@@ -17,8 +17,9 @@ const RPC_PORT: u16 = 18080;
 const USER_PORT: u16 = 18081;
 const OTLP_PORT: u16 = 14317;
 
-pub(crate) fn run(args: &[String]) -> Result {
-    let secs: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
+/// wrk, and release builds of the three services and the collector: what every load
+/// run of the order system needs first.
+pub(crate) fn prepare() -> Result {
     if Command::new("wrk").arg("--version").output().is_err() {
         apt_install(&["wrk"])?;
     }
@@ -34,6 +35,12 @@ pub(crate) fn run(args: &[String]) -> Result {
         "-p",
         "rzero-collector",
     ])?;
+    Ok(())
+}
+
+pub(crate) fn run(args: &[String]) -> Result {
+    let secs: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
+    prepare()?;
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
     let work = target.join("orders-load");
     let _ = std::fs::remove_dir_all(&work);

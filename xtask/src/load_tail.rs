@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::load::{Sample, parse, wrk_with};
 use crate::load_orders::{API_PORT, System};
-use crate::{Result, apt_install, cargo, wait_for};
+use crate::{Result, wait_for};
 
 const OTLP_PORT: u16 = 14327;
 const UI_PORT: u16 = 16696;
@@ -56,21 +56,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             "SLOW_MS {slow_ms}: expected a bound of the gateway's histogram, one of {BOUNDS_MS:?}"
         ));
     }
-    if Command::new("wrk").arg("--version").output().is_err() {
-        apt_install(&["wrk"])?;
-    }
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "user-rpc",
-        "-p",
-        "order-rpc",
-        "-p",
-        "order-api",
-        "-p",
-        "rzero-collector",
-    ])?;
+    crate::load_orders::prepare()?;
     // `System` and the collector want the folder that holds `release/`.
     let target = crate::release_dir()
         .parent()

@@ -70,21 +70,7 @@ async fn load(api: SocketAddr, tasks: usize, per_task: usize) -> Run {
             })
         })
         .collect();
-    let mut run = Run {
-        sent: 0,
-        failed: Vec::new(),
-        latencies: Vec::new(),
-    };
-    for h in handles {
-        for (took, status, body) in h.await.expect("load task") {
-            run.sent += 1;
-            run.latencies.push(took);
-            if status != 200 {
-                run.failed.push(format!("{status} {body}"));
-            }
-        }
-    }
-    run
+    gather(handles).await
 }
 
 /// `tasks` concurrent clients, each reading order `id` `per_task` times.
@@ -102,13 +88,18 @@ async fn reads(api: SocketAddr, id: i64, tasks: usize, per_task: usize) -> Run {
             })
         })
         .collect();
+    gather(handles).await
+}
+
+/// One `Run` from the clients' (latency, status, body) lists; a non-200 is a failure.
+async fn gather(handles: Vec<tokio::task::JoinHandle<Vec<(Duration, u16, String)>>>) -> Run {
     let mut run = Run {
         sent: 0,
         failed: Vec::new(),
         latencies: Vec::new(),
     };
     for h in handles {
-        for (took, status, body) in h.await.expect("read task") {
+        for (took, status, body) in h.await.expect("client task") {
             run.sent += 1;
             run.latencies.push(took);
             if status != 200 {
