@@ -7,6 +7,8 @@ use rzero_conf::Mode;
 use rzero_telemetry::{LogConf, PrometheusConf, TelemetryConf, TelemetryError, TelemetryGuard};
 use serde::{Deserialize, Serialize};
 
+use crate::devserver::DevServerConf;
+
 /// The keys shared by every kind of service.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -29,6 +31,10 @@ pub struct ServiceConf {
     /// go-zero's `Prometheus`: serve `/metrics` on its own port when present.
     #[serde(default)]
     pub prometheus: Option<PrometheusConf>,
+    /// go-zero's `DevServer`: health, metrics and CPU profiles on a port of their own
+    /// (6060, loopback), when present.
+    #[serde(default)]
+    pub dev_server: Option<DevServerConf>,
     /// What happens between a stop signal and the exit.
     #[serde(default)]
     pub shutdown: ShutdownConf,

@@ -2,13 +2,15 @@
 //! as go-zero's `core/service` is shared by `rest` and `zrpc`.
 //!
 //! - [`ServiceConf`]: the section both servers flatten into their own (`Name`, `Mode`,
-//!   `Log`, `Telemetry`/`OpenTelemetry`, `Prometheus`, `Shutdown`) and the one
+//!   `Log`, `Telemetry`/`OpenTelemetry`, `Prometheus`, `DevServer`, `Shutdown`) and the one
 //!   [`ServiceConf::init_telemetry`];
 //! - [`Lifecycle`]: the one graceful-stop sequence (readiness off, wrap-up, drain, flush)
 //!   and the owner of what a server starts beside itself (the telemetry guard, the
 //!   Prometheus listener, the CPU sampler);
 //! - [`Readiness`]: the flag `/ready` and `grpc.health.v1` report;
-//! - [`shedding`]: the adaptive shedder from `CpuThreshold`, with its sampler.
+//! - [`shedding`]: the adaptive shedder from `CpuThreshold`, with its sampler;
+//! - [`devserver`]: go-zero's `DevServer` diagnostics port (health, metrics, CPU
+//!   profiles), which the lifecycle starts and stops.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -35,6 +37,7 @@
 #![warn(missing_docs)]
 
 mod conf;
+pub mod devserver;
 mod lifecycle;
 mod readiness;
 pub mod shedding;

@@ -8,8 +8,9 @@
 //! 3. the server is told to drain ([`Drain`] resolves): it stops accepting, closes idle
 //!    connections and finishes what is in flight, for at most `Shutdown.WaitTime`;
 //! 4. what the server started beside itself stops (the CPU sampler, the Prometheus
-//!    listener) and telemetry is flushed within its deadline: last, so the spans of the
-//!    drained requests are in it.
+//!    listener, the `DevServer` port, which ends a running profile and gives its
+//!    connections [`STOP_WAIT`](crate::devserver::STOP_WAIT)) and telemetry is flushed
+//!    within its deadline: last, so the spans of the drained requests are in it.
 //!
 //! The lifecycle owns the telemetry guard when the server was given one, so both servers
 //! flush the same way and `main` has nothing left to do.
@@ -19,11 +20,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use rzero_resilience::shedder::CpuSampler;
+use std::net::SocketAddr;
+
 use rzero_telemetry::{PrometheusHandle, TelemetryGuard};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::conf::{ServiceConf, ShutdownConf};
+use crate::devserver::{DevServer, DevServerConf, DevServerError};
 use crate::readiness::Readiness;
 
 /// Runs a server from start to a flushed stop; see the module docs.
@@ -33,6 +37,8 @@ pub struct Lifecycle {
     shutdown: ShutdownConf,
     prometheus_conf: Option<rzero_telemetry::PrometheusConf>,
     prometheus: Option<PrometheusHandle>,
+    dev_conf: Option<DevServerConf>,
+    dev: Option<DevServer>,
     readiness: Readiness,
     guard: Option<TelemetryGuard>,
     sampler: Option<CpuSampler>,
@@ -51,6 +57,9 @@ pub enum StartError {
     /// The `Prometheus` listener could not start.
     #[error("{0}; change or remove the Prometheus section")]
     Prometheus(#[source] rzero_telemetry::TelemetryError),
+    /// The `DevServer` port could not start.
+    #[error("{0}; or remove the DevServer section")]
+    DevServer(#[source] DevServerError),
 }
 
 // === impl Lifecycle ===
@@ -63,6 +72,8 @@ impl Lifecycle {
             shutdown: conf.shutdown.clone(),
             prometheus_conf: conf.prometheus.clone(),
             prometheus: None,
+            dev_conf: conf.dev_server.clone().filter(|c| c.enabled),
+            dev: None,
             readiness: Readiness::default(),
             guard: None,
             sampler: None,
@@ -103,17 +114,30 @@ impl Lifecycle {
         self.readiness.clone()
     }
 
+    /// The address of the `DevServer` port once [`start`](Self::start) ran (the real
+    /// port when `DevServer.Port` was 0); `None` when the section is absent or disabled.
+    pub fn dev_server_addr(&self) -> Option<SocketAddr> {
+        self.dev.as_ref().map(DevServer::local_addr)
+    }
+
     /// Starts what runs beside the server: the Prometheus listener when the config has a
-    /// `Prometheus` section and a renderer is known. [`run`](Self::run) calls it when it
-    /// has not been called; call it first to fail before binding the server.
+    /// `Prometheus` section and a renderer is known, and the `DevServer` port when the
+    /// config enables it. [`run`](Self::run) calls it when it has not been called; call it
+    /// first to fail before binding the server.
     pub async fn start(&mut self) -> Result<(), StartError> {
-        if self.started.is_some() {
+        if self.started.is_some() || self.dev.is_some() {
             return Ok(());
         }
         if let (Some(conf), Some(handle)) = (&self.prometheus_conf, &self.prometheus) {
             let (addr, task) = handle.serve(conf).await.map_err(StartError::Prometheus)?;
             tracing::info!(%addr, path = %conf.path, "serving Prometheus metrics");
             self.started = Some(task);
+        }
+        if let Some(conf) = &self.dev_conf {
+            let dev = DevServer::start(conf, self.prometheus.clone(), self.readiness.clone())
+                .await
+                .map_err(StartError::DevServer)?;
+            self.dev = Some(dev);
         }
         Ok(())
     }
@@ -177,6 +201,9 @@ impl Lifecycle {
         }
         if let Some(task) = self.started.take() {
             task.abort();
+        }
+        if let Some(dev) = self.dev.take() {
+            dev.stop().await;
         }
         if let Some(guard) = self.guard.take()
             && let Err(e) = guard.shutdown().await
