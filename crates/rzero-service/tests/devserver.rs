@@ -248,6 +248,13 @@ async fn a_cpu_profile_is_gzipped_pprof_naming_the_hot_function() {
             .any(|s| s.location_id.iter().any(|id| hot_locations.contains(id))),
         "a sample in the hot function"
     );
+    // The profiler's own stack walk is not in the stacks: leaves are the program's.
+    let own = profile
+        .function
+        .iter()
+        .map(|f| profile.string(f.name))
+        .find(|n| n.contains("pprof::") || n.contains("perf_signal_handler"));
+    assert_eq!(own, None, "the profiler's frames are cut");
     let _ = running.stop.send(());
     running.task.await.expect("joined").expect("stopped cleanly");
 }

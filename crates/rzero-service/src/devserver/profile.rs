@@ -109,7 +109,11 @@ fn sample(
         // Sent or disconnected: nobody wants the answer any more.
         Ok(()) | Err(RecvTimeoutError::Disconnected) => return Err(ProfileError::Stopping),
     }
-    let report = guard.report().build().map_err(failed)?;
+    let report = guard
+        .report()
+        .frames_post_processor(without_the_profilers_own_frames)
+        .build()
+        .map_err(failed)?;
     drop(guard);
     match output {
         Output::Pprof => {
@@ -122,6 +126,22 @@ fn sample(
             report.flamegraph(&mut svg).map_err(failed)?;
             Ok(svg)
         }
+    }
+}
+
+/// pprof-rs keeps, at the leaf of every stack, the frame of its own stack walk (the
+/// signal handler's `backtrace` call, with its inlined callees): every sample's "flat"
+/// time would be that frame's. The frames above it are the program's.
+fn without_the_profilers_own_frames(frames: &mut pprof::Frames) {
+    let own = |frame: &Vec<pprof::Symbol>| {
+        frame.iter().any(|s| {
+            let name = s.name();
+            let name = name.trim_start_matches('<');
+            name.starts_with("pprof::") || name.starts_with("backtrace::")
+        })
+    };
+    if let Some(last_own) = frames.frames.iter().rposition(own) {
+        frames.frames.drain(..=last_own);
     }
 }
 
