@@ -5,3 +5,10 @@ OpenTelemetry:
 
 Log:
   Encoding: plain
+
+# go-zero's DevServer: /healthz, /metrics and CPU profiles (/debug/pprof/profile?seconds=30,
+# /debug/pprof/flamegraph?seconds=30; rzero's `pprof` feature) on a port of their own,
+# loopback only unless Host says otherwise:
+# DevServer:
+#   Enabled: true
+#   Port: 6060
