@@ -42,11 +42,10 @@ async fn the_dev_port_serves_health_and_the_gateways_metrics_and_stops_with_it()
     let metrics = send(free, "GET", "/metrics", "", "").await;
     assert_eq!(metrics.status, 200);
     assert!(
-        metrics
-            .body
-            .lines()
-            .any(|l| l.starts_with("http_server_request_duration_seconds_count")
-                && l.contains("http_route=\"/hello\"")),
+        metrics.body.lines().any(
+            |l| l.starts_with("http_server_request_duration_seconds_count")
+                && l.contains("http_route=\"/hello\"")
+        ),
         "{}",
         metrics.body
     );

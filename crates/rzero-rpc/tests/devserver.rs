@@ -19,7 +19,11 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
         let mut raw = String::new();
         s.read_to_string(&mut raw).await.expect("read");
         let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         (status, body.to_owned())
     })
     .await

@@ -161,11 +161,19 @@ async fn health_follows_readiness_and_the_port_closes_on_stop() {
     assert_eq!(health.status, 200);
     assert_eq!(health.text(), "OK");
     let index = get(running.dev, "/").await;
-    assert!(index.text().contains("/debug/pprof/profile"), "{}", index.text());
+    assert!(
+        index.text().contains("/debug/pprof/profile"),
+        "{}",
+        index.text()
+    );
     assert_eq!(get(running.dev, "/nope").await.status, 404);
 
     let _ = running.stop.send(());
-    running.task.await.expect("joined").expect("stopped cleanly");
+    running
+        .task
+        .await
+        .expect("joined")
+        .expect("stopped cleanly");
     assert!(
         tokio::net::TcpStream::connect(running.dev).await.is_err(),
         "the DevServer stops with the service"
@@ -188,7 +196,9 @@ async fn metrics_are_the_telemetry_registry() {
     let metrics = get(running.dev, "/metrics").await;
     assert_eq!(metrics.status, 200);
     assert!(
-        metrics.header("content-type").is_some_and(|c| c.starts_with("text/plain")),
+        metrics
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/plain")),
         "{}",
         metrics.head
     );
@@ -198,9 +208,16 @@ async fn metrics_are_the_telemetry_registry() {
         .find(|l| l.starts_with("devserver_test_hits"))
         .unwrap_or_else(|| panic!("{text}"));
     assert!(line.ends_with(" 3"), "{line}");
-    assert!(rendered.render().contains("devserver_test_hits"), "one registry");
+    assert!(
+        rendered.render().contains("devserver_test_hits"),
+        "one registry"
+    );
     let _ = running.stop.send(());
-    running.task.await.expect("joined").expect("stopped cleanly");
+    running
+        .task
+        .await
+        .expect("joined")
+        .expect("stopped cleanly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,7 +249,11 @@ async fn a_cpu_profile_is_gzipped_pprof_naming_the_hot_function() {
     let hot = profile
         .function
         .iter()
-        .find(|f| profile.string(f.name).contains("burn_cpu_for_devserver_test"))
+        .find(|f| {
+            profile
+                .string(f.name)
+                .contains("burn_cpu_for_devserver_test")
+        })
         .unwrap_or_else(|| panic!("no hot function in {:?}", profile.string_table));
     // Some sample's stack goes through it.
     let hot_locations: Vec<u64> = profile
@@ -256,7 +277,11 @@ async fn a_cpu_profile_is_gzipped_pprof_naming_the_hot_function() {
         .find(|n| n.contains("pprof::") || n.contains("perf_signal_handler"));
     assert_eq!(own, None, "the profiler's frames are cut");
     let _ = running.stop.send(());
-    running.task.await.expect("joined").expect("stopped cleanly");
+    running
+        .task
+        .await
+        .expect("joined")
+        .expect("stopped cleanly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,12 +292,22 @@ async fn a_flamegraph_is_svg() {
     let answer = get(running.dev, "/debug/pprof/flamegraph?seconds=1").await;
     drop(burner);
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(answer.header("content-type").as_deref(), Some("image/svg+xml"));
+    assert_eq!(
+        answer.header("content-type").as_deref(),
+        Some("image/svg+xml")
+    );
     let svg = answer.text();
     assert!(svg.contains("<svg"), "{svg}");
-    assert!(svg.contains("burn_cpu_for_devserver_test"), "the hot frame is drawn");
+    assert!(
+        svg.contains("burn_cpu_for_devserver_test"),
+        "the hot frame is drawn"
+    );
     let _ = running.stop.send(());
-    running.task.await.expect("joined").expect("stopped cleanly");
+    running
+        .task
+        .await
+        .expect("joined")
+        .expect("stopped cleanly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,12 +319,18 @@ async fn bad_seconds_are_a_400_with_a_json_reason() {
         let v: serde_json::Value = serde_json::from_slice(&answer.body).expect("json");
         assert_eq!(v["code"], 400);
         assert!(
-            v["msg"].as_str().is_some_and(|m| m.contains("from 1 to 60")),
+            v["msg"]
+                .as_str()
+                .is_some_and(|m| m.contains("from 1 to 60")),
             "{v}"
         );
     }
     let _ = running.stop.send(());
-    running.task.await.expect("joined").expect("stopped cleanly");
+    running
+        .task
+        .await
+        .expect("joined")
+        .expect("stopped cleanly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,14 +362,26 @@ async fn a_second_profile_while_one_runs_is_refused() {
         (Some(r), 200) => r,
         // The flamegraph took the sampler first: the long one was the refused one.
         (None, 409) => first,
-        (r, s) => panic!("no refusal: first {s}, later {r:?}", r = r.map(|a| a.status)),
+        (r, s) => panic!(
+            "no refusal: first {s}, later {r:?}",
+            r = r.map(|a| a.status)
+        ),
     };
     let v: serde_json::Value = serde_json::from_slice(&refused.body).expect("json");
     assert_eq!(v["code"], 409);
-    assert!(v["msg"].as_str().is_some_and(|m| m.contains("already running")), "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("already running")),
+        "{v}"
+    );
     let _ = served;
     let _ = running.stop.send(());
-    running.task.await.expect("joined").expect("stopped cleanly");
+    running
+        .task
+        .await
+        .expect("joined")
+        .expect("stopped cleanly");
 }
 
 /// A 60 s profile that holds the sampler: a probe is refused while it runs. (A probe that
@@ -358,7 +411,11 @@ async fn stopping_ends_a_running_profile_at_once() {
     let answer = profile.await.expect("joined");
     assert_eq!(answer.status, 503, "{}", answer.text());
     assert!(answer.text().contains("stopping"), "{}", answer.text());
-    running.task.await.expect("joined").expect("stopped cleanly");
+    running
+        .task
+        .await
+        .expect("joined")
+        .expect("stopped cleanly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -378,7 +435,10 @@ async fn nothing_listens_without_the_section_or_when_disabled() {
     let mut life = Lifecycle::new(&conf(Some(disabled)));
     life.start().await.expect("starts");
     assert_eq!(life.dev_server_addr(), None);
-    assert!(tokio::net::TcpStream::connect(free).await.is_err(), "port not bound");
+    assert!(
+        tokio::net::TcpStream::connect(free).await.is_err(),
+        "port not bound"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,7 +450,10 @@ async fn a_taken_port_fails_the_start_naming_the_section() {
         ..DevServerConf::default()
     })));
     let err = life.start().await.expect_err("port taken").to_string();
-    assert!(err.contains("DevServer") && err.contains(&port.to_string()), "{err}");
+    assert!(
+        err.contains("DevServer") && err.contains(&port.to_string()),
+        "{err}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! | [`conf`] | `rzero-conf` | go-zero compatible YAML config loading |
 //! | [`telemetry`] | `rzero-telemetry` | traces, metrics and logs over OTLP from config |
 //! | [`resilience`] | `rzero-resilience` | adaptive breaker, load shedder, P2C balancer |
-//! | [`service`] | `rzero-service` | the section and lifecycle both servers share |
+//! | [`service`] | `rzero-service` | the section and lifecycle both servers share, and the `DevServer` port (CPU profiles with the `pprof` feature) |
 //! | [`rest`] | `rzero-rest` | the HTTP gateway server with its middleware, and `httpc` |
 //! | [`rpc`] | `rzero-rpc` | the gRPC server and client: interceptors, breaker, P2C, discovery |
 //! | [`stores`] | `rzero-stores` | SQL (MySQL, SQLite) and Redis, traced; cache-aside |

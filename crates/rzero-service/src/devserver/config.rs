@@ -126,7 +126,10 @@ mod tests {
     fn a_path_without_slash_is_refused_with_its_line() {
         let err = load("Port: 1\nMetricsPath: metrics\n").expect_err("bad path");
         let msg = err.to_string();
-        assert!(msg.contains("a.yaml:2") && msg.contains("leading `/`"), "{msg}");
+        assert!(
+            msg.contains("a.yaml:2") && msg.contains("leading `/`"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -16,9 +16,9 @@
 //! ends a running profile (503), and gives the rest [`STOP_WAIT`] to finish.
 
 mod config;
-pub mod proto;
 #[cfg(all(feature = "pprof", unix))]
 mod profile;
+pub mod proto;
 mod routes;
 
 use std::net::{IpAddr, SocketAddr};
@@ -66,7 +66,9 @@ pub struct DevServer {
 #[non_exhaustive]
 pub enum DevServerError {
     /// The address could not be bound.
-    #[error("DevServer cannot listen on {addr}: {source}; is another process on that port? change DevServer.Port")]
+    #[error(
+        "DevServer cannot listen on {addr}: {source}; is another process on that port? change DevServer.Port"
+    )]
     Bind {
         /// `Host:Port`.
         addr: String,

@@ -120,7 +120,10 @@ impl Routes {
             self.list().join(", ")
         );
         if path.starts_with(PPROF_PREFIX) && !self.pprof {
-            return error(StatusCode::NOT_FOUND, "profiles are off: DevServer.EnablePprof is false");
+            return error(
+                StatusCode::NOT_FOUND,
+                "profiles are off: DevServer.EnablePprof is false",
+            );
         }
         error(StatusCode::NOT_FOUND, &msg)
     }
@@ -207,7 +210,13 @@ mod tests {
         assert_eq!(seconds(Some("debug=1")), Ok(30));
         assert_eq!(seconds(Some("a=b&seconds=2")), Ok(2));
         assert_eq!(seconds(Some("seconds=60")), Ok(60));
-        for bad in ["seconds=0", "seconds=61", "seconds=-1", "seconds=abc", "seconds="] {
+        for bad in [
+            "seconds=0",
+            "seconds=61",
+            "seconds=-1",
+            "seconds=abc",
+            "seconds=",
+        ] {
             let err = seconds(Some(bad)).expect_err(bad);
             assert!(err.contains("from 1 to 60"), "{err}");
         }
