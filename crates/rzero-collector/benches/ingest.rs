@@ -2,10 +2,12 @@
 //!
 //! `cargo bench -p rzero-collector --bench ingest` starts a collector, has 4 client tasks
 //! send batches of 512 spans (8 attributes each, like an HTTP server span) for 5 seconds,
-//! and prints spans per second and bytes per stored span (the store's own accounting and
-//! the process's resident memory growth); then the same with tail sampling on (keeping
-//! everything, then with its default policies), side by side as ratios of the first
-//! run. Client and server share the machine's cores.
+//! and prints spans per second, the collector's CPU time per span (its runtime's threads
+//! apart from the clients', read from `/proc/self/task`) and bytes per stored span (the
+//! store's own accounting and the process's resident memory growth); the same with tail
+//! sampling on (keeping everything, then with its default policies), in interleaved
+//! rounds, as ratios of the run without it. Client and server share the machine's cores:
+//! read the ratios, not the absolute figures.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -84,99 +86,186 @@ fn rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// One run of `RUN`: spans/s accepted, and the store's stats after it.
-async fn run(tail: Option<TailConfig>) -> (f64, rzero_collector::StoreStats) {
+/// Name prefix of the collector's runtime threads, whose CPU time is the collector's.
+const SERVER_THREADS: &str = "rzc-collector";
+/// Rounds of the three modes, interleaved so that a neighbour's burst of load falls on
+/// all of them alike; the medians are reported.
+const ROUNDS: usize = 3;
+
+/// CPU time of this process's collector threads so far, in clock ticks (USER_HZ, 100
+/// per second on Linux whatever the kernel's own tick).
+fn collector_cpu_ticks() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| {
+            let comm = std::fs::read_to_string(t.path().join("comm")).ok()?;
+            if !comm.starts_with(SERVER_THREADS) {
+                return None;
+            }
+            let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+            // Fields after the command name: state is the 3rd, utime the 14th.
+            let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .sum()
+}
+
+/// What one run measured.
+struct Outcome {
+    spans_per_s: f64,
+    /// Collector CPU per span received, µs (tail sampling's deferred judging included).
+    cpu_us_per_span: f64,
+    stats: rzero_collector::StoreStats,
+}
+
+/// One run of `RUN`: the collector on its own runtime (threads `SERVER_THREADS`), the
+/// clients on `clients`.
+fn run(clients: &tokio::runtime::Runtime, tail: Option<TailConfig>) -> Outcome {
     let limits = StoreLimits {
         max_spans: 2_000_000,
         max_traces: 1_000_000,
         max_span_bytes: 8 << 30,
         ..StoreLimits::default()
     };
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(SERVER_THREADS)
+        .enable_all()
+        .build()
+        .expect("collector runtime");
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let collector = Collector::start(CollectorConfig {
-        otlp_grpc: Some(any),
-        otlp_http: None,
-        ui: None,
-        limits,
-        max_body_bytes: 64 << 20,
-        max_decoded_bytes: 256 << 20,
-        tail_sampling: tail,
-        ..CollectorConfig::default()
-    })
-    .await
-    .expect("collector");
+    let collector = server
+        .block_on(Collector::start(CollectorConfig {
+            otlp_grpc: Some(any),
+            otlp_http: None,
+            ui: None,
+            limits,
+            max_body_bytes: 64 << 20,
+            max_decoded_bytes: 256 << 20,
+            tail_sampling: tail,
+            ..CollectorConfig::default()
+        }))
+        .expect("collector");
     let url = format!("http://{}", collector.grpc_addr().expect("grpc"));
-    let sent = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..CLIENTS as u64 {
-        let (url, sent) = (url.clone(), sent.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut client = TraceServiceClient::connect(url).await.expect("connect");
-            let mut seq = c * 1_000_000;
-            while started.elapsed() < RUN {
-                client.export(batch(seq)).await.expect("export");
-                sent.fetch_add(BATCH as u64, Ordering::Relaxed);
-                seq += 1;
-            }
-        }));
+    let cpu_before = collector_cpu_ticks();
+    let (total, secs) = clients.block_on(async {
+        let sent = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..CLIENTS as u64 {
+            let (url, sent) = (url.clone(), sent.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut client = TraceServiceClient::connect(url).await.expect("connect");
+                let mut seq = c * 1_000_000;
+                while started.elapsed() < RUN {
+                    client.export(batch(seq)).await.expect("export");
+                    sent.fetch_add(BATCH as u64, Ordering::Relaxed);
+                    seq += 1;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("client");
+        }
+        (
+            sent.load(Ordering::Relaxed),
+            started.elapsed().as_secs_f64(),
+        )
+    });
+    // Held traces are judged after their wait: that work is the run's too.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while collector.tail_stats().is_some_and(|t| t.pending_traces > 0) && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
     }
-    for t in tasks {
-        t.await.expect("client");
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let total = sent.load(Ordering::Relaxed);
+    let cpu_ticks = collector_cpu_ticks().saturating_sub(cpu_before);
     let stats = collector.store().stats();
-    collector.shutdown().await;
-    (total as f64 / secs, stats)
+    server.block_on(collector.shutdown());
+    server.shutdown_timeout(Duration::from_secs(5));
+    Outcome {
+        spans_per_s: total as f64 / secs,
+        cpu_us_per_span: cpu_ticks as f64 * 10_000.0 / total.max(1) as f64,
+        stats,
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let clients = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bench-client")
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(async {
-        // What the loopback client alone costs per span (building and encoding), to read
-        // the end-to-end figure against: both share the machine's cores.
-        let client_only = {
-            use prost::Message;
-            let started = Instant::now();
-            let mut bytes = 0;
-            for seq in 0..40 {
-                bytes += batch(seq).encode_to_vec().len();
+    // What the loopback client alone costs per span (building and encoding), to read
+    // the end-to-end figure against: both share the machine's cores.
+    let client_only = {
+        use prost::Message;
+        let started = Instant::now();
+        let mut bytes = 0;
+        for seq in 0..40 {
+            bytes += batch(seq).encode_to_vec().len();
+        }
+        std::hint::black_box(bytes);
+        (40 * BATCH) as f64 / started.elapsed().as_secs_f64()
+    };
+    // Side by side in the same process: without tail sampling, with it keeping
+    // everything (the same store work plus the hold), and with its default policies (10%
+    // of plain traces stored).
+    let mut keep_all = TailConfig::default_policies();
+    keep_all.decision_wait = Duration::from_secs(1);
+    keep_all.policies[2].rule = rzero_collector::tail::Rule::Ratio(1.0);
+    let mut default = TailConfig::default_policies();
+    default.decision_wait = Duration::from_secs(1);
+    let modes: [(&str, Option<TailConfig>); 3] = [
+        ("tail sampling off", None),
+        ("tail sampling on, keeping all", Some(keep_all)),
+        ("tail sampling on, default policies", Some(default)),
+    ];
+    let mut rate = vec![Vec::new(); modes.len()];
+    let mut cpu = vec![Vec::new(); modes.len()];
+    let rss_before = rss_bytes();
+    let mut first_off = None;
+    for round in 0..ROUNDS {
+        for (i, (_, tail)) in modes.iter().enumerate() {
+            let o = run(&clients, tail.clone());
+            rate[i].push(o.spans_per_s);
+            cpu[i].push(o.cpu_us_per_span);
+            if round == 0 && i == 0 {
+                first_off = Some((o.stats, rss_bytes().saturating_sub(rss_before)));
             }
-            std::hint::black_box(bytes);
-            (40 * BATCH) as f64 / started.elapsed().as_secs_f64()
-        };
-        let rss_before = rss_bytes();
-        let (off, stats) = run(None).await;
-        let rss_growth = rss_bytes().saturating_sub(rss_before);
-        println!("ingest over OTLP/gRPC, {CLIENTS} loopback clients, batches of {BATCH}:");
-        println!("  tail sampling off: {off:.0} spans/s");
-        println!("  stored {} spans in {} traces", stats.spans, stats.traces);
-        println!("  (the client alone builds and encodes {client_only:.0} spans/s on one core)");
+        }
+    }
+    println!(
+        "ingest over OTLP/gRPC, {CLIENTS} loopback clients, batches of {BATCH}, {} s a run, median of {ROUNDS} interleaved rounds:",
+        RUN.as_secs()
+    );
+    let (off_rate, off_cpu) = (median(rate[0].clone()), median(cpu[0].clone()));
+    for (i, (name, _)) in modes.iter().enumerate() {
+        let (r, c) = (median(rate[i].clone()), median(cpu[i].clone()));
+        println!(
+            "  {name:<36} {r:>9.0} spans/s ({:>3.0}% of off)  collector CPU {c:>5.2} µs/span ({:.2}x off)",
+            100.0 * r / off_rate,
+            c / off_cpu
+        );
+    }
+    if let Some((stats, rss_growth)) = first_off {
+        println!(
+            "  (first run off: stored {} spans in {} traces)",
+            stats.spans, stats.traces
+        );
         println!(
             "  memory per stored span: {:.0} B by the store's accounting, {:.0} B of resident growth",
             stats.span_bytes as f64 / stats.spans.max(1) as f64,
             rss_growth as f64 / stats.spans.max(1) as f64
         );
-        // Side by side in the same process: tail sampling keeping everything (the same
-        // store work plus the hold), and with its default policies (10% of plain traces).
-        let mut keep_all = TailConfig::default_policies();
-        keep_all.decision_wait = Duration::from_secs(1);
-        keep_all.policies[2].rule = rzero_collector::tail::Rule::Ratio(1.0);
-        let (all, _) = run(Some(keep_all)).await;
-        let mut default = TailConfig::default_policies();
-        default.decision_wait = Duration::from_secs(1);
-        let (def, _) = run(Some(default)).await;
-        println!(
-            "  tail sampling on, keeping all: {all:.0} spans/s ({:.0}% of off)",
-            100.0 * all / off
-        );
-        println!(
-            "  tail sampling on, default policies: {def:.0} spans/s ({:.0}% of off)",
-            100.0 * def / off
-        );
-    });
+    }
+    println!("  (the client alone builds and encodes {client_only:.0} spans/s on one core)");
 }

@@ -254,9 +254,7 @@ pub(crate) fn red(
     let mut acc: BTreeMap<Key, BTreeMap<u64, Acc>> = BTreeMap::new();
     store.visit_traces(|spans, _| {
         for s in spans {
-            let entry =
-                matches!(s.kind.as_str(), "Server" | "Consumer") || s.parent_span_id.is_none();
-            if !entry
+            if !s.is_entry()
                 || !in_window(s, from, to)
                 || service.is_some_and(|x| x != s.service)
                 || operation.is_some_and(|x| x != s.name)

@@ -1,7 +1,10 @@
 //! rzero's JSON API on the UI port: what the viewer and scripts read. Under `/rzero/api`,
 //! since `/api` is Jaeger's query API (see `jaeger`).
 //!
-//! - `GET /rzero/api/traces?service=&operation=&errors=true&min_duration_ms=&limit=`
+//! - `GET /rzero/api/traces?service=&operation=&errors=true&min_duration_ms=&max_duration_ms=&start_ms=&end_ms=&attr=key%3Dvalue&limit=`:
+//!   newest first; time in `[start_ms, end_ms)`. With `operation`, the error, duration
+//!   and time bounds are one span of that operation's (`&entry=true`: of its SERVER,
+//!   CONSUMER or root spans, a RED bucket's calls), without, the whole trace's
 //! - `GET /rzero/api/traces/{trace_id}`
 //! - `GET /rzero/api/services`, `GET /rzero/api/services/{service}/operations`
 //! - `GET /rzero/api/stats`
@@ -35,11 +38,13 @@ struct ListParams {
     errors: Option<bool>,
     min_duration_ms: Option<f64>,
     max_duration_ms: Option<f64>,
-    /// Trace start bounds, Unix milliseconds.
+    /// Start bounds, Unix milliseconds, `[start_ms, end_ms)`.
     start_ms: Option<u64>,
     end_ms: Option<u64>,
     /// `key=value`: a span or resource attribute.
     attr: Option<String>,
+    /// With `operation`: only its entry spans (SERVER, CONSUMER, roots), as RED counts.
+    entry: Option<bool>,
     limit: Option<usize>,
 }
 
@@ -114,6 +119,7 @@ async fn list(
         service: p.service.filter(|s| !s.is_empty()),
         operation: p.operation.filter(|s| !s.is_empty()),
         errors_only: p.errors.unwrap_or(false),
+        entry_only: p.entry.unwrap_or(false),
         min_duration_nanos: ms(p.min_duration_ms),
         max_duration_nanos: ms(p.max_duration_ms),
         start_after_nanos: p.start_ms.map(|t| t.saturating_mul(1_000_000)),

@@ -269,6 +269,104 @@ async fn an_agent_forwards_each_kept_span_once() {
     assert_eq!(ids.len(), kept);
 }
 
+#[tokio::test]
+async fn a_flood_of_large_spans_is_held_within_the_byte_bound() {
+    let mut config = TailConfig::from_yaml(POLICY).expect("policy");
+    config.decision_wait = Duration::from_secs(600);
+    config.max_bytes = 256 << 10;
+    let c = start(Some(config), None).await;
+    let mut grpc = client(&c).await;
+    for batch in 0..20u64 {
+        // 50 traces of one 4 KiB span each: 200 KiB a request, 4 MiB in all.
+        let spans: Vec<Span> = (batch * 50..(batch + 1) * 50)
+            .map(|i| {
+                // Span 2 is the one that fails or is slow in its kinds of trace.
+                let mut s = span(i, 2, kind_of(i));
+                s.attributes = vec![otlp::kv("payload", &"x".repeat(4096))];
+                s
+            })
+            .collect();
+        grpc.export(export(spans)).await.expect("export");
+        let stats = c.tail_stats().expect("stats");
+        assert!(stats.pending_bytes <= 256 << 10, "{stats:?}");
+        assert!(stats.pending_traces > 0, "the bound holds traces, not none");
+    }
+    let stats = c.tail_stats().expect("stats");
+    assert!(
+        stats.forced > 900,
+        "judged early to stay in bytes: {stats:?}"
+    );
+    assert_eq!(
+        stats.kept["errors"] + stats.kept["slow"],
+        (0..1000u64)
+            .filter(|i| matches!(kind_of(*i), Kind::Error | Kind::Slow))
+            .count() as u64
+            - pending_of(&c, |k| matches!(k, Kind::Error | Kind::Slow)),
+        "every error and slow trace judged so far is kept"
+    );
+}
+
+/// How many of traces 0..1000 of the kinds `which` are still held (the newest ones).
+fn pending_of(c: &RunningCollector, which: impl Fn(Kind) -> bool) -> u64 {
+    let held = c.tail_stats().expect("stats").pending_traces as u64;
+    (1000 - held..1000).filter(|i| which(kind_of(*i))).count() as u64
+}
+
+/// A one-span trace `i` named `name`, `ms` long, with span attributes `attrs`.
+fn one_span(i: u64, name: &str, ms: u64, attrs: &[(&str, &str)]) -> Span {
+    let base = now() - 10_000 * MS;
+    Span {
+        trace_id: trace_id(i),
+        span_id: vec![1; 8],
+        name: name.into(),
+        kind: 2,
+        start_time_unix_nano: base,
+        end_time_unix_nano: base + ms * MS,
+        attributes: attrs.iter().map(|(k, v)| otlp::kv(k, v)).collect(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn operation_thresholds_attribute_matches_and_a_rate_limit_decide() {
+    let policy = "decision_wait: 300ms\npolicies:\n  \
+                  - { name: slow-checkout, type: latency, threshold: 10s, operations: { checkout: 50ms } }\n  \
+                  - { name: gold, type: attribute, key: user.tier, values: [gold] }\n  \
+                  - { name: capped, type: rate_limit, traces_per_second: 5 }\n";
+    let c = start(Some(TailConfig::from_yaml(policy).expect("policy")), None).await;
+    let mut spans = Vec::new();
+    // 0..10: slow checkouts; 10..20: fast checkouts of gold users; 20..30: slow
+    // browsing (no threshold of its own, under the trace's 10 s) of silver users;
+    // 30..70: fast browsing. The last 50 meet only the rate limit.
+    spans.extend((0..10).map(|i| one_span(i, "checkout", 60, &[])));
+    spans.extend((10..20).map(|i| one_span(i, "checkout", 20, &[("user.tier", "gold")])));
+    spans.extend((20..30).map(|i| one_span(i, "browse", 60, &[("user.tier", "silver")])));
+    spans.extend((30..70).map(|i| one_span(i, "browse", 5, &[])));
+    client(&c)
+        .await
+        .export(export(spans))
+        .await
+        .expect("export");
+    assert!(
+        eventually(|| judged(&c) == 70).await,
+        "{:?}",
+        c.tail_stats()
+    );
+    let stats = c.tail_stats().expect("stats");
+    assert_eq!(stats.kept["slow-checkout"], 10, "{stats:?}");
+    assert_eq!(stats.kept["gold"], 10, "{stats:?}");
+    // 5 a second: one window, or two if the judging crossed a second's edge.
+    let capped = stats.kept["capped"];
+    assert!((5..=10).contains(&capped), "{stats:?}");
+    assert_eq!(stats.dropped, 50 - capped);
+    let store = c.store();
+    assert!((0..20).all(|i| store.trace(&hex(&trace_id(i))).is_some()));
+    let rest = (20..70)
+        .filter(|i| store.trace(&hex(&trace_id(*i))).is_some())
+        .count() as u64;
+    assert_eq!(rest, capped, "what the rate limit let through is stored");
+}
+
 async fn reqwest_free_get(addr: SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");

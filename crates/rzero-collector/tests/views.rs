@@ -1,7 +1,8 @@
 //! The viewer's views in a real browser (Debian's headless Chromium): the service map,
 //! RED charts with click-through to traces, the critical path in the waterfall, trace
 //! comparison, search by attribute, and the OTLP download; screenshots under
-//! `target/artifacts/`.
+//! `target/artifacts/`. Clicks and typed searches go through the DevTools protocol
+//! (`cdp`): a real click on a RED chart's point, a real submit of the search form.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -9,11 +10,12 @@ use std::path::Path;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use rzero_collector::{Collector, CollectorConfig};
 
+mod cdp;
 mod chrome;
 mod otlp;
 
 use chrome::{CHROMIUM, artifacts, attr_values, chromium};
-use otlp::{INTERNAL, MS, SERVER, span};
+use otlp::{CLIENT, INTERNAL, MS, SERVER, span};
 
 const CRIT: u8 = 0xcc;
 
@@ -198,6 +200,239 @@ async fn the_views_draw_what_the_spans_say() {
     assert!(otlp.contains("attachment; filename=\"trace-"), "{otlp}");
     assert!(otlp.contains("\"resourceSpans\""), "OTLP JSON: {otlp}");
     for name in shots {
+        assert!(artifacts().join(name).exists(), "{name} saved");
+    }
+}
+
+/// Trace 0xb0 crosses a minute: its root starts 1 ms before the second minute, its
+/// orders.Create call (7 ms) at the second minute's first instant. Trace 0xe0's call
+/// (9 ms) starts at the third minute's first instant, the end of the second bucket.
+fn across_minutes(base: u64) -> Vec<ExportTraceServiceRequest> {
+    let at = |ms: u64| base + ms * MS;
+    let gateway = vec![
+        span((
+            0xb0,
+            1,
+            None,
+            "POST /orders",
+            SERVER,
+            at(59_999),
+            10,
+            false,
+            &[],
+        )),
+        span((
+            0xe0,
+            1,
+            None,
+            "POST /orders",
+            SERVER,
+            at(119_999),
+            11,
+            false,
+            &[],
+        )),
+    ];
+    let orders = vec![
+        span((
+            0xb0,
+            4,
+            Some(1),
+            "orders.Create",
+            SERVER,
+            at(60_000),
+            7,
+            false,
+            &[],
+        )),
+        span((
+            0xe0,
+            4,
+            Some(1),
+            "orders.Create",
+            SERVER,
+            at(120_000),
+            9,
+            false,
+            &[],
+        )),
+        // A client span of the same service and name is not a call the chart counts.
+        span((
+            0xe0,
+            5,
+            Some(4),
+            "orders.Create",
+            CLIENT,
+            at(60_500),
+            1,
+            false,
+            &[],
+        )),
+    ];
+    vec![
+        otlp::export("gateway", gateway),
+        otlp::export("orders", orders),
+    ]
+}
+
+/// The list's trace ids once it has loaded after a navigation to `#/?...`, sorted.
+fn listed(b: &mut cdp::Browser) -> Vec<String> {
+    b.wait_for(
+        "location.hash.startsWith('#/?') && (document.querySelector('#trace-list') || \
+         document.querySelector('#results .empty'))",
+        "the trace list",
+    );
+    let ids = b.eval(
+        "[...document.querySelectorAll('#trace-list .trace-row')].map((r) => r.dataset.traceId)",
+    );
+    let mut ids: Vec<String> = serde_json::from_value(ids).expect("ids");
+    ids.sort();
+    ids
+}
+
+/// The parameters of the address the page is at now.
+fn hash_params(b: &mut cdp::Browser) -> serde_json::Value {
+    b.eval("Object.fromEntries(new URLSearchParams(location.hash.slice(location.hash.indexOf('?') + 1)))")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("SKIPPED: {CHROMIUM} is missing; `cargo xtask test` installs Debian's chromium");
+        return;
+    }
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let collector = Collector::start(CollectorConfig {
+        otlp_grpc: None,
+        otlp_http: None,
+        ui: Some(any),
+        ..CollectorConfig::default()
+    })
+    .await
+    .expect("start");
+    let minute = 60_000 * MS;
+    let base = (otlp::now() / minute - 3) * minute;
+    for r in otlp::shop(base).iter().chain(&across_minutes(base)) {
+        collector.store().ingest_traces(r);
+    }
+    let ui = collector.ui_addr().expect("ui");
+    let (first, second) = (base / MS, base / MS + 60_000);
+    let dir = artifacts();
+    let id = |t: u8| format!("{t:02x}").repeat(16);
+    let ids = |ts: &[u8]| -> Vec<String> {
+        let mut v: Vec<String> = ts.iter().map(|t| id(*t)).collect();
+        v.sort();
+        v
+    };
+
+    let (p50_first, rate_second, errors_first, form) = tokio::task::spawn_blocking(move || {
+        let mut b = cdp::Browser::launch(CHROMIUM);
+        let red = format!("http://{ui}/#/red?service=orders");
+        let card = "[data-operation=\"orders.Create\"]";
+        let open_red = |b: &mut cdp::Browser| {
+            b.goto(&red);
+            b.wait_for(&format!("document.querySelector('{card} circle.pick')"), "the chart");
+        };
+        // orders.Create in the first minute: 5, 10, ..., 30 ms; its p50 (nearest rank)
+        // is 15 ms, so the point lists the four calls of 15 ms or more.
+        open_red(&mut b);
+        b.screenshot(&dir.join("viewer-red-before-click.png"));
+        b.click(&format!("{card} circle.pick.p50[data-bucket-start=\"{first}\"]"));
+        let p50_first = (listed(&mut b), hash_params(&mut b));
+        b.screenshot(&dir.join("viewer-red-click-p50.png"));
+        // The second minute's rate bar: every call that started in [1 min, 2 min).
+        open_red(&mut b);
+        b.click(&format!("{card} rect.rate[data-bucket-start=\"{second}\"]"));
+        let rate_second = (listed(&mut b), hash_params(&mut b));
+        b.screenshot(&dir.join("viewer-red-click-rate.png"));
+        // The first minute's error bar: the one failed call.
+        open_red(&mut b);
+        b.click(&format!("{card} rect.errors[data-bucket-start=\"{first}\"]"));
+        let errors_first = (listed(&mut b), hash_params(&mut b));
+
+        // The search form, filled and submitted as a person does: gateway traces of
+        // 40 to 80 ms that started in the second minute.
+        b.goto(&format!("http://{ui}/#/"));
+        b.wait_for("document.querySelector('#f-service option[value=\"gateway\"]')", "services");
+        b.eval("(() => { const s = document.getElementById('f-service'); s.value = 'gateway'; s.dispatchEvent(new Event('change')); })()");
+        b.type_into("#f-min", "40");
+        b.type_into("#f-max", "80");
+        let local = |ms: u64| {
+            format!(
+                "new Date({ms} - new Date({ms}).getTimezoneOffset() * 60000).toISOString().slice(0, 19)"
+            )
+        };
+        b.eval(&format!(
+            "document.getElementById('f-start').value = {}; document.getElementById('f-end').value = {};",
+            local(second),
+            local(second + 60_000)
+        ));
+        b.click("#filters button[type=submit]");
+        b.wait_for("location.hash.includes('min_duration_ms')", "the submitted search");
+        let form = (listed(&mut b), hash_params(&mut b));
+        b.screenshot(&dir.join("viewer-range-search.png"));
+        (p50_first, rate_second, errors_first, form)
+    })
+    .await
+    .expect("join");
+
+    let bucket = |end: u64| (end - 60_000).to_string();
+    assert_eq!(p50_first.1["service"], "orders", "{:?}", p50_first.1);
+    assert_eq!(p50_first.1["operation"], "orders.Create");
+    assert_eq!(p50_first.1["entry"], "true", "the calls RED counted");
+    assert_eq!(p50_first.1["start_ms"], bucket(second));
+    assert_eq!(
+        p50_first.1["end_ms"],
+        second.to_string(),
+        "bounded to the bucket"
+    );
+    assert_eq!(p50_first.1["min_duration_ms"], "15", "the point's p50");
+    assert_eq!(
+        p50_first.0,
+        ids(&[3, 4, 5, 6]),
+        "calls of 15..30 ms in minute one"
+    );
+
+    assert_eq!(rate_second.1["start_ms"], second.to_string());
+    assert_eq!(rate_second.1["end_ms"], (second + 60_000).to_string());
+    assert!(
+        rate_second.1.get("min_duration_ms").is_none(),
+        "a bar gives no duration"
+    );
+    // 0xb0's trace started in the first minute, its call in the second: it is listed.
+    // 0xe0's call started at the bucket's end: it is not.
+    assert_eq!(
+        rate_second.0,
+        ids(&[7, 8, 9, 10, 0xb0]),
+        "{:?}",
+        rate_second.1
+    );
+
+    assert_eq!(errors_first.1["errors"], "true");
+    assert_eq!(errors_first.0, ids(&[4]), "the failed call of minute one");
+
+    assert_eq!(form.1["service"], "gateway", "{:?}", form.1);
+    assert_eq!(
+        (
+            form.1["min_duration_ms"].as_str(),
+            form.1["max_duration_ms"].as_str()
+        ),
+        (Some("40"), Some("80"))
+    );
+    assert_eq!(
+        form.1["start_ms"],
+        second.to_string(),
+        "From, in local time"
+    );
+    assert_eq!(form.1["end_ms"], (second + 60_000).to_string());
+    // Roots of 40..80 ms are i = 3..7; of those, i = 6 and 7 started in minute two.
+    assert_eq!(form.0, ids(&[7, 8]));
+    for name in [
+        "viewer-red-before-click.png",
+        "viewer-red-click-p50.png",
+        "viewer-red-click-rate.png",
+        "viewer-range-search.png",
+    ] {
         assert!(artifacts().join(name).exists(), "{name} saved");
     }
 }

@@ -60,6 +60,12 @@ impl StoredSpan {
         self.status_code == "Error"
     }
 
+    /// Whether the span is where a call enters its service (SERVER, CONSUMER, or a
+    /// root): what the RED charts count.
+    pub fn is_entry(&self) -> bool {
+        matches!(self.kind.as_str(), "Server" | "Consumer") || self.parent_span_id.is_none()
+    }
+
     /// Heap and inline bytes this span holds, the resource aside (counted once per
     /// trace, see [`resource_bytes`]).
     pub(crate) fn approx_bytes(&self) -> usize {
@@ -172,17 +178,24 @@ pub struct TraceSummary {
 pub struct TraceQuery {
     /// Only traces with a span of this service.
     pub service: Option<String>,
-    /// Only traces with a span of this name.
+    /// Only traces with a span of this name (of `service` if given). With an operation,
+    /// the error, duration and start bounds below are that span's, all met by one span
+    /// (as Jaeger searches), so that a RED chart's bucket lists exactly the calls it
+    /// counted; without one, they are the whole trace's.
     pub operation: Option<String>,
-    /// Only traces with an error.
+    /// Only traces with an error (the operation's span failed, with an operation).
     pub errors_only: bool,
-    /// Only traces at least this long.
+    /// With an operation, only its entry spans count (see [`StoredSpan::is_entry`]): the
+    /// calls a RED chart counted, not client spans of the same name.
+    pub entry_only: bool,
+    /// Only traces (or operation spans) at least this long.
     pub min_duration_nanos: Option<u64>,
-    /// Only traces at most this long.
+    /// Only traces (or operation spans) at most this long.
     pub max_duration_nanos: Option<u64>,
-    /// Only traces that started at or after this (Unix nanoseconds).
+    /// Only traces (or operation spans) that started at or after this (Unix nanoseconds).
     pub start_after_nanos: Option<u64>,
-    /// Only traces that started at or before this (Unix nanoseconds).
+    /// Only traces (or operation spans) that started before this (Unix nanoseconds;
+    /// exclusive, so that consecutive windows tile).
     pub start_before_nanos: Option<u64>,
     /// Only traces with a span whose attribute (or resource attribute) `key` has the
     /// text `value`.

@@ -142,6 +142,55 @@ fn queries_filter_by_service_operation_errors_and_duration() {
 }
 
 #[test]
+fn with_an_operation_the_bounds_are_its_spans_and_the_end_is_exclusive() {
+    let store = Store::new(StoreLimits::default());
+    let mut root = span(2, 1, None, "POST /orders", 0, 50);
+    root.status = Some(Status {
+        code: 2,
+        message: "boom".into(),
+    });
+    store.ingest_traces(&traces("api", vec![root]));
+    // The call starts 1 ms after its trace and takes 40 of its 50 ms, and succeeds.
+    store.ingest_traces(&traces("rpc", vec![span(2, 2, Some(1), "Create", 1, 40)]));
+    let ids = |q: TraceQuery| -> Vec<String> {
+        store.traces(&q).into_iter().map(|t| t.trace_id).collect()
+    };
+    let create = |f: fn(&mut TraceQuery)| {
+        let mut q = TraceQuery {
+            service: Some("rpc".into()),
+            operation: Some("Create".into()),
+            ..TraceQuery::default()
+        };
+        f(&mut q);
+        q
+    };
+    let whole = |f: fn(&mut TraceQuery)| {
+        let mut q = TraceQuery::default();
+        f(&mut q);
+        q
+    };
+    let at_least_45 = |q: &mut TraceQuery| q.min_duration_nanos = Some(45_000_000);
+    assert!(ids(create(at_least_45)).is_empty(), "Create took 40 ms");
+    assert_eq!(ids(whole(at_least_45)), [hex(2, 16)], "the trace took 50");
+    let errors = |q: &mut TraceQuery| q.errors_only = true;
+    assert!(ids(create(errors)).is_empty(), "Create succeeded");
+    assert_eq!(ids(whole(errors)), [hex(2, 16)], "the root failed");
+    // [1 ms, 2 ms) holds Create's start, not the trace's; [0, 1 ms) the reverse.
+    let from_1ms = |q: &mut TraceQuery| {
+        q.start_after_nanos = Some(1_000_000);
+        q.start_before_nanos = Some(2_000_000);
+    };
+    assert_eq!(ids(create(from_1ms)), [hex(2, 16)]);
+    assert!(ids(whole(from_1ms)).is_empty());
+    // Create has no kind and a parent: not an entry span, which RED counts.
+    let entry = |q: &mut TraceQuery| q.entry_only = true;
+    assert!(ids(create(entry)).is_empty(), "not a SERVER span");
+    let first_ms = |q: &mut TraceQuery| q.start_before_nanos = Some(1_000_000);
+    assert!(ids(create(first_ms)).is_empty(), "the end is exclusive");
+    assert_eq!(ids(whole(first_ms)), [hex(2, 16)]);
+}
+
+#[test]
 fn the_byte_budget_evicts_oldest_traces_and_their_index_entries() {
     let limits = StoreLimits {
         max_span_bytes: 64 * 1024,

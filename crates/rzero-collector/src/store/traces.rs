@@ -222,7 +222,6 @@ impl TraceTable {
             let Some(e) = self.traces.get(id) else {
                 continue;
             };
-            let length = e.end.saturating_sub(e.start);
             let text = |v: &serde_json::Value, want: &str| match v {
                 serde_json::Value::String(s) => s == want,
                 // Numbers and booleans compare by their text (`200`, `true`).
@@ -231,26 +230,32 @@ impl TraceTable {
                     text == want
                 }
             };
-            let keep = (!query.errors_only || e.errors > 0)
-                && query.min_duration_nanos.is_none_or(|d| length >= d)
-                && query.max_duration_nanos.is_none_or(|d| length <= d)
-                && query.start_after_nanos.is_none_or(|t| e.start >= t)
-                && query.start_before_nanos.is_none_or(|t| e.start <= t)
-                && query.attribute.as_ref().is_none_or(|(k, v)| {
-                    e.spans.iter().any(|s| {
-                        s.attributes.get(k).is_some_and(|x| text(x, v))
-                            || s.resource.get(k).is_some_and(|x| text(x, v))
-                    })
+            let bounded = |start: u64, length: u64, error: bool| {
+                (!query.errors_only || error)
+                    && query.min_duration_nanos.is_none_or(|d| length >= d)
+                    && query.max_duration_nanos.is_none_or(|d| length <= d)
+                    && query.start_after_nanos.is_none_or(|t| start >= t)
+                    && query.start_before_nanos.is_none_or(|t| start < t)
+            };
+            let keep = query.attribute.as_ref().is_none_or(|(k, v)| {
+                e.spans.iter().any(|s| {
+                    s.attributes.get(k).is_some_and(|x| text(x, v))
+                        || s.resource.get(k).is_some_and(|x| text(x, v))
                 })
-                && query
-                    .service
-                    .as_ref()
-                    .is_none_or(|s| e.services.contains(s))
-                && query.operation.as_ref().is_none_or(|op| {
-                    e.spans.iter().any(|s| {
-                        &s.name == op && query.service.as_ref().is_none_or(|sv| &s.service == sv)
-                    })
-                });
+            }) && query
+                .service
+                .as_ref()
+                .is_none_or(|s| e.services.contains(s))
+                && match &query.operation {
+                    // One span of the operation meets the bounds, as Jaeger searches.
+                    Some(op) => e.spans.iter().any(|s| {
+                        &s.name == op
+                            && query.service.as_ref().is_none_or(|sv| &s.service == sv)
+                            && (!query.entry_only || s.is_entry())
+                            && bounded(s.start_unix_nanos, s.duration_nanos(), s.is_error())
+                    }),
+                    None => bounded(e.start, e.end.saturating_sub(e.start), e.errors > 0),
+                };
             if keep {
                 out.push(summarize(id, e));
                 if out.len() >= limit {

@@ -1,6 +1,8 @@
 // rzero trace viewer: a list of recent traces with filters, and a waterfall per trace.
 // Plain DOM, no build step, no CDN. All text goes through textContent: span names and
-// attributes come from whoever sends OTLP and are never interpreted as HTML.
+// attributes come from whoever sends OTLP and are never interpreted as HTML. Services and
+// operations come from Jaeger's query API (`/api/*`, what Grafana reads too); traces from
+// rzero's (`/rzero/api/*`), whose model keeps resources, span kinds, logs and OTLP.
 "use strict";
 
 const app = document.getElementById("app");
@@ -92,6 +94,8 @@ async function showList(params) {
     const p = new URLSearchParams();
     if (service.value) p.set("service", service.value);
     if (operation.value) p.set("operation", operation.value);
+    // Kept from a RED chart's link: the operation's entry spans only (see api.rs).
+    if (operation.value && q.get("entry") === "true") p.set("entry", "true");
     if (errors.checked) p.set("errors", "true");
     if (minDur.value) p.set("min_duration_ms", minDur.value);
     if (maxDur.value) p.set("max_duration_ms", maxDur.value);
@@ -103,16 +107,20 @@ async function showList(params) {
   async function loadOperations(svc, selected) {
     operation.replaceChildren(el("option", { value: "" }, "all operations"));
     if (!svc) return;
-    const ops = await api(`/rzero/api/services/${encodeURIComponent(svc)}/operations`);
+    const ops = await api(`/api/services/${encodeURIComponent(svc)}/operations`);
     for (const op of ops.data) operation.append(el("option", { value: op, selected: op === selected ? "" : null }, op));
   }
   service.addEventListener("change", () => loadOperations(service.value, ""));
 
   const results = el("div", { id: "results" }, el("p", { class: "muted" }, "Loading…"));
-  app.replaceChildren(form, results);
+  const bounded = ["errors", "min_duration_ms", "max_duration_ms", "start_ms", "end_ms"].some((k) => q.get(k));
+  const scope = q.get("operation") && bounded
+    ? el("p", { class: "muted", id: "filter-scope" }, `Errors, duration and time filter the ${q.get("entry") === "true" ? "entry " : ""}spans of ${q.get("service") ? q.get("service") + ": " : ""}${q.get("operation")}; the list shows whole traces.`)
+    : null;
+  app.replaceChildren(...[form, scope, results].filter(Boolean));
 
   try {
-    const services = await api("/rzero/api/services");
+    const services = await api("/api/services");
     for (const s of services.data) service.append(el("option", { value: s, selected: s === q.get("service") ? "" : null }, s));
     await loadOperations(q.get("service") || "", q.get("operation") || "");
     const list = await api("/rzero/api/traces?" + q.toString());

@@ -130,6 +130,7 @@ function barChart(buckets, value, cls, fmt, onpick) {
     svg("line", { x1: pad, y1: H - 14, x2: W, y2: H - 14, class: "base" }));
 }
 
+// Each percentile's point of each bucket is a link: `onpick(bucket, key)`.
 function lineChart(buckets, series, onpick) {
   const W = 420, H = 110, pad = 26;
   const max = Math.max(1e-9, ...buckets.flatMap((b) => series.map(([k]) => b[k])));
@@ -139,8 +140,9 @@ function lineChart(buckets, series, onpick) {
   return svg("svg", { class: "chart", width: W, height: H },
     svg("text", { x: 2, y: 12, class: "axis-label" }, `${max.toFixed(1)} ms`),
     series.map(([k, cls]) => svg("polyline", { class: `lat ${cls}`, points: buckets.map((b, i) => `${x(i)},${y(b[k])}`).join(" ") })),
-    buckets.map((b, i) => svg("circle", { class: "pick", cx: x(i), cy: y(b.p99_ms), r: 4, "data-bucket-start": String(b.start_unix_ms), onclick: () => onpick(b) },
-      svg("title", {}, `p50 ${b.p50_ms} · p95 ${b.p95_ms} · p99 ${b.p99_ms} ms`))),
+    series.flatMap(([k, cls]) => buckets.map((b, i) => svg("circle", { class: `pick ${cls}`, cx: x(i), cy: y(b[k]), r: cls === "p99" ? 4 : 3,
+        "data-bucket-start": String(b.start_unix_ms), "data-quantile": cls, "data-ms": String(b[k]), onclick: () => onpick(b, k) },
+      svg("title", {}, `${new Date(b.start_unix_ms).toLocaleTimeString([], { hour12: false })} ${cls} ${b[k]} ms: the traces at or above it`)))),
     svg("line", { x1: pad, y1: H - 14, x2: W, y2: H - 14, class: "base" }));
 }
 
@@ -152,7 +154,7 @@ async function showRed(params) {
   try {
     [body, services] = await Promise.all([
       api(`/rzero/api/red?bucket_ms=${encodeURIComponent(bucket)}` + (q.get("service") ? `&service=${encodeURIComponent(q.get("service"))}` : "")),
-      api("/rzero/api/services"),
+      api("/api/services"),
     ]);
   } catch (e) {
     app.replaceChildren(el("div", { class: "empty" }, "Could not load RED series: " + e.message));
@@ -163,21 +165,30 @@ async function showRed(params) {
     services.data.map((s) => el("option", { value: s, selected: s === q.get("service") ? "" : null }, s)));
   const width = body.bucket_ms;
   const cards = body.data.map((s) => {
-    // A click on a bucket lists the traces of that operation in that bucket.
-    const toTraces = (b) => (location.hash = `#/?service=${encodeURIComponent(s.service)}&operation=${encodeURIComponent(s.operation)}&start_ms=${b.start_unix_ms}&end_ms=${b.start_unix_ms + width}`);
+    // A click on a bucket lists the calls it counted: that operation's entry spans that
+    // started in [start, start + width) (the list's bounds are the operation span's when
+    // it has an operation); the error bars add `errors`, a latency point its percentile
+    // as the least duration. Percentiles from metrics are interpolated inside histogram
+    // buckets and need not match any stored span, so there the point gives the bucket.
+    const toTraces = (b, extra) => {
+      const p = new URLSearchParams({ service: s.service, operation: s.operation, entry: "true", start_ms: String(b.start_unix_ms), end_ms: String(b.start_unix_ms + width) });
+      for (const [k, v] of Object.entries(extra || {})) p.set(k, String(v));
+      location.hash = "#/?" + p.toString();
+    };
+    const atLeast = (b, key) => toTraces(b, s.source === "spans" ? { min_duration_ms: b[key] } : {});
     const examples = s.buckets.flatMap((b) => b.example_trace_ids).slice(-3);
     return el("div", { class: "red-card", "data-service": s.service, "data-operation": s.operation, "data-source": s.source },
       el("h3", {}, el("span", { class: "dot", style: `background:${colour(s.service)}` }), `${s.service}: ${s.operation}`,
         el("span", { class: "muted source" }, s.source === "metrics" ? " · from the service's OTLP metrics" : " · from spans")),
       el("div", { class: "charts" },
-        el("figure", {}, el("figcaption", {}, "Rate (calls/s)"), barChart(s.buckets, (b) => b.rate_per_s, "rate", (v) => v.toFixed(2) + "/s", toTraces)),
-        el("figure", {}, el("figcaption", {}, "Errors"), barChart(s.buckets, (b) => b.errors, "errors", (v) => String(Math.round(v)), toTraces)),
-        el("figure", {}, el("figcaption", {}, "Duration p50 / p95 / p99"), lineChart(s.buckets, [["p50_ms", "p50"], ["p95_ms", "p95"], ["p99_ms", "p99"]], toTraces))),
+        el("figure", {}, el("figcaption", {}, "Rate (calls/s)"), barChart(s.buckets, (b) => b.rate_per_s, "rate", (v) => v.toFixed(2) + "/s", (b) => toTraces(b))),
+        el("figure", {}, el("figcaption", {}, "Errors"), barChart(s.buckets, (b) => b.errors, "errors", (v) => String(Math.round(v)), (b) => toTraces(b, { errors: "true" }))),
+        el("figure", {}, el("figcaption", {}, "Duration p50 / p95 / p99"), lineChart(s.buckets, [["p50_ms", "p50"], ["p95_ms", "p95"], ["p99_ms", "p99"]], atLeast))),
       el("p", { class: "muted" }, "Examples: ", examples.map((id) => el("a", { href: `#/trace/${id}`, class: "example" }, id.slice(0, 8) + "… "))));
   });
   app.replaceChildren(
     el("h1", { class: "view-title" }, "RED: rate, errors, duration"),
-    el("div", { class: "filters" }, el("label", {}, "Service", pick), el("span", { class: "muted" }, `buckets of ${width / 1000} s; click a bucket for its traces`)),
+    el("div", { class: "filters" }, el("label", {}, "Service", pick), el("span", { class: "muted" }, `buckets of ${width / 1000} s; click a bar for its traces, a latency point for those at or above it`)),
     ...(cards.length ? cards : [el("div", { class: "empty" }, "No duration metrics and no entry spans (SERVER, CONSUMER or roots) yet.")]));
 }
 
