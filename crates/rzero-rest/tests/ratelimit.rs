@@ -7,8 +7,10 @@ use std::net::TcpListener;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{send, start, test_conf};
-use rzero_rest::ratelimit::{FailMode, LimitKind, RouteLimitConf};
-use rzero_rest::{RestConf, Route, Server};
+use rzero_rest::jwt::{Claims, JwtConf};
+use rzero_rest::ratelimit::{FailMode, LimitKind, MissingKey, RouteLimitConf};
+use rzero_rest::{Group, RestConf, Route, Server};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn rule(kind: LimitKind) -> RouteLimitConf {
     RouteLimitConf {
@@ -19,8 +21,8 @@ fn rule(kind: LimitKind) -> RouteLimitConf {
         burst: 3,
         period: Duration::from_secs(60),
         quota: 4,
-        key_header: None,
         max_keys: 100,
+        ..Default::default()
     }
 }
 
@@ -186,7 +188,8 @@ async fn a_shared_rule_without_redis_fails_the_build() {
 #[test]
 fn the_section_loads_from_yaml() {
     let yaml = "Name: a\nRateLimit:\n  OnStoreError: closed\n  Routes:\n    - Path: /x\n      \
-                Kind: period\n      Period: 60s\n      Quota: 10\n";
+                Kind: period\n      Period: 60s\n      Quota: 10\n      Key: claim:userId\n      \
+                MissingKey: ip\n";
     let c: RestConf = rzero_conf::Loader::new()
         .env(|_| None)
         .load_str("a.yaml", yaml)
@@ -194,9 +197,177 @@ fn the_section_loads_from_yaml() {
     assert_eq!(c.rate_limit.on_store_error, FailMode::Closed);
     assert_eq!(c.rate_limit.routes[0].kind, LimitKind::Period);
     assert_eq!(c.rate_limit.routes[0].quota, 10);
+    assert_eq!(c.rate_limit.routes[0].key.as_deref(), Some("claim:userId"));
+    assert_eq!(c.rate_limit.routes[0].missing_key, MissingKey::Ip);
     let err = rzero_conf::Loader::new()
         .env(|_| None)
         .load_str::<RestConf>("a.yaml", "Name: a\nRateLimit:\n  Rutes: []\n")
         .expect_err("typo");
     assert!(err.to_string().contains("Rutes"), "{err}");
+}
+
+/// `GET path` from the loopback address `from` (any of 127.0.0.0/8): a client of its own
+/// to a limit keyed by IP. The status.
+async fn get_from(from: &str, addr: std::net::SocketAddr, path: &str, headers: &str) -> u16 {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{from}:0").parse().expect("from"))
+        .expect("bind a loopback source");
+    let mut s = socket.connect(addr).await.expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\n{headers}connection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out))
+        .await
+        .expect("an answer within 20 s")
+        .expect("read");
+    String::from_utf8_lossy(&out)
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_limit_keyed_by_ip_gives_each_client_address_its_own_bucket() {
+    let mut conf = test_conf();
+    let mut r = rule(LimitKind::Local);
+    r.burst = 1;
+    r.key = Some("ip".into());
+    conf.rate_limit.routes = vec![r];
+    let (addr, stop, _task) = start(server(conf)).await;
+    assert_eq!(get_from("127.0.0.2", addr, "/limited", "").await, 200);
+    assert_eq!(get_from("127.0.0.2", addr, "/limited", "").await, 429);
+    // Another address, its own bucket; a header does not change an IP key.
+    assert_eq!(get_from("127.0.0.3", addr, "/limited", "").await, 200);
+    let spoof = "x-forwarded-for: 10.9.9.9\r\n";
+    assert_eq!(get_from("127.0.0.3", addr, "/limited", spoof).await, 429);
+    let _ = stop.send(());
+}
+
+#[tokio::test]
+async fn requests_without_the_key_share_one_bucket_or_fall_back_to_their_ip() {
+    for (missing, second_client) in [(MissingKey::Shared, 429), (MissingKey::Ip, 200)] {
+        let mut conf = test_conf();
+        let mut r = rule(LimitKind::Local);
+        r.burst = 1;
+        r.key = Some("header:X-Api-Key".into());
+        r.missing_key = missing;
+        conf.rate_limit.routes = vec![r];
+        let (addr, stop, _task) = start(server(conf)).await;
+        assert_eq!(get_from("127.0.0.4", addr, "/limited", "").await, 200);
+        assert_eq!(get_from("127.0.0.4", addr, "/limited", "").await, 429);
+        assert_eq!(
+            get_from("127.0.0.5", addr, "/limited", "").await,
+            second_client,
+            "{missing:?}"
+        );
+        // A request with the key is not in the keyless bucket.
+        let keyed = "x-api-key: k1\r\n";
+        assert_eq!(get_from("127.0.0.4", addr, "/limited", keyed).await, 200);
+        let _ = stop.send(());
+    }
+}
+
+fn auth() -> JwtConf {
+    JwtConf {
+        access_secret: rzero_conf::Secret("a-secret-of-thirty-two-bytes-or-more!".into()),
+        access_expire: 3600,
+        ..Default::default()
+    }
+}
+
+fn jwt_server(conf: RestConf) -> Server {
+    Server::new(conf).group(
+        Group::new()
+            .jwt(&auth())
+            .route(Route::get("/limited", |c: Claims| async move {
+                format!("{:?}", c.get("userId"))
+            })),
+    )
+}
+
+fn bearer(user: i64) -> String {
+    let claims = serde_json::json!({ "userId": user });
+    let token = auth()
+        .issue(claims.as_object().cloned().unwrap_or_default())
+        .expect("sign");
+    format!("authorization: Bearer {token}\r\n")
+}
+
+#[tokio::test]
+async fn a_limit_keyed_by_a_jwt_claim_is_one_bucket_per_user() {
+    let mut conf = test_conf();
+    let mut r = rule(LimitKind::Local);
+    r.burst = 1;
+    r.key = Some("claim:userId".into());
+    conf.rate_limit.routes = vec![r.clone()];
+    let (addr, stop, _task) = start(jwt_server(conf)).await;
+    assert_eq!(
+        send(addr, "GET", "/limited", &bearer(7), "").await.status,
+        200
+    );
+    let refused = send(addr, "GET", "/limited", &bearer(7), "").await;
+    assert_eq!(refused.status, 429);
+    // The answer names the source, never the value.
+    assert!(
+        refused.body.contains("per JWT claim userId"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        send(addr, "GET", "/limited", &bearer(8), "").await.status,
+        200
+    );
+    // The token is checked first: without one, 401, not a bucket.
+    assert_eq!(send(addr, "GET", "/limited", "", "").await.status, 401);
+    let _ = stop.send(());
+
+    // A claim key on a route without JWT cannot work: the build says so.
+    let mut conf = test_conf();
+    conf.rate_limit.routes = vec![r];
+    let err = server(conf).into_router().expect_err("no jwt");
+    assert!(err.to_string().contains("no jwt"), "{err}");
+}
+
+#[tokio::test]
+async fn a_keyed_redis_limit_is_one_quota_per_key_across_two_servers_and_hashes_long_keys() {
+    let prefix = unique_prefix("keyed");
+    let mut r = rule(LimitKind::Period);
+    r.key = Some("header:X-Api-Key".into());
+    let conf = conf_with(vec![r], "127.0.0.1:6379", &prefix);
+    let (a, stop_a, _ta) = start(server(conf.clone())).await;
+    let (b, stop_b, _tb) = start(server(conf)).await;
+    let long = "k".repeat(4000);
+    for key in ["alice", "bob", long.as_str()] {
+        let h = format!("x-api-key: {key}\r\n");
+        let mut ok = 0;
+        for i in 0..6 {
+            let addr = if i % 2 == 0 { a } else { b };
+            match send(addr, "GET", "/limited", &h, "").await.status {
+                200 => ok += 1,
+                429 => {}
+                other => panic!("unexpected {other}"),
+            }
+        }
+        // Quota 4 per key, counted once across both servers.
+        assert_eq!(ok, 4, "key {}", &key[..key.len().min(8)]);
+    }
+    let client = redis::Client::open("redis://127.0.0.1:6379/").expect("redis url");
+    let mut con = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut con)
+        .await
+        .expect("KEYS");
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys.iter().all(|k| k.contains("GET /limited")), "{keys:?}");
+    assert!(keys.iter().any(|k| k.contains("alice")), "{keys:?}");
+    // The 4000-byte key is stored as its hash: Redis holds bounded keys only.
+    assert!(keys.iter().all(|k| k.len() < prefix.len() + 80), "{keys:?}");
+    let _ = stop_a.send(());
+    let _ = stop_b.send(());
 }

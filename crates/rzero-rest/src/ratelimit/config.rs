@@ -11,7 +11,8 @@
 //!       Kind: local                   # local | token | period
 //!       Rate: 100                     # tokens a second (local, token)
 //!       Burst: 200
-//!       KeyHeader: X-Api-Key          # a bucket per value; none: one per route
+//!       Key: header:X-Api-Key         # a bucket per value (or ip, claim:userId);
+//!       MissingKey: ip                # none: one bucket per route
 //!     - Path: /api/v1/orders/:order_id
 //!       Kind: period
 //!       Period: 60s
@@ -22,6 +23,8 @@ use std::time::Duration;
 
 use rzero_conf::RedisConf;
 use serde::{Deserialize, Serialize};
+
+use super::key::{KeyRule, KeySource};
 
 /// The rate limits of a gateway; none by default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,14 +109,53 @@ pub struct RouteLimitConf {
     /// Requests per window of a `period` limit.
     #[serde(default)]
     pub quota: u64,
-    /// A limit per value of this request header (an API key, a user id); requests
-    /// without it share the route's one bucket.
+    /// A limit per key instead of one per route: `header:<Name>` (an API key, a tenant),
+    /// `ip` (the client's address; IPv6 by /64) or `claim:<name>` (a claim of the route's
+    /// JWT; the limit then runs after the token is checked). Values longer than 64 bytes
+    /// are hashed. The 429, the span and the metrics name the source, never a value.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Shorthand for `Key: header:<Name>` (set one of the two).
     #[serde(default)]
     pub key_header: Option<String>,
+    /// What a request without the key takes from: `shared` (one bucket for all of them,
+    /// the default) or `ip` (a bucket per client address).
+    #[serde(default)]
+    pub missing_key: MissingKey,
     /// Keys with a bucket of their own at most, for a `local` keyed limit (default
-    /// 10000); more keys share one bucket.
+    /// 10000); more keys share one bucket. (Redis keys of `token` and `period` limits
+    /// expire by themselves.)
     #[serde(default = "default_max_keys")]
     pub max_keys: usize,
+}
+
+impl Default for RouteLimitConf {
+    fn default() -> Self {
+        RouteLimitConf {
+            path: String::new(),
+            method: None,
+            kind: LimitKind::Local,
+            rate: 0,
+            burst: 0,
+            period: Duration::ZERO,
+            quota: 0,
+            key: None,
+            key_header: None,
+            missing_key: MissingKey::Shared,
+            max_keys: default_max_keys(),
+        }
+    }
+}
+
+/// What a request without a keyed rule's key takes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingKey {
+    /// One bucket shared by every request without the key.
+    #[default]
+    Shared,
+    /// A bucket per client address.
+    Ip,
 }
 
 impl RouteLimitConf {
@@ -127,8 +169,28 @@ impl RouteLimitConf {
             LimitKind::Period if self.quota == 0 || self.period.as_secs() == 0 => Err(format!(
                 "{rule}: Kind period needs Quota above 0 and a Period of at least 1s"
             )),
+            _ if self.key.is_some() && self.key_header.is_some() => Err(format!(
+                "{rule}: set Key or KeyHeader, not both (KeyHeader: X is Key: header:X)"
+            )),
             _ => Ok(()),
         }
+    }
+
+    /// The rule's key, if it has one; the error names the rule.
+    pub(crate) fn key_rule(&self, at: &str) -> Result<Option<KeyRule>, String> {
+        let source = match (&self.key, &self.key_header) {
+            (Some(k), _) => KeySource::parse(k),
+            (None, Some(h)) => KeySource::parse(&format!("header:{h}")),
+            (None, None) => return Ok(None),
+        };
+        source
+            .map(|source| {
+                Some(KeyRule {
+                    source,
+                    missing: self.missing_key,
+                })
+            })
+            .map_err(|e| format!("RateLimit rule for {at}: {e}"))
     }
 
     /// `Burst`, or `Rate` when unset.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use http::{HeaderName, Method};
+use http::Method;
 use rzero_resilience::clock::SystemClock;
 use rzero_stores::limit::{PeriodLimit, TokenLimit};
 use rzero_stores::redis::RedisStore;
@@ -14,6 +14,7 @@ use tower::Layer;
 use super::RateLimit;
 use super::bucket::{KeyedBuckets, TokenBucket};
 use super::config::{FailMode, LimitKind, RateLimitConf, RouteLimitConf};
+use super::key::{KeyRule, KeySource};
 use crate::respond::Refusals;
 
 /// The limiter behind one route.
@@ -37,7 +38,8 @@ pub(crate) struct Shared {
     /// `METHOD /path`: the Redis key and what the answer names.
     pub(crate) route: String,
     pub(crate) key_prefix: String,
-    pub(crate) key_header: Option<HeaderName>,
+    /// A bucket per key, or one for the route.
+    pub(crate) key: Option<KeyRule>,
     pub(crate) fail: FailMode,
     pub(crate) store_timeout: Duration,
     pub(crate) refusals: Refusals,
@@ -51,17 +53,40 @@ impl RateLimitLayer {
     pub fn local(route: &str, rate: u32, burst: u32, refusals: Refusals) -> Self {
         let conf = RouteLimitConf {
             path: route.into(),
-            method: None,
-            kind: LimitKind::Local,
-            rate,
+            rate: rate.max(1),
             burst,
-            period: Duration::ZERO,
-            quota: 0,
-            key_header: None,
-            max_keys: 0,
+            ..Default::default()
         };
         Self::from_rule(&conf, route, &RateLimitConf::default(), None, refusals)
-            .expect("a local limit needs no store")
+            .expect("a local limit without a key needs no store and cannot fail")
+    }
+
+    /// A `local` rule (keyed or not) for `route`, as the server builds it from config;
+    /// the error names what to fix.
+    pub fn local_rule(
+        rule: &RouteLimitConf,
+        route: &str,
+        refusals: Refusals,
+    ) -> Result<Self, String> {
+        if rule.kind != LimitKind::Local {
+            return Err(format!(
+                "RateLimit rule for {route}: Kind {:?} needs the server's Redis; use Limits",
+                rule.kind
+            ));
+        }
+        rule.validate(0)?;
+        Self::from_rule(rule, route, &RateLimitConf::default(), None, refusals)
+    }
+
+    /// Whether the limit reads the JWT's claims, and so runs after the token is checked.
+    pub(crate) fn after_auth(&self) -> bool {
+        matches!(
+            self.shared.key,
+            Some(KeyRule {
+                source: KeySource::Claim(_),
+                ..
+            })
+        )
     }
 
     fn from_rule(
@@ -71,12 +96,11 @@ impl RateLimitLayer {
         store: Option<&RedisStore>,
         refusals: Refusals,
     ) -> Result<Self, String> {
-        let key_header = match &rule.key_header {
-            Some(h) => Some(HeaderName::try_from(h.as_str()).map_err(|e| {
-                format!("RateLimit rule for {route}: KeyHeader {h:?} is not a header name: {e}")
-            })?),
-            None => None,
-        };
+        let key = rule.key_rule(route)?;
+        let per = key
+            .as_ref()
+            .map(|k| format!(", per {}", k.source.describe()))
+            .unwrap_or_default();
         let need_store = || {
             store.cloned().ok_or_else(|| {
                 format!(
@@ -87,19 +111,14 @@ impl RateLimitLayer {
             })
         };
         let (limiter, describe) = match rule.kind {
-            LimitKind::Local if key_header.is_some() => (
+            LimitKind::Local if key.is_some() => (
                 Limiter::Keyed(KeyedBuckets::new(
                     rule.rate,
                     rule.burst(),
                     rule.max_keys,
                     SystemClock::default(),
                 )),
-                format!(
-                    "{}/s, burst {}, per {}",
-                    rule.rate,
-                    rule.burst(),
-                    rule.key_header.as_deref().unwrap_or("")
-                ),
+                format!("{}/s, burst {}{per}", rule.rate, rule.burst()),
             ),
             LimitKind::Local => (
                 Limiter::Local(TokenBucket::new(
@@ -111,16 +130,21 @@ impl RateLimitLayer {
             ),
             LimitKind::Token => (
                 Limiter::Token(TokenLimit::new(rule.rate, rule.burst(), need_store()?)),
-                format!("{}/s, burst {}, across replicas", rule.rate, rule.burst()),
+                format!(
+                    "{}/s, burst {}{per}, across replicas",
+                    rule.rate,
+                    rule.burst()
+                ),
             ),
             LimitKind::Period => (
                 Limiter::Period(PeriodLimit::new(
                     rule.period,
                     rule.quota,
                     need_store()?,
-                    &conf.key_prefix,
+                    // The call composes the whole key, KeyPrefix included (mod.rs).
+                    "",
                 )),
-                format!("{} per {:?}, across replicas", rule.quota, rule.period),
+                format!("{} per {:?}{per}, across replicas", rule.quota, rule.period),
             ),
         };
         Ok(RateLimitLayer {
@@ -128,7 +152,7 @@ impl RateLimitLayer {
                 limiter,
                 route: route.to_owned(),
                 key_prefix: conf.key_prefix.clone(),
-                key_header,
+                key,
                 fail: conf.on_store_error,
                 store_timeout: conf.store_timeout,
                 refusals,
@@ -192,6 +216,7 @@ impl Limits {
         &mut self,
         method: &Method,
         path: &str,
+        has_jwt: bool,
     ) -> Result<Option<RateLimitLayer>, String> {
         for (i, rule) in self.conf.routes.iter().enumerate() {
             let rule_path = crate::server::axum_path(&rule.path)?;
@@ -202,14 +227,20 @@ impl Limits {
             if rule_path == path && method_ok {
                 self.used[i] = true;
                 let route = format!("{method} {path}");
-                return RateLimitLayer::from_rule(
+                let layer = RateLimitLayer::from_rule(
                     rule,
                     &route,
                     &self.conf,
                     self.store.as_ref(),
                     self.refusals.clone(),
-                )
-                .map(Some);
+                )?;
+                if layer.after_auth() && !has_jwt {
+                    return Err(format!(
+                        "RateLimit.Routes[{i}] ({route}) keys by a JWT claim, but the route's \
+                         group has no jwt; add @server(jwt: Auth) or key by header or ip"
+                    ));
+                }
+                return Ok(Some(layer));
             }
         }
         Ok(None)

@@ -3,7 +3,7 @@
 //! A rule of `RateLimit:` (see [`RateLimitConf`]) limits one route with one of:
 //!
 //! - `local`: a token bucket in this process ([`TokenBucket`], GCRA with one atomic), or a
-//!   bucket per value of a request header ([`KeyedBuckets`]); each replica counts alone;
+//!   bucket per key ([`KeyedBuckets`], at most `MaxKeys`); each replica counts alone;
 //! - `token`: go-zero's `TokenLimiter`, one bucket in Redis for every replica;
 //! - `period`: go-zero's `PeriodLimit`, a quota per fixed window in Redis.
 //!
@@ -14,10 +14,14 @@
 //! or answers 503 (`closed`, counted as `reason="rate_limit_store"`), and the failure is
 //! logged at most once every ten seconds, never per request.
 //!
+//! Any kind can be keyed (`Key: header:X-Api-Key`, `ip`, `claim:userId`): a bucket per
+//! key, Redis keys `<KeyPrefix><METHOD path> <key>`, long keys hashed (see `key.rs`).
+//!
 //! goctl's `@server` has no rate-limit key, so the switch is the config file only.
 
 mod bucket;
 mod config;
+mod key;
 mod layer;
 
 #[cfg(test)]
@@ -38,7 +42,8 @@ use pin_project_lite::pin_project;
 use tower::Service;
 
 pub use bucket::{Decision, KeyedBuckets, TokenBucket};
-pub use config::{FailMode, LimitKind, RateLimitConf, RouteLimitConf};
+pub use config::{FailMode, LimitKind, MissingKey, RateLimitConf, RouteLimitConf};
+pub use key::MAX_KEY;
 pub(crate) use layer::Limits;
 pub use layer::RateLimitLayer;
 
@@ -75,14 +80,10 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let shared = &self.shared;
-        let key = shared
-            .key_header
-            .as_ref()
-            .and_then(|h| req.headers().get(h))
-            .and_then(|v| v.to_str().ok());
+        let key = shared.key.as_ref().and_then(|k| k.key(&req));
         let decision = match &shared.limiter {
             Limiter::Local(bucket) => bucket.allow(),
-            Limiter::Keyed(buckets) => buckets.allow(key.unwrap_or("")),
+            Limiter::Keyed(buckets) => buckets.allow(key.as_deref().unwrap_or("")),
             Limiter::Token(_) | Limiter::Period(_) => {
                 let key = match key {
                     Some(k) => format!("{}{} {k}", shared.key_prefix, shared.route),

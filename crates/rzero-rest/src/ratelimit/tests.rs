@@ -65,18 +65,38 @@ async fn clones_of_a_layer_share_one_bucket() {
 fn a_rule_without_rate_is_named() {
     let rule = RouteLimitConf {
         path: "/a".into(),
-        method: None,
         kind: LimitKind::Token,
-        rate: 0,
-        burst: 0,
-        period: Duration::ZERO,
-        quota: 0,
-        key_header: None,
-        max_keys: 10,
+        ..Default::default()
     };
     let err = rule.validate(0).expect_err("rate 0");
     assert!(
         err.contains("RateLimit.Routes[0]") && err.contains("Rate"),
+        "{err}"
+    );
+}
+
+#[test]
+fn key_and_key_header_together_or_a_bad_source_are_named() {
+    let both = RouteLimitConf {
+        path: "/a".into(),
+        rate: 1,
+        key: Some("ip".into()),
+        key_header: Some("X-Api-Key".into()),
+        ..Default::default()
+    };
+    let err = both.validate(2).expect_err("both");
+    assert!(
+        err.contains("Routes[2]") && err.contains("not both"),
+        "{err}"
+    );
+    let bad = RouteLimitConf {
+        key: Some("cookie:sid".into()),
+        key_header: None,
+        ..both
+    };
+    let err = RateLimitLayer::local_rule(&bad, "GET /a", Refusals::default()).expect_err("bad");
+    assert!(
+        err.contains("GET /a") && err.contains("claim:<name>"),
         "{err}"
     );
 }

@@ -136,8 +136,14 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                     .or(group.sse)
                     .map(|interval| sse.clone().keep_alive(interval));
                 let rate_limit = limits
-                    .for_route(&method, &full)
+                    .for_route(&method, &full, jwt.is_some())
                     .map_err(ServeError::Config)?;
+                // A limit keyed by a JWT claim needs the checked claims: it runs inside
+                // the JWT layer; every other limit runs before the work of checking one.
+                let (rate_limit, limit_by_claim) = match rate_limit {
+                    Some(l) if l.after_auth() => (None, Some(l)),
+                    other => (other, None),
+                };
                 let breaker = on.breaker.then(|| {
                     BreakerLayer::new(SreBreaker::new(self.breaker.clone()), HttpServerErrors)
                 });
@@ -167,7 +173,8 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                     .option_layer(on.recover.then_some(RecoverLayer))
                     .option_layer(on.max_bytes.then(|| MaxBytesLayer::new(limit)))
                     .option_layer(on.gunzip.then(GunzipLayer::new))
-                    .option_layer(jwt.clone());
+                    .option_layer(jwt.clone())
+                    .option_layer(limit_by_claim);
                 handler = handler.layer(stack);
                 match by_path.iter_mut().find(|(p, _, _)| *p == full) {
                     Some((_, merged, methods)) => {
