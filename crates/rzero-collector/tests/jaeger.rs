@@ -287,6 +287,42 @@ async fn searches_filter_as_jaeger_does() {
     let tags = urlencode(r#"{"error":"true"}"#);
     let (_, v) = get(&c, &search(&format!("service=order-api&tags={tags}"))).await;
     assert_eq!(trace_ids(&v), [hex(A)]);
+    // The query Grafana's Jaeger data source sends from `http.response.status_code=500
+    // error=true` in its search form: tags as JSON (logfmt converted), the panel's time
+    // range in microseconds, `lookback=custom`; older Grafana left logfmt's booleans
+    // and numbers unconverted.
+    let (start, end) = ((base - 60_000 * MS) / 1000, (base + 60_000 * MS) / 1000);
+    for json in [
+        r#"{"http.response.status_code":"500","error":"true"}"#,
+        r#"{"http.response.status_code":500,"error":true}"#,
+    ] {
+        let q = format!(
+            "service=order-api&tags={}&limit=20&start={start}&end={end}&lookback=custom",
+            urlencode(json)
+        );
+        let (status, v) = get(&c, &search(&q)).await;
+        assert_eq!(status, 200, "{json}: {v}");
+        assert_eq!(trace_ids(&v), [hex(A)], "{json}");
+    }
+    let (status, v) = get(
+        &c,
+        &search(&format!(
+            "service=order-api&tags={}",
+            urlencode(r#"{"error":false}"#)
+        )),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(trace_ids(&v).len(), 0, "no span carries error=false");
+    let (status, v) = get(
+        &c,
+        &search(&format!(
+            "service=order-api&tags={}",
+            urlencode(r#"{"error":[true]}"#)
+        )),
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
     let (_, v) = get(
         &c,
         &search("service=order-api&tag=http.response.status_code:500"),
