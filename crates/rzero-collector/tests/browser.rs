@@ -3,7 +3,6 @@
 //! kept under `target/artifacts/` for a person to look at.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -16,7 +15,7 @@ use rzero_collector::{Collector, CollectorConfig};
 mod chrome;
 mod otlp;
 
-use chrome::{CHROMIUM, artifacts, attr_values, chromium};
+use chrome::{artifacts, attr_values, chromium};
 use otlp::kv;
 const TRACE: [u8; 16] = [
     0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36,
@@ -114,8 +113,7 @@ fn logs() -> ExportLogsServiceRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewer_lists_the_trace_and_draws_its_waterfall() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is missing; `cargo xtask test` installs Debian's chromium");
+    if !chrome::available() {
         return;
     }
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");

@@ -5,7 +5,6 @@
 //! (`cdp`): a real click on a RED chart's point, a real submit of the search form.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use rzero_collector::{Collector, CollectorConfig};
@@ -62,8 +61,7 @@ fn rows(dom: &str) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_views_draw_what_the_spans_say() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is missing; `cargo xtask test` installs Debian's chromium");
+    if !chrome::available() {
         return;
     }
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
@@ -297,8 +295,7 @@ fn hash_params(b: &mut cdp::Browser) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is missing; `cargo xtask test` installs Debian's chromium");
+    if !chrome::available() {
         return;
     }
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
