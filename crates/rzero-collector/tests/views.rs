@@ -1,6 +1,7 @@
 //! The viewer's views in a real browser (Debian's headless Chromium): the service map,
 //! RED charts with click-through to traces, the critical path in the waterfall, trace
-//! comparison, search by attribute, and the OTLP download; screenshots under
+//! comparison (what grew, is new, is missing), search by attribute, the OTLP download
+//! and copy, and the map's and RED's time window kept in the address; screenshots under
 //! `target/artifacts/`. Clicks and typed searches go through the DevTools protocol
 //! (`cdp`): a real click on a RED chart's point, a real submit of the search form.
 
@@ -169,6 +170,18 @@ async fn the_views_draw_what_the_spans_say() {
         "{compare}"
     );
     assert!(compare.contains("cmp-row diff"), "differences marked");
+    // Trace 10 against trace 1: no Redis call (missing), every call ten times longer
+    // (grew), the payments call the same 3 ms (unchanged).
+    let change = |key: &str| {
+        compare
+            .split(&format!("data-key=\"{key}\""))
+            .nth(1)
+            .and_then(|rest| attr_values(rest, "data-change").into_iter().next())
+    };
+    assert_eq!(change("orders: SET").as_deref(), Some("missing"));
+    assert_eq!(change("gateway: POST /orders").as_deref(), Some("grew"));
+    assert_eq!(change("gateway: POST payments").as_deref(), Some(""));
+    assert!(compare.contains("3 grew, 0 new, 1 missing"), "{compare}");
 
     // The latency points carry their bucket, which the click puts in the list's link;
     // the card links the example traces (the slowest of the last minute: trace 10).
@@ -429,6 +442,155 @@ async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
         "viewer-red-click-p50.png",
         "viewer-red-click-rate.png",
         "viewer-range-search.png",
+    ] {
+        assert!(artifacts().join(name).exists(), "{name} saved");
+    }
+}
+
+/// The ids of the service map's nodes once it has drawn (or said it is empty).
+fn map_nodes(b: &mut cdp::Browser) -> Vec<String> {
+    b.wait_for(
+        "document.querySelector('#service-map') || document.querySelector('#map-empty')",
+        "the service map",
+    );
+    let v = b.eval("[...document.querySelectorAll('[data-node-id]')].map((n) => n.dataset.nodeId)");
+    serde_json::from_value(v).expect("node ids")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_live_in_the_address_and_a_trace_copies_as_otlp() {
+    if !chrome::available() {
+        return;
+    }
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let collector = Collector::start(CollectorConfig {
+        otlp_grpc: None,
+        otlp_http: None,
+        ui: Some(any),
+        ..CollectorConfig::default()
+    })
+    .await
+    .expect("start");
+    let minute = 60_000 * MS;
+    let base = (otlp::now() / minute - 3) * minute;
+    for r in otlp::shop(base) {
+        collector.store().ingest_traces(&r);
+    }
+    // Two hours ago: a batch job calling the orders service, outside the last hour.
+    let old = base - 120 * minute;
+    collector.store().ingest_traces(&otlp::export(
+        "batch",
+        vec![span((
+            0x0b,
+            1,
+            None,
+            "nightly",
+            SERVER,
+            old,
+            40,
+            false,
+            &[],
+        ))],
+    ));
+    collector.store().ingest_traces(&otlp::export(
+        "orders",
+        vec![span((
+            0x0b,
+            2,
+            Some(1),
+            "orders.Sweep",
+            SERVER,
+            old + MS,
+            20,
+            false,
+            &[],
+        ))],
+    ));
+    let ui = collector.ui_addr().expect("ui");
+    let dir = artifacts();
+    let trace = format!("{:02x}", 1u8).repeat(16);
+    let open = format!("http://{ui}/#/trace/{trace}");
+
+    let got = tokio::task::spawn_blocking(move || {
+        let mut b = cdp::Browser::launch(CHROMIUM);
+        b.goto(&format!("http://{ui}/#/map"));
+        let all = map_nodes(&mut b);
+        // The window chosen in the page goes into the address...
+        b.eval("(() => { const s = document.getElementById('map-window'); s.value = '3600000'; s.dispatchEvent(new Event('change')); })()");
+        b.wait_for("location.hash === '#/map?lookback_ms=3600000'", "the window in the address");
+        b.wait_for("!document.querySelector('[data-node-id=\"batch\"]')", "the map redrawn");
+        let hour = map_nodes(&mut b);
+        let href = b.eval("location.href");
+        // ... and the address alone restores it, in a fresh load.
+        b.goto("about:blank");
+        b.goto(href.as_str().expect("href"));
+        let restored = map_nodes(&mut b);
+        let select = b.eval("document.getElementById('map-window').value");
+        b.screenshot(&dir.join("viewer-map-last-hour.png"));
+
+        // RED of the orders service: the sweep is only in the whole store.
+        let ops = |b: &mut cdp::Browser, url: &str| -> Vec<String> {
+            b.goto(url);
+            b.wait_for("document.querySelector('.red-card') || document.querySelector('.empty')", "RED");
+            let v = b.eval("[...document.querySelectorAll('.red-card')].map((c) => c.dataset.operation)");
+            serde_json::from_value(v).expect("operations")
+        };
+        let red_all = ops(&mut b, &format!("http://{ui}/#/red?service=orders"));
+        let red_hour = ops(&mut b, &format!("http://{ui}/#/red?service=orders&lookback_ms=3600000"));
+        let red_select = b.eval("document.getElementById('red-window').value");
+        b.screenshot(&dir.join("viewer-red-last-hour.png"));
+
+        // Copy as OTLP JSON: what lands on the clipboard is the download's JSON.
+        b.call(
+            "Browser.grantPermissions",
+            serde_json::json!({
+                "origin": format!("http://{ui}"),
+                "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+            }),
+        );
+        b.goto(&open);
+        b.click("#copy-otlp");
+        let status = b.wait_for(
+            "(document.getElementById('copy-status') || {}).textContent",
+            "the copy's outcome",
+        );
+        let copied = b.eval("navigator.clipboard.readText()");
+        b.screenshot(&dir.join("viewer-copy-otlp.png"));
+        (all, hour, restored, select, red_all, red_hour, red_select, status, copied)
+    })
+    .await
+    .expect("join");
+    let (all, hour, restored, select, red_all, red_hour, red_select, status, copied) = got;
+
+    assert!(all.contains(&"batch".to_owned()), "{all:?}");
+    assert!(!hour.contains(&"batch".to_owned()), "{hour:?}");
+    assert!(hour.contains(&"gateway".to_owned()) && hour.contains(&"orders".to_owned()));
+    assert_eq!(restored, hour, "the link restores the window");
+    assert_eq!(select, "3600000", "and the page shows which");
+    assert_eq!(red_all, ["orders.Create", "orders.Sweep"]);
+    assert_eq!(red_hour, ["orders.Create"]);
+    assert_eq!(red_select, "3600000");
+
+    assert!(
+        status.as_str().is_some_and(|s| s.starts_with("copied")),
+        "{status}"
+    );
+    let copied: serde_json::Value =
+        serde_json::from_str(copied.as_str().expect("clipboard text")).expect("OTLP JSON");
+    let (_, body) = otlp::get_json(ui, &format!("/rzero/api/traces/{trace}/otlp")).await;
+    assert_eq!(copied, body, "the clipboard holds the download");
+    let spans: usize = copied["resourceSpans"]
+        .as_array()
+        .expect("resourceSpans")
+        .iter()
+        .flat_map(|r| r["scopeSpans"].as_array().into_iter().flatten())
+        .map(|s| s["spans"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(spans, 6, "trace 1: gateway's three spans, orders' three");
+    for name in [
+        "viewer-map-last-hour.png",
+        "viewer-red-last-hour.png",
+        "viewer-copy-otlp.png",
     ] {
         assert!(artifacts().join(name).exists(), "{name} saved");
     }
