@@ -1,5 +1,5 @@
 //! The viewer's views in a real browser (Debian's headless Chromium): the service map,
-//! RED charts with click-through to traces, the critical path in the waterfall, trace
+//! RED charts (from spans, or from the services' OTLP metrics) with click-through to traces, the critical path in the waterfall, trace
 //! comparison (what grew, is new, is missing), search by attribute, the OTLP download
 //! and copy, and the map's and RED's time window kept in the address; screenshots under
 //! `target/artifacts/`. Clicks and typed searches go through the DevTools protocol
@@ -7,7 +7,12 @@
 
 use std::net::SocketAddr;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value;
+use opentelemetry_proto::tonic::metrics::v1::{
+    Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics, metric,
+};
 use rzero_collector::{Collector, CollectorConfig};
 
 mod cdp;
@@ -594,4 +599,109 @@ async fn windows_live_in_the_address_and_a_trace_copies_as_otlp() {
     ] {
         assert!(artifacts().join(name).exists(), "{name} saved");
     }
+}
+
+/// One cumulative `http.server.request.duration` histogram of `checkout`'s `POST /pay`,
+/// at `time`: 6 calls answered 200, 2 answered 500, in bounds of 5, 10 and 50 ms.
+fn pay_metrics(time: u64) -> ExportMetricsServiceRequest {
+    let point = |status: i64, counts: Vec<u64>| HistogramDataPoint {
+        attributes: vec![
+            otlp::kv("http.request.method", "POST"),
+            otlp::kv("http.route", "/pay"),
+            otlp::kv_of(
+                "http.response.status_code",
+                any_value::Value::IntValue(status),
+            ),
+        ],
+        start_time_unix_nano: time - 60_000 * MS,
+        time_unix_nano: time,
+        count: counts.iter().sum(),
+        bucket_counts: counts,
+        explicit_bounds: vec![0.005, 0.01, 0.05],
+        ..Default::default()
+    };
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(otlp::resource("checkout", Vec::new())),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "http.server.request.duration".into(),
+                    unit: "s".into(),
+                    data: Some(metric::Data::Histogram(Histogram {
+                        data_points: vec![
+                            point(200, vec![2, 3, 1, 0]),
+                            point(500, vec![0, 0, 2, 0]),
+                        ],
+                        aggregation_temporality: 2,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn red_charts_draw_the_services_own_metrics() {
+    if !chrome::available() {
+        return;
+    }
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let collector = Collector::start(CollectorConfig {
+        otlp_grpc: None,
+        otlp_http: None,
+        ui: Some(any),
+        ..CollectorConfig::default()
+    })
+    .await
+    .expect("start");
+    let minute = 60_000 * MS;
+    let base = (otlp::now() / minute - 3) * minute;
+    // Checkout sends its metrics and one sampled span; the shop sends spans only.
+    collector
+        .store()
+        .ingest_metrics(&pay_metrics(base + 30_000 * MS));
+    collector.store().ingest_traces(&otlp::export(
+        "checkout",
+        vec![span((
+            0x0c,
+            1,
+            None,
+            "POST /pay",
+            SERVER,
+            base,
+            7,
+            false,
+            &[],
+        ))],
+    ));
+    for r in otlp::shop(base) {
+        collector.store().ingest_traces(&r);
+    }
+    let ui = collector.ui_addr().expect("ui");
+    let url = format!("http://{ui}/#/red?service=checkout");
+    let shot = artifacts().join("viewer-red-from-metrics.png");
+    let (dom, gateway) = tokio::task::spawn_blocking(move || {
+        let dom = chromium(&url, None);
+        chromium(&url, Some(&shot));
+        let gateway = chromium(&format!("http://{ui}/#/red?service=gateway"), None);
+        (dom, gateway)
+    })
+    .await
+    .expect("join");
+    assert_eq!(attr_values(&dom, "data-operation"), ["POST /pay"], "{dom}");
+    assert_eq!(
+        attr_values(&dom, "data-source"),
+        ["metrics"],
+        "the histogram, not the one span"
+    );
+    assert!(dom.contains("from the service's OTLP metrics"), "{dom}");
+    // Every call the histogram counted (8), where the store holds one span.
+    let counts = attr_values(&dom, "data-count");
+    assert!(counts.iter().all(|c| c == "8"), "{counts:?}");
+    assert!(!counts.is_empty());
+    assert_eq!(attr_values(&gateway, "data-source"), ["spans"]);
+    assert!(artifacts().join("viewer-red-from-metrics.png").exists());
 }
