@@ -1,7 +1,8 @@
 //! The service map and RED series through the real receiver, from traces whose counts,
 //! durations and errors the test knows: a gateway calling an orders service (HTTP) and a
-//! payment provider (uninstrumented), orders calling MySQL and Redis; the map's time window, and the trace list's search by an
-//! attribute of any type (`http.response.status_code=500` is an integer).
+//! payment provider (uninstrumented), orders calling MySQL and Redis; the map's time
+//! window, and the trace list's search by an attribute of any type
+//! (`http.response.status_code=500` is an integer).
 
 use std::net::SocketAddr;
 
