@@ -211,9 +211,10 @@ mod tests {
         assert_eq!(c.limits.max_spans, 9);
         assert_eq!(c.otlp_grpc, None);
         assert_eq!(c.forward.as_deref(), Some("http://up:4317"));
-        let c = parse(&args(&["--data", "/tmp/d", "--data-max-bytes", "1048576"])).expect("data");
-        assert_eq!(c.data_max_bytes, 1 << 20);
+
         assert_eq!(c.ui, Some(SocketAddr::from(([127, 0, 0, 1], 1))));
+        let d = parse(&args(&["--data", "/tmp/d", "--data-max-bytes", "1048576"])).expect("data");
+        assert_eq!(d.data_max_bytes, 1 << 20);
     }
 
     #[test]
