@@ -293,9 +293,11 @@ fn across_minutes(base: u64) -> Vec<ExportTraceServiceRequest> {
 
 /// The list's trace ids once it has loaded after a navigation to `#/?...`, sorted.
 fn listed(b: &mut cdp::Browser) -> Vec<String> {
+    // The list of the address now shown: the hash changes before its `hashchange` redraws
+    // the page, so the previous list may still be there.
     b.wait_for(
-        "location.hash.startsWith('#/?') && (document.querySelector('#trace-list') || \
-         document.querySelector('#results .empty'))",
+        "location.hash.startsWith('#/?') && (document.querySelector('#results') || {}).dataset?.query === \
+         new URLSearchParams(location.hash.slice(location.hash.indexOf('?') + 1)).toString()",
         "the trace list",
     );
     let ids = b.eval(

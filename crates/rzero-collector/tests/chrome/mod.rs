@@ -60,7 +60,8 @@ pub(crate) fn chromium(url: &str, screenshot: Option<&Path>) -> String {
     let _ = std::fs::remove_dir_all(&profile);
     assert!(
         out.status.success(),
-        "chromium failed: {}",
+        "chromium failed ({}) on {url}: {}",
+        out.status,
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -124,6 +124,9 @@ async function showList(params) {
     for (const s of services.data) service.append(el("option", { value: s, selected: s === q.get("service") ? "" : null }, s));
     await loadOperations(q.get("service") || "", q.get("operation") || "");
     const list = await api("/rzero/api/traces?" + q.toString());
+    // Which search the results answer, so a reader (or a test) can tell a stale list
+    // from the one of the address shown.
+    results.dataset.query = q.toString();
     if (list.data.length === 0) {
       results.replaceChildren(el("div", { class: "empty" }, "No traces yet. Point an OTLP exporter at this collector (gRPC :4317, HTTP :4318)."));
       return;
