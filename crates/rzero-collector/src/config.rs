@@ -40,6 +40,10 @@ pub struct CollectorConfig {
     /// Keep the stored traces in `DIR/traces.db` (SQLite) across restarts, within the
     /// same limits (default none: memory only).
     pub data_dir: Option<std::path::PathBuf>,
+    /// With `data_dir`: the most span and resource JSON the database holds (default
+    /// 1 GiB); beyond, its oldest traces are deleted there (memory keeps them until its
+    /// own limits evict them; a restart does not bring them back).
+    pub data_max_bytes: usize,
     /// Tail-aware sampling (default off): traces are held until complete and only those
     /// the policies keep are stored and forwarded.
     pub tail_sampling: Option<crate::tail::TailConfig>,
@@ -112,6 +116,7 @@ impl Default for CollectorConfig {
             max_streams_per_connection: 64,
             tail_sampling: None,
             data_dir: None,
+            data_max_bytes: 1 << 30,
         }
     }
 }

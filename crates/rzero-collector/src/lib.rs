@@ -125,7 +125,8 @@ impl Collector {
             let (pool, spans) = store::persist::open(dir)
                 .await
                 .map_err(CollectorError::Data)?;
-            let (persister, task) = store::persist::start(pool, stop.subscribe());
+            let max_bytes = u64::try_from(config.data_max_bytes).unwrap_or(u64::MAX);
+            let (persister, task) = store::persist::start(pool, max_bytes, stop.subscribe());
             store.persist_to(persister);
             store.restore(spans);
             tasks.push(task);

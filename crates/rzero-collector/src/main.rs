@@ -21,16 +21,19 @@ const USAGE: &str = "usage: rzero-collector [--grpc ADDR|off] [--http ADDR|off] 
                      [--otlp-host IP] [--auth-token TOKEN] \
                      [--forward URL|off] [--forward-queue-bytes N] [--max-spans N] \
                      [--max-traces N] [--max-span-bytes N] [--max-logs N] [--max-body-bytes N] \
-                     [--max-decoded-bytes N] [--tail-sampling FILE|default|off] [--data DIR|off]
+                     [--max-decoded-bytes N] [--tail-sampling FILE|default|off] [--data DIR|off] \
+                     [--data-max-bytes N]
 OTLP listens on 127.0.0.1 unless --otlp-host (e.g. 0.0.0.0) or --grpc/--http say otherwise;
 --auth-token makes OTLP requests need `authorization: Bearer TOKEN`.
---data DIR keeps the stored traces in DIR/traces.db (SQLite) across restarts.
+--data DIR keeps the stored traces in DIR/traces.db (SQLite) across restarts, at most
+--data-max-bytes of them (default 1 GiB; the oldest traces are deleted beyond).
 --tail-sampling holds each trace until complete and keeps what the policies say (`default`:
 every error, every trace over 500 ms, 10% of the rest; FILE: a YAML policy file).
 every flag also reads RZERO_COLLECTOR_<FLAG>, e.g. RZERO_COLLECTOR_MAX_SPANS, RZERO_COLLECTOR_AUTH_TOKEN";
 
-const FLAGS: [&str; 15] = [
+const FLAGS: [&str; 16] = [
     "--data",
+    "--data-max-bytes",
     "--tail-sampling",
     "--grpc",
     "--http",
@@ -107,6 +110,7 @@ fn parse(args: &[String]) -> Result<CollectorConfig, String> {
             "--auth-token" => config.auth_token = Some(value.clone()),
             "--data" if value == "off" => config.data_dir = None,
             "--data" => config.data_dir = Some(value.into()),
+            "--data-max-bytes" => config.data_max_bytes = number(value)?,
             "--tail-sampling" => {
                 config.tail_sampling = match value.as_str() {
                     "off" => None,
@@ -207,7 +211,10 @@ mod tests {
         assert_eq!(c.limits.max_spans, 9);
         assert_eq!(c.otlp_grpc, None);
         assert_eq!(c.forward.as_deref(), Some("http://up:4317"));
+
         assert_eq!(c.ui, Some(SocketAddr::from(([127, 0, 0, 1], 1))));
+        let d = parse(&args(&["--data", "/tmp/d", "--data-max-bytes", "1048576"])).expect("data");
+        assert_eq!(d.data_max_bytes, 1 << 20);
     }
 
     #[test]

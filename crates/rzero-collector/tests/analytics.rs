@@ -1,6 +1,8 @@
 //! The service map and RED series through the real receiver, from traces whose counts,
 //! durations and errors the test knows: a gateway calling an orders service (HTTP) and a
-//! payment provider (uninstrumented), orders calling MySQL and Redis.
+//! payment provider (uninstrumented), orders calling MySQL and Redis; the map's time
+//! window, and the trace list's search by an attribute of any type
+//! (`http.response.status_code=500` is an integer).
 
 use std::net::SocketAddr;
 
@@ -81,6 +83,50 @@ async fn the_service_map_counts_calls_errors_and_latency_per_edge() {
         Some(4),
         "{map}"
     );
+    // The window: the shop is ten to twelve minutes old.
+    let (_, recent) = get(&c, "/rzero/api/service-map?lookback_ms=300000").await;
+    assert_eq!(recent["data"]["nodes"], json!([]), "nothing in 5 min");
+    assert_eq!(recent["data"]["edges"], json!([]));
+    let (_, wide) = get(&c, "/rzero/api/service-map?lookback_ms=900000").await;
+    assert_eq!(wide["data"], map["data"], "all of it in 15 min");
+    let (status, _) = get(&c, "/rzero/api/service-map?lookback_ms=soon").await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn the_trace_list_finds_by_an_attribute_of_any_type() {
+    let (c, base) = start().await;
+    // Two more gateway calls, answered 500 and 200 (integers, as the conventions say).
+    let status = |code: i64| {
+        vec![otlp::kv_of(
+            "http.response.status_code",
+            opentelemetry_proto::tonic::common::v1::any_value::Value::IntValue(code),
+        )]
+    };
+    let mut failed = otlp::span((0x50, 1, None, "GET /x", otlp::SERVER, base, 4, true, &[]));
+    failed.attributes = status(500);
+    let mut fine = otlp::span((0x20, 1, None, "GET /x", otlp::SERVER, base, 4, false, &[]));
+    fine.attributes = status(200);
+    let http = c.http_addr().expect("http");
+    otlp::post_traces(http, &otlp::export("gateway", vec![failed, fine])).await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|t| t["trace_id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let (_, v) = get(&c, "/rzero/api/traces?attr=http.response.status_code%3D500").await;
+    assert_eq!(ids(&v), ["50".repeat(16)], "{v}");
+    let (_, v) = get(
+        &c,
+        "/rzero/api/traces?attr=server.address%3Dpayments.example",
+    )
+    .await;
+    assert_eq!(ids(&v).len(), 10, "every shop trace calls payments");
+    let (status, v) = get(&c, "/rzero/api/traces?attr=nokey").await;
+    assert_eq!(status, 400, "{v}");
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
 //! The viewer in a real browser (Debian's headless Chromium): the list shows a known
 //! trace, its page shows one waterfall bar per span in parent order, and a screenshot is
-//! kept under `target/artifacts/` for a person to look at.
+//! kept under `target/artifacts/` for a person to look at; and the page loads nothing from
+//! another origin (no CDN, no build step).
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -16,7 +16,7 @@ use rzero_collector::{Collector, CollectorConfig};
 mod chrome;
 mod otlp;
 
-use chrome::{CHROMIUM, artifacts, attr_values, chromium};
+use chrome::{artifacts, attr_values, chromium};
 use otlp::kv;
 const TRACE: [u8; 16] = [
     0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36,
@@ -114,8 +114,7 @@ fn logs() -> ExportLogsServiceRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewer_lists_the_trace_and_draws_its_waterfall() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is missing; `cargo xtask test` installs Debian's chromium");
+    if !chrome::available() {
         return;
     }
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
@@ -217,4 +216,51 @@ async fn viewer_lists_the_trace_and_draws_its_waterfall() {
         "screenshot saved"
     );
     let _ = tokio::time::timeout(Duration::from_secs(10), collector.shutdown()).await;
+}
+
+/// No CDN and no build step: the page is three files served from the collector itself,
+/// which name no other origin, under a policy that lets the browser load from none.
+#[tokio::test]
+async fn the_viewer_loads_nothing_from_elsewhere() {
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let collector = Collector::start(CollectorConfig {
+        otlp_grpc: None,
+        otlp_http: None,
+        ui: Some(any),
+        ..CollectorConfig::default()
+    })
+    .await
+    .expect("start");
+    let ui = collector.ui_addr().expect("ui");
+    let page = otlp::get_raw(ui, "/").await;
+    let mut loads: Vec<String> = attr_values(&page, "src");
+    loads.extend(
+        attr_values(&page, "href")
+            .into_iter()
+            .filter(|h| !h.starts_with('#')),
+    );
+    assert_eq!(
+        loads,
+        ["/static/views.js", "/static/app.js", "/static/app.css"],
+        "{page}"
+    );
+    for path in ["/", "/static/app.js", "/static/views.js", "/static/app.css"] {
+        let answer = otlp::get_raw(ui, path).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
+        let head = answer
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        assert!(
+            head.contains("content-security-policy: default-src 'self'"),
+            "{path}: {head}"
+        );
+        // The SVG namespace is a name, not a load.
+        let body = answer.replace("http://www.w3.org/2000/svg", "");
+        for scheme in ["http://", "https://", "//cdn", "import "] {
+            assert!(!body.contains(scheme), "{path} mentions {scheme}");
+        }
+    }
+    collector.shutdown().await;
 }

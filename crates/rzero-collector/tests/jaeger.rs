@@ -287,6 +287,42 @@ async fn searches_filter_as_jaeger_does() {
     let tags = urlencode(r#"{"error":"true"}"#);
     let (_, v) = get(&c, &search(&format!("service=order-api&tags={tags}"))).await;
     assert_eq!(trace_ids(&v), [hex(A)]);
+    // The query Grafana's Jaeger data source sends from `http.response.status_code=500
+    // error=true` in its search form: tags as JSON (logfmt converted), the panel's time
+    // range in microseconds, `lookback=custom`; older Grafana left logfmt's booleans
+    // and numbers unconverted.
+    let (start, end) = ((base - 60_000 * MS) / 1000, (base + 60_000 * MS) / 1000);
+    for json in [
+        r#"{"http.response.status_code":"500","error":"true"}"#,
+        r#"{"http.response.status_code":500,"error":true}"#,
+    ] {
+        let q = format!(
+            "service=order-api&tags={}&limit=20&start={start}&end={end}&lookback=custom",
+            urlencode(json)
+        );
+        let (status, v) = get(&c, &search(&q)).await;
+        assert_eq!(status, 200, "{json}: {v}");
+        assert_eq!(trace_ids(&v), [hex(A)], "{json}");
+    }
+    let (status, v) = get(
+        &c,
+        &search(&format!(
+            "service=order-api&tags={}",
+            urlencode(r#"{"error":false}"#)
+        )),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(trace_ids(&v).len(), 0, "no span carries error=false");
+    let (status, v) = get(
+        &c,
+        &search(&format!(
+            "service=order-api&tags={}",
+            urlencode(r#"{"error":[true]}"#)
+        )),
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
     let (_, v) = get(
         &c,
         &search("service=order-api&tag=http.response.status_code:500"),
@@ -381,4 +417,96 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The case of Jaeger's own OTLP-to-Jaeger fixture pair (`cmd/query/app/fixture/
+/// otlp2jaeger-in.json` and `-out.json` in jaegertracing/jaeger, Apache-2.0): one
+/// telemetrygen server span whose parent is not in the trace, sent as OTLP/JSON, beside a
+/// span of another trace id. The answer is the fixture's, field for field, but for one
+/// tag: the scope's name is `otel.scope.name` (the current semantic conventions' key)
+/// where the fixture, from Jaeger's older translator, says `otel.library.name`.
+#[tokio::test]
+async fn an_otlp_json_span_reads_as_jaegers_conversion_fixture() {
+    let any = "127.0.0.1:0".parse().ok();
+    let c = Collector::start(CollectorConfig {
+        otlp_grpc: None,
+        otlp_http: any,
+        ui: any,
+        ..CollectorConfig::default()
+    })
+    .await
+    .expect("start");
+    let span = |trace: &str| {
+        serde_json::json!({
+            "traceId": trace, "spanId": "e127af99e3b3e074", "parentSpanId": "909541b92cf05311",
+            "name": "okey-dokey-0", "kind": 2,
+            "startTimeUnixNano": "1706678909209712000", "endTimeUnixNano": "1706678909209835000",
+            "attributes": [
+                {"key": "net.peer.ip", "value": {"stringValue": "1.2.3.4"}},
+                {"key": "peer.service", "value": {"stringValue": "telemetrygen-client"}},
+            ],
+            "status": {},
+        })
+    };
+    let body = serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "telemetrygen"}}]},
+        "scopeSpans": [{
+            "scope": {"name": "telemetrygen"},
+            "spans": [span("83a9efd15c1c98a977e0711cc93ee28b"), span("000083a9efd15c1c98a977e0711cc93e")],
+        }],
+    }]});
+    let (status, answer) = otlp::http(
+        c.http_addr().expect("http"),
+        "POST",
+        "/v1/traces",
+        "application/json",
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let (status, mut v) = get(&c, "/api/traces/83a9efd15c1c98a977e0711cc93ee28b").await;
+    assert_eq!(status, 200, "{v}");
+    // Tags compare as a set: Jaeger's converter and this one order them differently.
+    let mut tags: Vec<Value> = v["data"][0]["spans"][0]["tags"]
+        .as_array()
+        .cloned()
+        .expect("tags");
+    tags.sort_by_key(|t| t["key"].as_str().unwrap_or("").to_owned());
+    v["data"][0]["spans"][0]["tags"] = Value::Array(tags);
+    let trace = "83a9efd15c1c98a977e0711cc93ee28b";
+    let tag = |k: &str, v: &str| serde_json::json!({"key": k, "type": "string", "value": v});
+    let expected = serde_json::json!({
+        "data": [{
+            "traceID": trace,
+            "spans": [{
+                "traceID": trace,
+                "spanID": "e127af99e3b3e074",
+                "operationName": "okey-dokey-0",
+                "references": [{"refType": "CHILD_OF", "traceID": trace, "spanID": "909541b92cf05311"}],
+                "startTime": 1_706_678_909_209_712u64,
+                "duration": 123,
+                "tags": [
+                    tag("net.peer.ip", "1.2.3.4"),
+                    tag("otel.scope.name", "telemetrygen"),
+                    tag("peer.service", "telemetrygen-client"),
+                    tag("span.kind", "server"),
+                ],
+                "logs": [],
+                "processID": "p1",
+                "warnings": null,
+            }],
+            "processes": {"p1": {"serviceName": "telemetrygen", "tags": []}},
+            "warnings": null,
+        }],
+        "total": 0, "limit": 0, "offset": 0, "errors": null,
+    });
+    assert_eq!(v, expected);
+    // The other span is its own trace, found by its own (short-written) id.
+    let (status, other) = get(&c, "/api/traces/83a9efd15c1c98a977e0711cc93e").await;
+    assert_eq!(status, 200, "{other}");
+    assert_eq!(
+        other["data"][0]["traceID"],
+        "000083a9efd15c1c98a977e0711cc93e"
+    );
+    assert_eq!(other["data"][0]["spans"].as_array().map(Vec::len), Some(1));
 }

@@ -238,9 +238,14 @@ async fn an_agent_forwards_each_kept_span_once() {
     .await;
     send_mix(&agent, 200).await;
     assert!(eventually(|| judged(&agent) == 200).await);
-    // Late spans of kept traces go on too, once.
+    // Late spans of kept traces go on too, once; those of dropped traces do not.
+    let dropped: Vec<u64> = (0..200)
+        .filter(|i| kind_of(*i) == Kind::Fast && !ratio_keeps(&trace_id(*i), 0.25))
+        .collect();
+    assert!(!dropped.is_empty());
     let late: Vec<Span> = (0..200)
         .filter(|i| kind_of(*i) == Kind::Error)
+        .chain(dropped.iter().copied())
         .map(|i| span(i, 9, Kind::Fast))
         .collect();
     client(&agent)
@@ -267,6 +272,22 @@ async fn an_agent_forwards_each_kept_span_once() {
         true
     });
     assert_eq!(ids.len(), kept);
+    let stats = agent.tail_stats().expect("stats");
+    assert_eq!(stats.late_kept, 20, "{stats:?}");
+    assert_eq!(stats.late_dropped, dropped.len() as u64, "{stats:?}");
+    for i in &dropped {
+        let id = hex(&trace_id(*i));
+        assert!(agent.store().trace(&id).is_none(), "trace {i} dropped here");
+        assert!(
+            upstream.store().trace(&id).is_none(),
+            "trace {i} (dropped) reached the upstream, late span or not"
+        );
+    }
+    // Every error trace upstream is whole: its three spans and the late one.
+    for i in (0..200).filter(|i| kind_of(*i) == Kind::Error) {
+        let t = upstream.store().trace(&hex(&trace_id(i)));
+        assert_eq!(t.map(|t| t.spans.len()), Some(4), "trace {i} upstream");
+    }
 }
 
 #[tokio::test]

@@ -1,13 +1,18 @@
 //! The viewer's views in a real browser (Debian's headless Chromium): the service map,
-//! RED charts with click-through to traces, the critical path in the waterfall, trace
-//! comparison, search by attribute, and the OTLP download; screenshots under
+//! RED charts (from spans, or from the services' OTLP metrics) with click-through to traces, the critical path in the waterfall, trace
+//! comparison (what grew, is new, is missing), search by attribute, the OTLP download
+//! and copy, and the map's and RED's time window kept in the address; screenshots under
 //! `target/artifacts/`. Clicks and typed searches go through the DevTools protocol
 //! (`cdp`): a real click on a RED chart's point, a real submit of the search form.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value;
+use opentelemetry_proto::tonic::metrics::v1::{
+    Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics, metric,
+};
 use rzero_collector::{Collector, CollectorConfig};
 
 mod cdp;
@@ -62,8 +67,7 @@ fn rows(dom: &str) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_views_draw_what_the_spans_say() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is missing; `cargo xtask test` installs Debian's chromium");
+    if !chrome::available() {
         return;
     }
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
@@ -171,6 +175,18 @@ async fn the_views_draw_what_the_spans_say() {
         "{compare}"
     );
     assert!(compare.contains("cmp-row diff"), "differences marked");
+    // Trace 10 against trace 1: no Redis call (missing), every call ten times longer
+    // (grew), the payments call the same 3 ms (unchanged).
+    let change = |key: &str| {
+        compare
+            .split(&format!("data-key=\"{key}\""))
+            .nth(1)
+            .and_then(|rest| attr_values(rest, "data-change").into_iter().next())
+    };
+    assert_eq!(change("orders: SET").as_deref(), Some("missing"));
+    assert_eq!(change("gateway: POST /orders").as_deref(), Some("grew"));
+    assert_eq!(change("gateway: POST payments").as_deref(), Some(""));
+    assert!(compare.contains("3 grew, 0 new, 1 missing"), "{compare}");
 
     // The latency points carry their bucket, which the click puts in the list's link;
     // the card links the example traces (the slowest of the last minute: trace 10).
@@ -277,9 +293,11 @@ fn across_minutes(base: u64) -> Vec<ExportTraceServiceRequest> {
 
 /// The list's trace ids once it has loaded after a navigation to `#/?...`, sorted.
 fn listed(b: &mut cdp::Browser) -> Vec<String> {
+    // The list of the address now shown: the hash changes before its `hashchange` redraws
+    // the page, so the previous list may still be there.
     b.wait_for(
-        "location.hash.startsWith('#/?') && (document.querySelector('#trace-list') || \
-         document.querySelector('#results .empty'))",
+        "location.hash.startsWith('#/?') && (document.querySelector('#results') || {}).dataset?.query === \
+         new URLSearchParams(location.hash.slice(location.hash.indexOf('?') + 1)).toString()",
         "the trace list",
     );
     let ids = b.eval(
@@ -297,8 +315,7 @@ fn hash_params(b: &mut cdp::Browser) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is missing; `cargo xtask test` installs Debian's chromium");
+    if !chrome::available() {
         return;
     }
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
@@ -435,4 +452,258 @@ async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
     ] {
         assert!(artifacts().join(name).exists(), "{name} saved");
     }
+}
+
+/// The ids of the service map's nodes once it has drawn (or said it is empty).
+fn map_nodes(b: &mut cdp::Browser) -> Vec<String> {
+    b.wait_for(
+        "document.querySelector('#service-map') || document.querySelector('#map-empty')",
+        "the service map",
+    );
+    let v = b.eval("[...document.querySelectorAll('[data-node-id]')].map((n) => n.dataset.nodeId)");
+    serde_json::from_value(v).expect("node ids")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_live_in_the_address_and_a_trace_copies_as_otlp() {
+    if !chrome::available() {
+        return;
+    }
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let collector = Collector::start(CollectorConfig {
+        otlp_grpc: None,
+        otlp_http: None,
+        ui: Some(any),
+        ..CollectorConfig::default()
+    })
+    .await
+    .expect("start");
+    let minute = 60_000 * MS;
+    let base = (otlp::now() / minute - 3) * minute;
+    for r in otlp::shop(base) {
+        collector.store().ingest_traces(&r);
+    }
+    // Two hours ago: a batch job calling the orders service, outside the last hour.
+    let old = base - 120 * minute;
+    collector.store().ingest_traces(&otlp::export(
+        "batch",
+        vec![span((
+            0x0b,
+            1,
+            None,
+            "nightly",
+            SERVER,
+            old,
+            40,
+            false,
+            &[],
+        ))],
+    ));
+    collector.store().ingest_traces(&otlp::export(
+        "orders",
+        vec![span((
+            0x0b,
+            2,
+            Some(1),
+            "orders.Sweep",
+            SERVER,
+            old + MS,
+            20,
+            false,
+            &[],
+        ))],
+    ));
+    let ui = collector.ui_addr().expect("ui");
+    let dir = artifacts();
+    let trace = format!("{:02x}", 1u8).repeat(16);
+    let open = format!("http://{ui}/#/trace/{trace}");
+
+    let got = tokio::task::spawn_blocking(move || {
+        let mut b = cdp::Browser::launch(CHROMIUM);
+        b.goto(&format!("http://{ui}/#/map"));
+        let all = map_nodes(&mut b);
+        // The window chosen in the page goes into the address...
+        b.eval("(() => { const s = document.getElementById('map-window'); s.value = '3600000'; s.dispatchEvent(new Event('change')); })()");
+        b.wait_for("location.hash === '#/map?lookback_ms=3600000'", "the window in the address");
+        b.wait_for("!document.querySelector('[data-node-id=\"batch\"]')", "the map redrawn");
+        let hour = map_nodes(&mut b);
+        let href = b.eval("location.href");
+        // ... and the address alone restores it, in a fresh load.
+        b.goto("about:blank");
+        b.goto(href.as_str().expect("href"));
+        let restored = map_nodes(&mut b);
+        let select = b.eval("document.getElementById('map-window').value");
+        b.screenshot(&dir.join("viewer-map-last-hour.png"));
+
+        // RED of the orders service: the sweep is only in the whole store.
+        let ops = |b: &mut cdp::Browser, url: &str| -> Vec<String> {
+            b.goto(url);
+            b.wait_for("document.querySelector('.red-card') || document.querySelector('.empty')", "RED");
+            let v = b.eval("[...document.querySelectorAll('.red-card')].map((c) => c.dataset.operation)");
+            serde_json::from_value(v).expect("operations")
+        };
+        let red_all = ops(&mut b, &format!("http://{ui}/#/red?service=orders"));
+        let red_hour = ops(&mut b, &format!("http://{ui}/#/red?service=orders&lookback_ms=3600000"));
+        let red_select = b.eval("document.getElementById('red-window').value");
+        b.screenshot(&dir.join("viewer-red-last-hour.png"));
+
+        // Copy as OTLP JSON: what lands on the clipboard is the download's JSON.
+        b.call(
+            "Browser.grantPermissions",
+            serde_json::json!({
+                "origin": format!("http://{ui}"),
+                "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+            }),
+        );
+        b.goto(&open);
+        b.click("#copy-otlp");
+        let status = b.wait_for(
+            "(document.getElementById('copy-status') || {}).textContent",
+            "the copy's outcome",
+        );
+        let copied = b.eval("navigator.clipboard.readText()");
+        b.screenshot(&dir.join("viewer-copy-otlp.png"));
+        (all, hour, restored, select, red_all, red_hour, red_select, status, copied)
+    })
+    .await
+    .expect("join");
+    let (all, hour, restored, select, red_all, red_hour, red_select, status, copied) = got;
+
+    assert!(all.contains(&"batch".to_owned()), "{all:?}");
+    assert!(!hour.contains(&"batch".to_owned()), "{hour:?}");
+    assert!(hour.contains(&"gateway".to_owned()) && hour.contains(&"orders".to_owned()));
+    assert_eq!(restored, hour, "the link restores the window");
+    assert_eq!(select, "3600000", "and the page shows which");
+    assert_eq!(red_all, ["orders.Create", "orders.Sweep"]);
+    assert_eq!(red_hour, ["orders.Create"]);
+    assert_eq!(red_select, "3600000");
+
+    assert!(
+        status.as_str().is_some_and(|s| s.starts_with("copied")),
+        "{status}"
+    );
+    let copied: serde_json::Value =
+        serde_json::from_str(copied.as_str().expect("clipboard text")).expect("OTLP JSON");
+    let (_, body) = otlp::get_json(ui, &format!("/rzero/api/traces/{trace}/otlp")).await;
+    assert_eq!(copied, body, "the clipboard holds the download");
+    let spans: usize = copied["resourceSpans"]
+        .as_array()
+        .expect("resourceSpans")
+        .iter()
+        .flat_map(|r| r["scopeSpans"].as_array().into_iter().flatten())
+        .map(|s| s["spans"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(spans, 6, "trace 1: gateway's three spans, orders' three");
+    for name in [
+        "viewer-map-last-hour.png",
+        "viewer-red-last-hour.png",
+        "viewer-copy-otlp.png",
+    ] {
+        assert!(artifacts().join(name).exists(), "{name} saved");
+    }
+}
+
+/// One cumulative `http.server.request.duration` histogram of `checkout`'s `POST /pay`,
+/// at `time`: 6 calls answered 200, 2 answered 500, in bounds of 5, 10 and 50 ms.
+fn pay_metrics(time: u64) -> ExportMetricsServiceRequest {
+    let point = |status: i64, counts: Vec<u64>| HistogramDataPoint {
+        attributes: vec![
+            otlp::kv("http.request.method", "POST"),
+            otlp::kv("http.route", "/pay"),
+            otlp::kv_of(
+                "http.response.status_code",
+                any_value::Value::IntValue(status),
+            ),
+        ],
+        start_time_unix_nano: time - 60_000 * MS,
+        time_unix_nano: time,
+        count: counts.iter().sum(),
+        bucket_counts: counts,
+        explicit_bounds: vec![0.005, 0.01, 0.05],
+        ..Default::default()
+    };
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(otlp::resource("checkout", Vec::new())),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "http.server.request.duration".into(),
+                    unit: "s".into(),
+                    data: Some(metric::Data::Histogram(Histogram {
+                        data_points: vec![
+                            point(200, vec![2, 3, 1, 0]),
+                            point(500, vec![0, 0, 2, 0]),
+                        ],
+                        aggregation_temporality: 2,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn red_charts_draw_the_services_own_metrics() {
+    if !chrome::available() {
+        return;
+    }
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let collector = Collector::start(CollectorConfig {
+        otlp_grpc: None,
+        otlp_http: None,
+        ui: Some(any),
+        ..CollectorConfig::default()
+    })
+    .await
+    .expect("start");
+    let minute = 60_000 * MS;
+    let base = (otlp::now() / minute - 3) * minute;
+    // Checkout sends its metrics and one sampled span; the shop sends spans only.
+    collector
+        .store()
+        .ingest_metrics(&pay_metrics(base + 30_000 * MS));
+    collector.store().ingest_traces(&otlp::export(
+        "checkout",
+        vec![span((
+            0x0c,
+            1,
+            None,
+            "POST /pay",
+            SERVER,
+            base,
+            7,
+            false,
+            &[],
+        ))],
+    ));
+    for r in otlp::shop(base) {
+        collector.store().ingest_traces(&r);
+    }
+    let ui = collector.ui_addr().expect("ui");
+    let url = format!("http://{ui}/#/red?service=checkout");
+    let shot = artifacts().join("viewer-red-from-metrics.png");
+    let (dom, gateway) = tokio::task::spawn_blocking(move || {
+        let dom = chromium(&url, None);
+        chromium(&url, Some(&shot));
+        let gateway = chromium(&format!("http://{ui}/#/red?service=gateway"), None);
+        (dom, gateway)
+    })
+    .await
+    .expect("join");
+    assert_eq!(attr_values(&dom, "data-operation"), ["POST /pay"], "{dom}");
+    assert_eq!(
+        attr_values(&dom, "data-source"),
+        ["metrics"],
+        "the histogram, not the one span"
+    );
+    assert!(dom.contains("from the service's OTLP metrics"), "{dom}");
+    // Every call the histogram counted (8), where the store holds one span.
+    let counts = attr_values(&dom, "data-count");
+    assert!(counts.iter().all(|c| c == "8"), "{counts:?}");
+    assert!(!counts.is_empty());
+    assert_eq!(attr_values(&gateway, "data-source"), ["spans"]);
+    assert!(artifacts().join("viewer-red-from-metrics.png").exists());
 }

@@ -47,6 +47,11 @@ pub(crate) fn go_duration(s: &str) -> Result<u64, String> {
 }
 
 /// The tags to match: `tag=k:v` (repeated) and `tags={"k":"v"}` (repeated), merged.
+///
+/// Jaeger takes only string values in `tags`; this also takes numbers and booleans
+/// (`{"error":true}`, `{"http.response.status_code":500}`) as their text, since older
+/// Grafana versions sent logfmt's parse of `error=true` unconverted, and scripts write
+/// JSON numbers. Objects, arrays and null are refused.
 pub(crate) fn tags(simple: &[String], json: &[String]) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for t in simple {
@@ -62,10 +67,26 @@ pub(crate) fn tags(simple: &[String], json: &[String]) -> Result<BTreeMap<String
         }
     }
     for j in json {
-        let map: BTreeMap<String, String> = serde_json::from_str(j).map_err(|e| {
-            format!("malformed 'tags' parameter, cannot unmarshal JSON: {e} (expected {{\"key\":\"value\"}})")
-        })?;
-        out.extend(map);
+        let malformed = |e: String| {
+            format!(
+                "malformed 'tags' parameter, cannot unmarshal JSON: {e} (expected {{\"key\":\"value\"}})"
+            )
+        };
+        let map: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(j).map_err(|e| malformed(e.to_string()))?;
+        for (k, v) in map {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                other => {
+                    return Err(malformed(format!(
+                        "the value of `{k}` is {other}, not text"
+                    )));
+                }
+            };
+            out.insert(k, text);
+        }
     }
     Ok(out)
 }
@@ -107,5 +128,16 @@ mod tests {
         assert!(tags(&["nocolon".into()], &[]).is_err());
         let e = tags(&[], &["{not json".into()]).expect_err("bad json");
         assert!(e.contains("'tags'"), "{e}");
+        // What Grafana sends for `error=true status=500` when logfmt's types get through.
+        let t = tags(
+            &[],
+            &[r#"{"error":true,"http.response.status_code":500}"#.into()],
+        )
+        .expect("scalars");
+        assert_eq!(t["error"], "true");
+        assert_eq!(t["http.response.status_code"], "500");
+        let e = tags(&[], &[r#"{"k":{"nested":1}}"#.into()]).expect_err("object");
+        assert!(e.contains("`k`"), "{e}");
+        assert!(tags(&[], &[r#"{"k":null}"#.into()]).is_err());
     }
 }

@@ -7,6 +7,13 @@
 //! evicted trace id to a bounded queue; one task writes them in transactions. A full
 //! queue drops the write and counts it (the span stays in memory; it would not survive
 //! a restart).
+//!
+//! The disk has its own bound, `max_bytes` of span and resource JSON: the writer keeps
+//! the total of its rows (read at start, added on insert, taken off with what a delete
+//! returns) and, over the bound, deletes whole traces, oldest first. So the file stays
+//! bounded even when the mirror falls behind: a dropped delete would otherwise leave
+//! its trace's rows behind until the next start. SQLite reuses freed pages, so the file
+//! grows to about the bound and stays there.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -100,67 +107,139 @@ pub(crate) async fn open(dir: &Path) -> Result<(SqlitePool, Vec<StoredSpan>), St
     Ok((pool, spans))
 }
 
-/// Starts the writer; the handle goes to the store.
+/// Starts the writer, which keeps the database within `max_bytes` of JSON; the handle
+/// goes to the store.
 pub(crate) fn start(
     pool: SqlitePool,
+    max_bytes: u64,
     stop: watch::Receiver<bool>,
 ) -> (Persister, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let dropped = Arc::new(AtomicU64::new(0));
-    let task = tokio::spawn(write(pool, rx, stop, dropped.clone()));
+    let writer = Writer {
+        pool,
+        max_bytes,
+        bytes: 0,
+        dropped: dropped.clone(),
+    };
+    let task = tokio::spawn(writer.run(rx, stop));
     (Persister { tx, dropped }, task)
 }
 
-async fn write(
+/// The one task that writes, and the JSON bytes its rows hold.
+struct Writer {
     pool: SqlitePool,
-    mut rx: mpsc::Receiver<Op>,
-    mut stop: watch::Receiver<bool>,
+    max_bytes: u64,
+    bytes: u64,
     dropped: Arc<AtomicU64>,
-) {
-    loop {
-        let next = tokio::select! {
-            op = rx.recv() => Some(op),
-            _ = stop.wait_for(|s| *s) => None,
-        };
-        let Some(op) = next else {
-            // Stopping: write what is queued, then close.
-            rx.close();
-            while let Some(op) = rx.recv().await {
-                if apply(&pool, op).await.is_err() {
-                    dropped.fetch_add(1, Ordering::Relaxed);
+}
+
+/// What a row weighs on disk, as the bound counts it.
+const ROW_BYTES: &str = "length(span) + length(resource)";
+
+// === impl Writer ===
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Op>, mut stop: watch::Receiver<bool>) {
+        let total: Result<(i64,), _> =
+            sqlx::query_as(&format!("SELECT COALESCE(SUM({ROW_BYTES}), 0) FROM spans"))
+                .fetch_one(&self.pool)
+                .await;
+        self.bytes = total.map_or(0, |(b,)| u64::try_from(b).unwrap_or(0));
+        self.trim().await;
+        loop {
+            let next = tokio::select! {
+                op = rx.recv() => Some(op),
+                _ = stop.wait_for(|s| *s) => None,
+            };
+            let Some(op) = next else {
+                // Stopping: write what is queued, then close.
+                rx.close();
+                while let Some(op) = rx.recv().await {
+                    self.write(op).await;
+                }
+                self.pool.close().await;
+                return;
+            };
+            let Some(op) = op else { return };
+            self.write(op).await;
+        }
+    }
+
+    async fn write(&mut self, op: Op) {
+        match self.apply(op).await {
+            Ok(delta) => self.bytes = self.bytes.saturating_add_signed(delta),
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.trim().await;
+    }
+
+    /// One op in one transaction; answers the change in JSON bytes.
+    async fn apply(&self, op: Op) -> Result<i64, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut delta = 0i64;
+        match op {
+            Op::Spans(rows) => {
+                for (trace_id, span, resource) in rows {
+                    delta += i64::try_from(span.len() + resource.len()).unwrap_or(i64::MAX);
+                    sqlx::query("INSERT INTO spans (trace_id, span, resource) VALUES (?, ?, ?)")
+                        .bind(trace_id)
+                        .bind(span)
+                        .bind(resource)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
-            pool.close().await;
-            return;
-        };
-        let Some(op) = op else { return };
-        if apply(&pool, op).await.is_err() {
-            dropped.fetch_add(1, Ordering::Relaxed);
+            Op::Delete(ids) => {
+                for id in ids {
+                    delta -= delete_trace(&mut tx, &id).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(delta)
+    }
+
+    /// Deletes the oldest traces until the rows are within the bound.
+    async fn trim(&mut self) {
+        while self.bytes > self.max_bytes {
+            let freed = async {
+                let mut tx = self.pool.begin().await?;
+                let oldest: Option<(String,)> =
+                    sqlx::query_as("SELECT trace_id FROM spans ORDER BY seq LIMIT 1")
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let freed = match oldest {
+                    Some((id,)) => Some(delete_trace(&mut tx, &id).await?),
+                    None => None,
+                };
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(freed)
+            }
+            .await;
+            match freed {
+                Ok(Some(n)) => self.bytes = self.bytes.saturating_sub(n.unsigned_abs()),
+                // Empty: the count was off; it is zero now.
+                Ok(None) => self.bytes = 0,
+                // The database refuses: try again after the next write.
+                Err(_) => return,
+            }
         }
     }
 }
 
-async fn apply(pool: &SqlitePool, op: Op) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    match op {
-        Op::Spans(rows) => {
-            for (trace_id, span, resource) in rows {
-                sqlx::query("INSERT INTO spans (trace_id, span, resource) VALUES (?, ?, ?)")
-                    .bind(trace_id)
-                    .bind(span)
-                    .bind(resource)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        Op::Delete(ids) => {
-            for id in ids {
-                sqlx::query("DELETE FROM spans WHERE trace_id = ?")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-    }
-    tx.commit().await
+/// Deletes one trace's rows; answers the JSON bytes they held.
+async fn delete_trace(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: &str,
+) -> Result<i64, sqlx::Error> {
+    let freed: Vec<(i64,)> = sqlx::query_as(&format!(
+        "DELETE FROM spans WHERE trace_id = ? RETURNING {ROW_BYTES}"
+    ))
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(freed.iter().map(|(n,)| n).sum())
 }

@@ -124,6 +124,9 @@ async function showList(params) {
     for (const s of services.data) service.append(el("option", { value: s, selected: s === q.get("service") ? "" : null }, s));
     await loadOperations(q.get("service") || "", q.get("operation") || "");
     const list = await api("/rzero/api/traces?" + q.toString());
+    // Which search the results answer, so a reader (or a test) can tell a stale list
+    // from the one of the address shown.
+    results.dataset.query = q.toString();
     if (list.data.length === 0) {
       results.replaceChildren(el("div", { class: "empty" }, "No traces yet. Point an OTLP exporter at this collector (gRPC :4317, HTTP :4318)."));
       return;
@@ -236,6 +239,8 @@ async function showTrace(id, selectedSpan) {
       el("div", { class: "meta" }, `trace ${body.data.trace_id} · ${fmtDuration(total)} · ${spans.length} spans · ${services.length} services` + (errors ? ` · ${errors} error${errors === 1 ? "" : "s"}` : "")),
       el("div", { class: "actions" },
         el("a", { href: `/rzero/api/traces/${body.data.trace_id}/otlp`, download: `trace-${body.data.trace_id}.json`, id: "download-otlp" }, "Download as OTLP JSON"),
+        el("button", { type: "button", id: "copy-otlp", onclick: () => copyOtlp(body.data.trace_id) }, "Copy as OTLP JSON"),
+        el("span", { id: "copy-status", class: "muted" }),
         el("a", { href: `#/compare/${body.data.trace_id}/`, id: "compare-link" }, "Compare with another trace"),
         el("a", { href: `#/trace/${body.data.trace_id}`, id: "permalink" }, "Link to this trace")),
       el("div", { class: "legend" }, el("span", { class: "crit" }), `critical path: ${critical.size} span${critical.size === 1 ? "" : "s"} that bound the duration`)),
@@ -255,6 +260,32 @@ async function showTrace(id, selectedSpan) {
   if (chosen) select(chosen);
 }
 
+// The trace's OTLP JSON (what the download gives) onto the clipboard. The Clipboard API
+// needs a secure context (https or localhost); a viewer opened over plain http on
+// another host falls back to a selected textarea and execCommand.
+async function copyOtlp(traceId) {
+  const status = document.getElementById("copy-status");
+  try {
+    const res = await fetch(`/rzero/api/traces/${traceId}/otlp`);
+    if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+    const text = await res.text();
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+    } else {
+      const area = el("textarea", { style: "position:fixed;left:-9999px" });
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      const ok = document.execCommand("copy");
+      area.remove();
+      if (!ok) throw new Error("the browser refused to copy");
+    }
+    status.textContent = `copied (${text.length} bytes)`;
+  } catch (e) {
+    status.textContent = "could not copy: " + e.message;
+  }
+}
+
 async function stats() {
   try {
     const s = await api("/rzero/api/stats");
@@ -269,7 +300,7 @@ function route() {
   const cmp = hash.match(/^#\/compare(?:\/([0-9a-fA-F]*)(?:\/([0-9a-fA-F]*))?)?/);
   stats();
   if (m) showTrace(m[1], m[2]);
-  else if (/^#\/map\b/.test(hash)) showMap();
+  else if (/^#\/map\b/.test(hash)) showMap(query);
   else if (/^#\/red\b/.test(hash)) showRed(query);
   else if (cmp) showCompare(cmp[1], cmp[2]);
   else showList(query);

@@ -52,20 +52,45 @@ function criticalPath(spans) {
   return path;
 }
 
+// === time window ===
+
+// The windows the map and RED charts offer; the chosen one is `lookback_ms` in the
+// address, so a link restores it.
+const WINDOWS = [["", "everything stored"], ["300000", "last 5 min"], ["900000", "last 15 min"], ["3600000", "last hour"], ["21600000", "last 6 hours"], ["86400000", "last 24 hours"]];
+
+// A select of WINDOWS that sets `lookback_ms` in `#/<view>?<params>` when changed.
+function windowPick(view, q) {
+  const current = q.get("lookback_ms") || "";
+  const known = WINDOWS.some(([v]) => v === current);
+  const options = (known ? WINDOWS : [...WINDOWS, [current, `last ${Number(current) / 1000} s`]])
+    .map(([v, label]) => el("option", { value: v, selected: v === current ? "" : null }, label));
+  return el("select", { id: `${view}-window`, onchange: (e) => {
+    const p = new URLSearchParams(q);
+    if (e.target.value) p.set("lookback_ms", e.target.value); else p.delete("lookback_ms");
+    location.hash = `#/${view}?` + p.toString();
+  } }, options);
+}
+
 // === service map ===
 
-async function showMap() {
+async function showMap(params) {
+  const q = new URLSearchParams(params);
+  const lookback = q.get("lookback_ms");
   app.replaceChildren(el("p", { class: "muted" }, "Loading…"));
   let body;
   try {
-    body = await api("/rzero/api/service-map");
+    body = await api("/rzero/api/service-map" + (lookback ? `?lookback_ms=${encodeURIComponent(lookback)}` : ""));
   } catch (e) {
     app.replaceChildren(el("div", { class: "empty" }, "Could not load the service map: " + e.message));
     return;
   }
   const { nodes, edges } = body.data;
+  const head = [
+    el("h1", { class: "view-title" }, "Service map"),
+    el("div", { class: "filters" }, el("label", {}, "Window", windowPick("map", q))),
+  ];
   if (nodes.length === 0) {
-    app.replaceChildren(el("div", { class: "empty" }, "No spans yet: the map draws itself from the traces received."));
+    app.replaceChildren(...head, el("div", { class: "empty", id: "map-empty" }, "No spans in this window: the map draws itself from the traces received."));
     return;
   }
   // Columns by call depth (longest path from a node nothing calls), rows in name order.
@@ -104,7 +129,7 @@ async function showMap() {
       svg("text", { x: p.x + W / 2, y: p.y + 36, "text-anchor": "middle", class: "kind" }, n.kind));
   });
   app.replaceChildren(
-    el("h1", { class: "view-title" }, "Service map"),
+    ...head,
     el("p", { class: "muted" }, "From the stored spans: services, the databases and caches they call, and peers that send no spans. Click a service for its RED charts, an edge for its traces."),
     el("div", { class: "map-wrap" },
       svg("svg", { id: "service-map", width, height, viewBox: `0 0 ${width} ${height}` },
@@ -149,18 +174,25 @@ function lineChart(buckets, series, onpick) {
 async function showRed(params) {
   const q = new URLSearchParams(params);
   const bucket = q.get("bucket_ms") || "60000";
+  const lookback = q.get("lookback_ms");
   app.replaceChildren(el("p", { class: "muted" }, "Loading…"));
   let body, services;
   try {
     [body, services] = await Promise.all([
-      api(`/rzero/api/red?bucket_ms=${encodeURIComponent(bucket)}` + (q.get("service") ? `&service=${encodeURIComponent(q.get("service"))}` : "")),
+      api(`/rzero/api/red?bucket_ms=${encodeURIComponent(bucket)}` + (q.get("service") ? `&service=${encodeURIComponent(q.get("service"))}` : "") +
+        (lookback ? `&lookback_ms=${encodeURIComponent(lookback)}` : "")),
       api("/api/services"),
     ]);
   } catch (e) {
     app.replaceChildren(el("div", { class: "empty" }, "Could not load RED series: " + e.message));
     return;
   }
-  const pick = el("select", { id: "red-service", onchange: (e) => (location.hash = `#/red?service=${encodeURIComponent(e.target.value)}&bucket_ms=${bucket}`) },
+  const pick = el("select", { id: "red-service", onchange: (e) => {
+      const p = new URLSearchParams(q);
+      p.set("service", e.target.value);
+      p.set("bucket_ms", bucket);
+      location.hash = "#/red?" + p.toString();
+    } },
     el("option", { value: "" }, "all services"),
     services.data.map((s) => el("option", { value: s, selected: s === q.get("service") ? "" : null }, s)));
   const width = body.bucket_ms;
@@ -188,7 +220,7 @@ async function showRed(params) {
   });
   app.replaceChildren(
     el("h1", { class: "view-title" }, "RED: rate, errors, duration"),
-    el("div", { class: "filters" }, el("label", {}, "Service", pick), el("span", { class: "muted" }, `buckets of ${width / 1000} s; click a bar for its traces, a latency point for those at or above it`)),
+    el("div", { class: "filters" }, el("label", {}, "Service", pick), el("label", {}, "Window", windowPick("red", q)), el("span", { class: "muted" }, `buckets of ${width / 1000} s; click a bar for its traces, a latency point for those at or above it`)),
     ...(cards.length ? cards : [el("div", { class: "empty" }, "No duration metrics and no entry spans (SERVER, CONSUMER or roots) yet.")]));
 }
 
@@ -230,13 +262,19 @@ async function showCompare(a, b) {
     const x = ma.get(k) || { n: 0, ns: 0 }, y = mb.get(k) || { n: 0, ns: 0 };
     const diff = y.ns - x.ns;
     const changed = x.n !== y.n || Math.abs(diff) > 0.2 * Math.max(x.ns, y.ns);
-    return el("tr", { class: "cmp-row" + (changed ? " diff" : ""), "data-key": k, "data-count-a": String(x.n), "data-count-b": String(y.n) },
+    // In words: only in B, only in A, more or fewer calls, or over 20% more or less time.
+    const change = x.n === 0 ? "new" : y.n === 0 ? "missing" : x.n !== y.n ? (y.n > x.n ? "more calls" : "fewer calls")
+      : !changed ? "" : diff > 0 ? "grew" : "shrank";
+    return el("tr", { class: "cmp-row" + (changed ? " diff" : ""), "data-key": k, "data-count-a": String(x.n), "data-count-b": String(y.n), "data-change": change },
       el("td", {}, k), el("td", {}, String(x.n)), el("td", {}, String(y.n)),
       el("td", {}, fmtDuration(x.ns)), el("td", {}, fmtDuration(y.ns)),
-      el("td", { class: diff > 0 ? "slower" : "faster" }, (diff > 0 ? "+" : "−") + fmtDuration(Math.abs(diff))));
+      el("td", { class: diff > 0 ? "slower" : "faster" }, (diff > 0 ? "+" : "−") + fmtDuration(Math.abs(diff))),
+      el("td", { class: "change" }, change === "new" ? "new in B" : change === "missing" ? "missing in B" : change));
   });
+  const count = (c) => rows.filter((r) => r.dataset.change === c).length;
   app.append(
-    el("p", { class: "meta", id: "cmp-summary" }, `A: ${fmtDuration(total(ta))}, ${ta.data.spans.length} spans · B: ${fmtDuration(total(tb))}, ${tb.data.spans.length} spans`),
-    el("table", { id: "compare" }, el("tr", {}, ["Service: operation", "Spans A", "Spans B", "Time A", "Time B", "B − A"].map((h) => el("th", {}, h))), rows),
+    el("p", { class: "meta", id: "cmp-summary" }, `A: ${fmtDuration(total(ta))}, ${ta.data.spans.length} spans · B: ${fmtDuration(total(tb))}, ${tb.data.spans.length} spans · ` +
+      `${count("grew")} grew, ${count("new")} new, ${count("missing")} missing`),
+    el("table", { id: "compare" }, el("tr", {}, ["Service: operation", "Spans A", "Spans B", "Time A", "Time B", "B − A", "Change"].map((h) => el("th", {}, h))), rows),
     el("p", {}, el("a", { href: `#/trace/${a}` }, "open A"), " · ", el("a", { href: `#/trace/${b}` }, "open B")));
 }
