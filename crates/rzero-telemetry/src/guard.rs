@@ -31,6 +31,8 @@ pub struct TelemetryGuard {
     pub(crate) tracer: SdkTracer,
     pub(crate) meter: Meter,
     pub(crate) service_name: String,
+    /// Whether the sampler reads span attributes (see [`Self::sampler_reads_attributes`]).
+    pub(crate) sampler_reads_attributes: bool,
     pub(crate) deadline: Duration,
     pub(crate) done: AtomicBool,
 }
@@ -49,6 +51,14 @@ impl TelemetryGuard {
     /// has one instrumentation scope. Cheap to clone.
     pub fn tracer(&self) -> SdkTracer {
         self.tracer.clone()
+    }
+
+    /// Whether this service's sampler decides on a span's attributes (a `Rules` sampler):
+    /// then the attributes must be there when the span starts. When it does not, a layer
+    /// may build them only for a span that is sampled, which saves their cost on every
+    /// request that is not.
+    pub fn sampler_reads_attributes(&self) -> bool {
+        self.sampler_reads_attributes
     }
 
     /// The meter of this service, on the same scope as [`tracer`](Self::tracer): what

@@ -47,6 +47,7 @@ pub mod propagation;
 mod resource;
 pub mod sampler;
 pub mod settings;
+pub mod side;
 mod step;
 pub mod tls;
 
@@ -147,9 +148,7 @@ impl Telemetry {
         tls::install_crypto_provider();
         // rzero's strict W3C propagators (or what OTEL_PROPAGATORS names), for rzero's
         // layers and for user code alike.
-        opentelemetry::global::set_text_map_propagator(propagation::composite(
-            &settings.propagators,
-        ));
+        propagation::install(&settings.propagators);
 
         let resource = resource::build(&settings, &self.version);
         let (meter_provider, prometheus) = metrics::provider(&settings, resource.clone())?;
@@ -234,6 +233,7 @@ impl Telemetry {
             meter_provider,
             logger_provider,
             prometheus,
+            sampler_reads_attributes: settings.sampler.reads_attributes(),
             service_name: settings.service_name,
             deadline: guard::DEFAULT_SHUTDOWN_DEADLINE,
             done: AtomicBool::new(false),

@@ -32,7 +32,8 @@ async fn serves_metrics_and_rejects_the_rest() {
         port: 0,
         path: "/metrics".into(),
     };
-    let (addr, task) = guard.prometheus().serve(&conf).await.expect("serve");
+    let port = guard.prometheus().serve(&conf).await.expect("serve");
+    let addr = port.local_addr();
 
     let ok = raw_request(
         addr,
@@ -93,6 +94,6 @@ async fn serves_metrics_and_rejects_the_rest() {
         .await;
     let err = taken.expect_err("the port is taken").to_string();
     assert!(err.contains("is the port taken?"), "{err}");
-    task.abort();
+    port.stop().await;
     guard.shutdown().await.expect("shutdown");
 }

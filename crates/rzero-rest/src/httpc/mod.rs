@@ -170,9 +170,7 @@ impl Client {
             ]);
         let span = self.tracer.build_with_context(builder, &parent);
         let cx = parent.with_span(span);
-        global::get_text_map_propagator(|p| {
-            p.inject_context(&cx, &mut HeaderInjector(req.headers_mut()))
-        });
+        rzero_telemetry::propagation::inject(&cx, &mut HeaderInjector(req.headers_mut()));
 
         let breaker = self.breakers.get(&key);
         let result = match breaker.allow() {

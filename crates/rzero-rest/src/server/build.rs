@@ -81,7 +81,9 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
         let log = on.log.then(|| AccessLogLayer::new(conf.verbose));
         let trace = match (on.trace, &self.tracer) {
             (true, Some(tracer)) => {
-                let mut layer = TraceLayer::new(tracer.clone()).trust(&conf.trust_incoming);
+                let mut layer = TraceLayer::new(tracer.clone())
+                    .trust(&conf.trust_incoming)
+                    .attributes_when_sampled(!self.sampler_reads_attributes);
                 for p in &conf.trace_ignore_paths {
                     layer = layer.ignore_path(p);
                 }

@@ -8,8 +8,8 @@
 //! [`TraceLayer::capture_header`]) are set at span start. The response gets an
 //! `X-Trace-Id` header and a `traceparent` header, as go-zero's trace handler answers.
 //!
-//! The caller's context is read with the global propagator (rzero's strict W3C one unless
-//! `OTEL_PROPAGATORS` says otherwise, see `rzero_telemetry::propagation`), every repeated
+//! The caller's context is read with the installed propagators (rzero's strict W3C ones
+//! unless `OTEL_PROPAGATORS` says otherwise, see `rzero_telemetry::propagation`), every repeated
 //! header included, and then filtered by [`TrustConf`]: by default the caller's trace is
 //! continued and its baggage dropped.
 
@@ -21,9 +21,9 @@ use std::task::{Context, Poll};
 
 use axum::extract::MatchedPath;
 use http::{HeaderName, Request, Response};
+use opentelemetry::KeyValue;
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::trace::{Link, SpanKind, TraceContextExt, Tracer};
-use opentelemetry::{KeyValue, global};
+use opentelemetry::trace::{Link, Span as _, SpanKind, TraceContextExt, Tracer};
 use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute as semconv;
 use rzero_telemetry::propagation::HeaderExtractor;
@@ -44,6 +44,8 @@ pub struct TraceLayer {
     captured: Arc<[(HeaderName, String)]>,
     ignored: Arc<[String]>,
     trust: TrustConf,
+    /// Attributes only on a sampled span (the sampler does not read them).
+    lazy_attributes: bool,
 }
 
 impl TraceLayer {
@@ -54,7 +56,17 @@ impl TraceLayer {
             captured: Arc::new([]),
             ignored: Arc::new([]),
             trust: TrustConf::default(),
+            lazy_attributes: false,
         }
+    }
+
+    /// Builds a span's attributes only once it is sampled, after it starts, instead of
+    /// for every request: right when the sampler does not read attributes
+    /// (`TelemetryGuard::sampler_reads_attributes`), and what makes an unsampled request
+    /// cheap. Off by default: a rule sampler decides on them.
+    pub fn attributes_when_sampled(mut self, on: bool) -> Self {
+        self.lazy_attributes = on;
+        self
     }
 
     /// What to take from callers (default: their trace, not their baggage).
@@ -122,8 +134,10 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Trace<S> {
 
 /// What a route gives every span of it.
 struct SpanName {
-    /// `METHOD /route/{template}`.
-    name: String,
+    /// `METHOD /route/{template}`: leaked once per route and method of a built server
+    /// (a bounded set, made at the first request), so that a span's name, which the SDK
+    /// takes as `Cow<'static, str>`, costs no allocation per request.
+    name: &'static str,
     /// The route template, shared by every request's `http.route`.
     route: opentelemetry::StringValue,
 }
@@ -156,7 +170,7 @@ where
         let (name, route): (std::borrow::Cow<'static, str>, _) =
             match req.extensions().get::<MatchedPath>() {
                 Some(m) => match self.span_name(req.method(), &method, m.as_str()) {
-                    Some(n) => (n.name.clone().into(), Some(n.route.clone())),
+                    Some(n) => (n.name.into(), Some(n.route.clone())),
                     None => (
                         format!("{} {}", method.as_str(), m.as_str()).into(),
                         Some(m.as_str().to_owned().into()),
@@ -164,6 +178,43 @@ where
                 },
                 None => (method.as_str().to_owned().into(), None),
             };
+        let tracer = &self.shared.layer.tracer;
+        let mut builder = tracer.span_builder(name).with_kind(SpanKind::Server);
+        let mut deferred = None;
+        if self.shared.layer.lazy_attributes {
+            deferred = Some((method, route));
+        } else {
+            builder = builder.with_attributes(self.attributes(&req, method, route));
+        }
+        if let Some(link) = link {
+            builder = builder.with_links(vec![link]);
+        }
+        let mut span = tracer.build_with_context(builder, &parent);
+        if let Some((method, route)) = deferred
+            && span.is_recording()
+        {
+            span.set_attributes(self.attributes(&req, method, route));
+        }
+        let cx = parent.with_span(span);
+        let inner = {
+            // Attached while the handler's future is created, and on every poll by the
+            // response future: code that runs in either sees this span as current.
+            let _guard = cx.clone().attach();
+            self.inner.call(req)
+        };
+        ResponseFuture::new(inner, cx)
+    }
+}
+
+impl<S> Trace<S> {
+    /// The attributes of a request's span: what the HTTP semantic conventions ask for,
+    /// and the captured headers.
+    fn attributes<B>(
+        &self,
+        req: &Request<B>,
+        method: opentelemetry::StringValue,
+        route: Option<opentelemetry::StringValue>,
+    ) -> Vec<KeyValue> {
         let mut attributes = Vec::with_capacity(10 + self.shared.layer.captured.len());
         attributes.push(KeyValue::new(semconv::HTTP_REQUEST_METHOD, method.clone()));
         attributes.push(KeyValue::new(
@@ -223,27 +274,8 @@ where
                 attributes.push(KeyValue::new(key.clone(), v.to_owned()));
             }
         }
-        let tracer = &self.shared.layer.tracer;
-        let mut builder = tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Server)
-            .with_attributes(attributes);
-        if let Some(link) = link {
-            builder = builder.with_links(vec![link]);
-        }
-        let span = tracer.build_with_context(builder, &parent);
-        let cx = parent.with_span(span);
-        let inner = {
-            // Attached while the handler's future is created, and on every poll by the
-            // response future: code that runs in either sees this span as current.
-            let _guard = cx.clone().attach();
-            self.inner.call(req)
-        };
-        ResponseFuture::new(inner, cx)
+        attributes
     }
-}
-
-impl<S> Trace<S> {
     /// The name and route value of `method` at `route`, made on the first request.
     fn span_name(
         &self,
@@ -255,7 +287,7 @@ impl<S> Trace<S> {
             |(m, r)| m == method && &**r == route,
             || {
                 let made = SpanName {
-                    name: format!("{} {route}", name.as_str()),
+                    name: Box::leak(format!("{} {route}", name.as_str()).into_boxed_str()),
                     route: opentelemetry::StringValue::from(Arc::<str>::from(route)),
                 };
                 ((method.clone(), route.into()), made)
@@ -267,9 +299,10 @@ impl<S> Trace<S> {
     /// The caller's context as far as it is trusted, and the caller's span as a link when
     /// its trace is not continued.
     fn incoming(&self, headers: &http::HeaderMap) -> (opentelemetry::Context, Option<Link>) {
-        let extracted = global::get_text_map_propagator(|p| {
-            p.extract_with_context(&opentelemetry::Context::new(), &HeaderExtractor(headers))
-        });
+        let extracted = rzero_telemetry::propagation::extract_with_context(
+            &opentelemetry::Context::new(),
+            &HeaderExtractor(headers),
+        );
         let trust = &self.shared.layer.trust;
         if trust.trace_context {
             let cx = if trust.baggage || extracted.baggage().is_empty() {
@@ -388,5 +421,92 @@ mod tests {
         assert_eq!(split_host("[::1]:80"), ("::1", Some(80)));
         assert_eq!(split_host("[::1]"), ("::1", None));
         assert_eq!(split_host("host:notaport"), ("host:notaport", None));
+    }
+}
+
+#[cfg(test)]
+mod lazy_tests {
+    use std::convert::Infallible;
+
+    use axum::body::Body;
+    use futures_util::FutureExt;
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracerProvider};
+    use tower::{Layer, Service, ServiceExt, service_fn};
+
+    use super::*;
+
+    /// One request through a layer with `sampler`; the exported spans' attributes (sorted)
+    /// and the response's trace headers.
+    fn through(lazy: bool, sampler: Sampler) -> (Vec<Vec<String>>, Vec<String>) {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(sampler)
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let layer = TraceLayer::new(provider.tracer("t")).attributes_when_sampled(lazy);
+        let mut svc = layer.layer(service_fn(|_req: Request<Body>| async {
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        }));
+        let mut req = Request::get("/a?x=1")
+            .header("host", "example.com:8080")
+            .header("user-agent", "t/1")
+            .body(Body::empty())
+            .expect("request");
+        req.extensions_mut().insert(axum::extract::ConnectInfo(
+            "10.1.2.3:5000"
+                .parse::<std::net::SocketAddr>()
+                .expect("addr"),
+        ));
+        let resp = svc
+            .ready()
+            .now_or_never()
+            .expect("ready")
+            .expect("ready")
+            .call(req)
+            .now_or_never()
+            .expect("answers")
+            .expect("answer");
+        let _ = provider.force_flush();
+        let spans = exporter.get_finished_spans().expect("spans");
+        let attrs = spans
+            .iter()
+            .map(|s| {
+                let mut a: Vec<String> = s
+                    .attributes
+                    .iter()
+                    .map(|kv| format!("{}={}", kv.key, kv.value))
+                    .collect();
+                a.sort();
+                a
+            })
+            .collect();
+        let headers = ["x-trace-id", "traceparent"]
+            .iter()
+            .map(|h| format!("{h}:{}", resp.headers().contains_key(*h)))
+            .collect();
+        (attrs, headers)
+    }
+
+    #[test]
+    fn attributes_made_after_sampling_are_the_ones_made_before() {
+        let (eager, eager_headers) = through(false, Sampler::AlwaysOn);
+        let (lazy, lazy_headers) = through(true, Sampler::AlwaysOn);
+        assert_eq!(eager.len(), 1);
+        assert!(
+            eager[0].iter().any(|a| a == "client.address=10.1.2.3"),
+            "{eager:?}"
+        );
+        assert!(
+            eager[0].iter().any(|a| a == "server.port=8080"),
+            "{eager:?}"
+        );
+        assert_eq!(eager, lazy);
+        assert_eq!(eager_headers, lazy_headers);
+        // Unsampled: nothing exported either way, the same headers answered.
+        let (eager, eager_headers) = through(false, Sampler::AlwaysOff);
+        let (lazy, lazy_headers) = through(true, Sampler::AlwaysOff);
+        assert!(eager.is_empty() && lazy.is_empty());
+        assert_eq!(eager_headers, lazy_headers);
     }
 }

@@ -25,15 +25,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use rzero_telemetry::PrometheusHandle;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use rzero_telemetry::side::{Handler, SideLimits, SidePort};
+use tokio::net::TcpListener;
 
 pub use config::{DEFAULT_PORT, DevServerConf};
+pub(crate) use rzero_telemetry::side::Stopping;
 
 use crate::readiness::Readiness;
 
@@ -56,10 +53,17 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(MAX_PROFILE_SECONDS + 
 /// gracefully.
 #[derive(Debug)]
 pub struct DevServer {
-    addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    port: SidePort,
 }
+
+/// The DevServer's connections (see the module doc).
+const LIMITS: SideLimits = SideLimits {
+    name: "DevServer",
+    max_connections: MAX_CONNECTIONS,
+    header_read_timeout: HEADER_READ_TIMEOUT,
+    connection_lifetime: CONNECTION_LIFETIME,
+    stop_wait: STOP_WAIT,
+};
 
 /// Why the diagnostics port did not start; each says what to change.
 #[derive(Debug, thiserror::Error)]
@@ -81,10 +85,6 @@ pub enum DevServerError {
     )]
     SamePath(String),
 }
-
-/// Fires once the server stops: what a running profile waits on besides its timer.
-#[derive(Clone, Debug)]
-pub(crate) struct Stopping(watch::Receiver<bool>);
 
 // === impl DevServer ===
 
@@ -119,45 +119,28 @@ impl DevServer {
                  reachable from the network; set DevServer.Host to 127.0.0.1 unless that is meant"
             );
         }
-        let (stop, stopping) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, Arc::new(routes), Stopping(stopping)));
-        Ok(DevServer {
-            addr: local,
-            stop,
-            task: Some(task),
-        })
+        let routes = Arc::new(routes);
+        let handler: Handler = Arc::new(move |req, stopping| {
+            let routes = routes.clone();
+            Box::pin(async move { routes.answer(req, stopping).await })
+        });
+        let port =
+            SidePort::serve(listener, LIMITS, handler).map_err(|source| DevServerError::Bind {
+                addr: local.to_string(),
+                source,
+            })?;
+        Ok(DevServer { port })
     }
 
     /// The address it listens on (the real port when `Port` was 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.port.local_addr()
     }
 
     /// Stops accepting, ends a running profile and waits at most [`STOP_WAIT`] for the
     /// connections in flight.
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            // The server task itself bounds its wait; this only reaps it.
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-// === impl Stopping ===
-
-impl Stopping {
-    /// Resolves once the server stops (or is gone).
-    pub(crate) async fn wait(mut self) {
-        let _ = self.0.wait_for(|stopped| *stopped).await;
+    pub async fn stop(self) {
+        self.port.stop().await;
     }
 }
 
@@ -168,62 +151,6 @@ fn is_loopback(host: &str) -> bool {
             .trim_matches(['[', ']'])
             .parse::<IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-async fn serve(listener: TcpListener, routes: Arc<routes::Routes>, stopping: Stopping) {
-    let mut conns = JoinSet::new();
-    let mut pause = Duration::from_millis(5);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    pause = Duration::from_millis(5);
-                    if conns.len() >= MAX_CONNECTIONS {
-                        tracing::debug!("DevServer: {MAX_CONNECTIONS} connections open; closing a new one");
-                        continue;
-                    }
-                    conns.spawn(connection(stream, routes.clone(), stopping.clone()));
-                }
-                Err(e) => {
-                    // Out of file descriptors, most often: retry, do not end the port.
-                    tracing::warn!(error = %e, ?pause, "DevServer: accept failed; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(1));
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            () = stopping.clone().wait() => break,
-        }
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(STOP_WAIT, async {
-        while conns.join_next().await.is_some() {}
-    })
-    .await;
-    // Dropping the set aborts what is left.
-}
-
-async fn connection(stream: TcpStream, routes: Arc<routes::Routes>, stopping: Stopping) {
-    let service = {
-        let stopping = stopping.clone();
-        service_fn(move |req| {
-            let (routes, stopping) = (routes.clone(), stopping.clone());
-            async move { Ok::<_, std::convert::Infallible>(routes.answer(req, stopping).await) }
-        })
-    };
-    let conn = http1::Builder::new()
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .timer(TokioTimer::new())
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = &mut conn => return,
-        () = stopping.wait() => {}
-        // A client that holds a connection this long is stuck or hostile.
-        () = tokio::time::sleep(CONNECTION_LIFETIME) => return,
-    }
-    conn.as_mut().graceful_shutdown();
-    let _ = conn.await;
 }
 
 #[cfg(test)]

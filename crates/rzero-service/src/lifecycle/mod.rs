@@ -24,7 +24,6 @@ use std::net::SocketAddr;
 
 use rzero_telemetry::{PrometheusHandle, TelemetryGuard};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::conf::{ServiceConf, ShutdownConf};
 use crate::devserver::{DevServer, DevServerConf, DevServerError};
@@ -42,7 +41,7 @@ pub struct Lifecycle {
     readiness: Readiness,
     guard: Option<TelemetryGuard>,
     sampler: Option<CpuSampler>,
-    started: Option<JoinHandle<()>>,
+    started: Option<rzero_telemetry::side::SidePort>,
 }
 
 /// Resolves when the server must stop accepting and drain: give it to the server's
@@ -129,9 +128,9 @@ impl Lifecycle {
             return Ok(());
         }
         if let (Some(conf), Some(handle)) = (&self.prometheus_conf, &self.prometheus) {
-            let (addr, task) = handle.serve(conf).await.map_err(StartError::Prometheus)?;
-            tracing::info!(%addr, path = %conf.path, "serving Prometheus metrics");
-            self.started = Some(task);
+            let port = handle.serve(conf).await.map_err(StartError::Prometheus)?;
+            tracing::info!(addr = %port.local_addr(), path = %conf.path, "serving Prometheus metrics");
+            self.started = Some(port);
         }
         if let Some(conf) = &self.dev_conf {
             let dev = DevServer::start(conf, self.prometheus.clone(), self.readiness.clone())
@@ -199,8 +198,8 @@ impl Lifecycle {
         if let Some(s) = self.sampler.take() {
             s.stop();
         }
-        if let Some(task) = self.started.take() {
-            task.abort();
+        if let Some(port) = self.started.take() {
+            port.stop().await;
         }
         if let Some(dev) = self.dev.take() {
             dev.stop().await;

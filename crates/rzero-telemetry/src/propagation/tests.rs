@@ -530,3 +530,49 @@ fn jaeger_baggage_rides_in_uberctx_fields() {
         assert!(!cx.span().span_context().is_valid(), "{bad}");
     }
 }
+
+/// One test: the installed propagators are process-wide. The direct path of the default
+/// pair reads and writes what the composite does; a set of other names, or a propagator
+/// of the user's own, is what rzero's layers then use.
+#[test]
+fn the_layers_use_what_was_installed_and_the_default_pair_directly() {
+    let h = headers(&[("traceparent", PARENT), ("baggage", "k=v")]);
+    let composite_cx = extract(
+        &composite(&DEFAULT_PROPAGATORS),
+        &[("traceparent", PARENT), ("baggage", "k=v")],
+    );
+    install(&DEFAULT_PROPAGATORS);
+    let cx = super::extract_with_context(&Context::new(), &HeaderExtractor(&h));
+    assert_eq!(cx.span().span_context(), composite_cx.span().span_context());
+    assert_eq!(
+        cx.baggage()
+            .get("k")
+            .map(|v| v.as_str().to_owned())
+            .as_deref(),
+        Some("v")
+    );
+    let mut out = HeaderMap::new();
+    super::inject(&cx, &mut HeaderInjector(&mut out));
+    assert_eq!(
+        inject(&composite(&DEFAULT_PROPAGATORS), &cx)
+            .get("traceparent")
+            .map(String::as_str),
+        out.get("traceparent").and_then(|v| v.to_str().ok())
+    );
+    assert!(out.contains_key("baggage"));
+
+    // b3 by name: the global path, and no traceparent is read any more.
+    install(&[PropagatorName::B3]);
+    let cx = super::extract_with_context(&Context::new(), &HeaderExtractor(&h));
+    assert!(!cx.span().span_context().is_valid());
+    let b3 = headers(&[("b3", &format!("{TRACE}-1234567890123456-1"))]);
+    let cx = super::extract_with_context(&Context::new(), &HeaderExtractor(&b3));
+    assert_eq!(cx.span().span_context().trace_id().to_string(), TRACE);
+
+    // A propagator of the user's own, after the default pair was installed.
+    install(&DEFAULT_PROPAGATORS);
+    install_global(B3Propagator::single());
+    let cx = super::extract_with_context(&Context::new(), &HeaderExtractor(&b3));
+    assert_eq!(cx.span().span_context().trace_id().to_string(), TRACE);
+    install(&DEFAULT_PROPAGATORS);
+}

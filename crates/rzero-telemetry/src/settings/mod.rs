@@ -121,6 +121,18 @@ pub enum SamplerSpec {
     ParentBased(Box<SamplerSpec>),
 }
 
+impl SamplerSpec {
+    /// Whether the sampler looks at a span's attributes: only rules do. When it does not,
+    /// rzero's layers build a span's attributes only once the span is sampled.
+    pub fn reads_attributes(&self) -> bool {
+        match self {
+            SamplerSpec::Rules { rules, .. } => !rules.is_empty(),
+            SamplerSpec::ParentBased(inner) => inner.reads_attributes(),
+            SamplerSpec::AlwaysOn | SamplerSpec::AlwaysOff | SamplerSpec::Ratio(_) => false,
+        }
+    }
+}
+
 /// The effective settings: the file's values with the environment applied.
 #[derive(Clone, Debug)]
 pub struct Settings {

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, ready};
 
 use http::{Request, Response};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{KeyValue, Value, global};
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use pin_project_lite::pin_project;
 use rzero_telemetry::propagation::HeaderInjector;
@@ -117,9 +117,7 @@ where
             }
             None => parent,
         };
-        global::get_text_map_propagator(|p| {
-            p.inject_context(&cx, &mut HeaderInjector(req.headers_mut()))
-        });
+        rzero_telemetry::propagation::inject(&cx, &mut HeaderInjector(req.headers_mut()));
         ResponseFuture {
             inner: self.inner.call(req),
             cx: Some(cx),

@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
-use opentelemetry::{KeyValue, Value, global};
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use rzero_telemetry::propagation::HeaderExtractor;
 use tower::{Layer, Service};
@@ -94,8 +94,10 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let parent =
-            global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
+        let parent = rzero_telemetry::propagation::extract_with_context(
+            &opentelemetry::Context::current(),
+            &HeaderExtractor(req.headers()),
+        );
         let cx = match &self.layer.tracer {
             Some(tracer) => {
                 let (name, mut attributes) =
