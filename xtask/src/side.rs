@@ -9,9 +9,10 @@
 //!
 //! Each table gives req/s, p50, p99, the server's CPU µs per request (utime+stime from
 //! `/proc/<pid>/stat`; for the hop one process serves both sides of the call), spans and
-//! OTLP bytes per request, and the ratios to the group's plain baseline. Then each REST
-//! configuration serves a fixed number of sequential requests under callgrind, whose
-//! instruction count does not move with the machine's noise (see [`crate::side_instr`]).
+//! OTLP bytes per request, and the ratios to the group's plain baseline. Then each
+//! configuration of each group serves a fixed number of sequential requests under
+//! callgrind, whose instruction count does not move with the machine's noise (see
+//! [`crate::side_instr`]).
 //!
 //! Not part of `cargo xtask test`: it is a bench, minutes long, and its numbers are
 //! reported, never asserted.
@@ -179,8 +180,16 @@ pub(crate) fn run(args: &[String]) -> Result {
         if o.runs(Group::Echo) {
             side_grpc::echo(&target, o.rounds, o.secs)?;
         }
-        if o.runs(Group::Rest) && o.instr_requests > 0 {
-            side_instr::run(&target, SINK_GRPC, o.instr_requests)?;
+        if o.instr_requests > 0 {
+            if o.runs(Group::Rest) {
+                side_instr::run("JSON hello", &instr_subjects(&target), o.instr_requests)?;
+            }
+            if o.runs(Group::Hop) {
+                side_grpc::instr_hop(&target, o.instr_requests)?;
+            }
+            if o.runs(Group::Echo) {
+                side_grpc::instr_echo(&target, o.instr_requests)?;
+            }
         }
         Ok(())
     })();
@@ -212,6 +221,25 @@ fn rest(target: &Path, o: &Options) -> Result {
         &[("rzero-100%", "glue-100%")],
     );
     Ok(())
+}
+
+/// The REST configurations for [`side_instr`].
+fn instr_subjects(target: &Path) -> Vec<side_instr::Subject> {
+    CONFIGS
+        .iter()
+        .map(|c| side_instr::Subject {
+            name: c.name,
+            binary: target.join("rest-load"),
+            server: Box::new(move |program: &Path, before: &[String]| {
+                server_command(program, before, c, SINK_GRPC)
+            }),
+            ports: vec![c.port],
+            load: side_instr::Load::Http {
+                port: c.port,
+                path: "/hello",
+            },
+        })
+        .collect()
 }
 
 /// The server command of `c`, exporting to the sink: `program` is `rest-load`, or a

@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 
 use crate::Result;
 use crate::side::{Driven, Row, SINK_GRPC, measure, report, wrk_driven};
+use crate::side_instr::{self, Load, Subject};
 
 /// Calls in flight of the echo's load client.
 const CONCURRENCY: usize = 64;
@@ -125,7 +126,7 @@ pub(crate) fn hop(target: &Path, rounds: usize, secs: u64) -> Result {
 pub(crate) fn echo(target: &Path, rounds: usize, secs: u64) -> Result {
     let client = target.join("hop-load");
     let rows = rounds_of(target, &ECHO, rounds, secs, "echo", &|c, secs| {
-        grpc_driven(&client, c.grpc_port, secs)
+        client_run(&client, c.grpc_port, secs, None)
     })?;
     report(
         &format!(
@@ -142,6 +143,51 @@ pub(crate) fn echo(target: &Path, rounds: usize, secs: u64) -> Result {
         ],
     );
     Ok(())
+}
+
+/// The hop's instruction counts: `n` sequential keep-alive `GET /hop`.
+pub(crate) fn instr_hop(target: &Path, n: usize) -> Result {
+    let subjects = HOP
+        .iter()
+        .map(|c| {
+            let port = c.http_port.unwrap_or_default();
+            subject(target, c, Load::Http { port, path: "/hop" })
+        })
+        .collect::<Vec<_>>();
+    side_instr::run("HTTP -> gRPC hop", &subjects, n)
+}
+
+/// The echo's instruction counts: `n` sequential calls of `hop-load client`.
+pub(crate) fn instr_echo(target: &Path, n: usize) -> Result {
+    let subjects = ECHO
+        .iter()
+        .map(|c| {
+            let client = target.join("hop-load");
+            subject(
+                target,
+                c,
+                Load::Grpc {
+                    client,
+                    port: c.grpc_port,
+                },
+            )
+        })
+        .collect::<Vec<_>>();
+    side_instr::run("gRPC echo", &subjects, n)
+}
+
+fn subject(target: &Path, c: &'static GrpcConfig, load: Load) -> Subject {
+    let mut ports = vec![c.grpc_port];
+    ports.extend(c.http_port);
+    Subject {
+        name: c.name,
+        binary: target.join("hop-load"),
+        server: Box::new(move |program: &Path, before: &[String]| {
+            server_command(program, before, c)
+        }),
+        ports,
+        load,
+    }
 }
 
 fn names(configs: &[GrpcConfig]) -> Vec<&str> {
@@ -164,7 +210,7 @@ fn rounds_of(
             ports.extend(c.http_port);
             rows.push(measure(
                 c.name,
-                server_command(target, c),
+                server_command(&target.join("hop-load"), &[], c),
                 &ports,
                 secs,
                 &|secs| drive(c, secs),
@@ -174,10 +220,12 @@ fn rounds_of(
     Ok(rows)
 }
 
-/// `hop-load <mode> [127.0.0.1:<http>] 127.0.0.1:<grpc>`, exporting to the sink.
-fn server_command(target: &Path, c: &GrpcConfig) -> Command {
-    let mut cmd = Command::new(target.join("hop-load"));
-    cmd.arg(c.mode);
+/// `hop-load <mode> [127.0.0.1:<http>] 127.0.0.1:<grpc>`, exporting to the sink:
+/// `program` is `hop-load`, or a wrapper (valgrind) whose `before` arguments end with
+/// `hop-load`'s path.
+fn server_command(program: &Path, before: &[String], c: &GrpcConfig) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(before).arg(c.mode);
     if let Some(port) = c.http_port {
         cmd.arg(format!("127.0.0.1:{port}"));
     }
@@ -189,15 +237,22 @@ fn server_command(target: &Path, c: &GrpcConfig) -> Command {
     cmd
 }
 
-/// `hop-load client` against the echo on `port` for `secs`.
-fn grpc_driven(client: &Path, port: u16, secs: u64) -> Result<Driven> {
-    let out = Command::new(client)
-        .args([
-            "client",
-            &format!("127.0.0.1:{port}"),
-            &CONCURRENCY.to_string(),
-            &secs.to_string(),
-        ])
+/// `hop-load client` against the echo on `port`: [`CONCURRENCY`] calls in flight for
+/// `secs`; or, given `calls`, one call in flight until that many were made (at most
+/// 600 s).
+pub(crate) fn client_run(
+    client: &Path,
+    port: u16,
+    secs: u64,
+    calls: Option<usize>,
+) -> Result<Driven> {
+    let mut cmd = Command::new(client);
+    cmd.args(["client", &format!("127.0.0.1:{port}")]);
+    match calls {
+        None => cmd.args([CONCURRENCY.to_string(), secs.to_string()]),
+        Some(n) => cmd.args(["1".to_owned(), "600".to_owned(), n.to_string()]),
+    };
+    let out = cmd
         .output()
         .map_err(|e| format!("cannot run hop-load client: {e}"))?;
     if !out.status.success() {

@@ -15,6 +15,7 @@
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 hop-load hop-glue 127.0.0.1:9003 127.0.0.1:9103
 //! hop-load echo-plain 127.0.0.1:9104        # echo-rzero, echo-glue alike
 //! hop-load client 127.0.0.1:9104 64 5       # 64 calls in flight for 5 s, then one line
+//! hop-load client 127.0.0.1:9104 1 600 1000 # 1000 sequential calls (at most 600 s)
 //! ```
 //!
 //! Every server stops on Ctrl-C (SIGINT), flushing its spans first.
@@ -92,7 +93,7 @@ pub(crate) fn answer(
 
 const USAGE: &str = "usage: hop-load hop-plain|hop-rzero|hop-glue <http-addr> <grpc-addr> \
                      | echo-plain|echo-rzero|echo-glue <grpc-addr> \
-                     | client <grpc-addr> <concurrency> <secs>";
+                     | client <grpc-addr> <concurrency> <secs> [calls]";
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -123,7 +124,11 @@ async fn main() -> Result<(), BoxError> {
             let secs = arg(3)?
                 .parse()
                 .map_err(|e| format!("seconds: {e}; {USAGE}"))?;
-            client::run(grpc(1)?, concurrency, secs).await
+            let calls = match args.get(4) {
+                Some(n) => Some(n.parse().map_err(|e| format!("calls: {e}; {USAGE}"))?),
+                None => None,
+            };
+            client::run(grpc(1)?, concurrency, secs, calls).await
         }
         other => Err(format!("mode `{other}`; {USAGE}").into()),
     }
