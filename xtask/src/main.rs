@@ -8,7 +8,7 @@
 //! cargo xtask load    # HTTP load harness: plain axum against rzero's layers, as ratios
 //! cargo xtask load orders  # the order system at 0%, 10% and 100% sampling, as ratios
 //! cargo xtask load tail    # 100% export + tail sampling vs 10% head sampling: kept, cost
-//! cargo xtask bench-side    # axum, rzero and the usual tracing glue side by side (issue 19)
+//! cargo xtask bench-side    # axum/tonic, rzero and the usual tracing glue side by side: REST, HTTP->gRPC hop, gRPC echo (issue 19)
 //! cargo xtask codegen-check  # services/ is exactly rzeroctl's output (CI runs it)
 //! cargo xtask codegen # regenerate services/ in place
 //! ```
@@ -18,6 +18,7 @@ mod load;
 mod load_orders;
 mod load_tail;
 mod side;
+mod side_grpc;
 mod side_instr;
 mod system;
 

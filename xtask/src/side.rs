@@ -1,12 +1,18 @@
-//! `cargo xtask bench-side [--rounds N] [--secs S] [--instr-requests N]`: the side-by-side
-//! bench of issue 19. One JSON hello route served five ways (see [`CONFIGS`]), all exporting
-//! over real OTLP/gRPC to a counting sink (`examples/otlp-sink`) that the harness starts on
-//! loopback. The configurations take turns round by round (so a noisy neighbour hits each
-//! of them alike), each round a fresh server process under `wrk`, and the table gives
-//! req/s, p50, p99, the server's CPU µs per request (utime+stime from `/proc/<pid>/stat`),
-//! spans and OTLP bytes per request, and the ratios to plain axum. Then each configuration
-//! serves a fixed number of sequential requests under callgrind, whose instruction count
-//! does not move with the machine's noise (see [`crate::side_instr`]).
+//! `cargo xtask bench-side [--rounds N] [--secs S] [--instr-requests N] [--only rest|hop|echo]`:
+//! the side-by-side bench of issue 19, three groups of rows, each group's configurations
+//! taking turns round by round (so a noisy neighbour hits each of them alike), each round a
+//! fresh server process, all exporting over real OTLP/gRPC to a counting sink
+//! (`examples/otlp-sink`) that the harness starts on loopback:
+//! - `rest`: one JSON hello route served five ways (see [`CONFIGS`]) under `wrk`;
+//! - `hop`: an HTTP route that makes one unary gRPC call over loopback, under `wrk`, and
+//! - `echo`: a unary gRPC echo, under `hop-load client` (see [`crate::side_grpc`]).
+//!
+//! Each table gives req/s, p50, p99, the server's CPU µs per request (utime+stime from
+//! `/proc/<pid>/stat`; for the hop one process serves both sides of the call), spans and
+//! OTLP bytes per request, and the ratios to the group's plain baseline. Then each
+//! configuration of each group serves a fixed number of sequential requests under
+//! callgrind, whose instruction count does not move with the machine's noise (see
+//! [`crate::side_instr`]).
 //!
 //! Not part of `cargo xtask test`: it is a bench, minutes long, and its numbers are
 //! reported, never asserted.
@@ -18,7 +24,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::load::{Sample, cpu_ticks, parse, stop, wrk_with};
-use crate::{Result, apt_install, cargo, side_instr, wait_for};
+use crate::{Result, apt_install, cargo, side_grpc, side_instr, wait_for};
 
 /// One way of serving the route: `rest-load`'s mode and rzero's sampling ratio.
 pub(crate) struct Config {
@@ -65,13 +71,28 @@ pub(crate) const CONFIGS: [Config; 5] = [
     },
 ];
 
-const SINK_GRPC: &str = "127.0.0.1:14417";
+pub(crate) const SINK_GRPC: &str = "127.0.0.1:14417";
 const SINK_COUNTS: &str = "127.0.0.1:14418";
+
+/// A group of rows that `--only` picks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Group {
+    Rest,
+    Hop,
+    Echo,
+}
 
 struct Options {
     rounds: usize,
     secs: u64,
     instr_requests: usize,
+    only: Option<Group>,
+}
+
+impl Options {
+    fn runs(&self, g: Group) -> bool {
+        self.only.is_none_or(|o| o == g)
+    }
 }
 
 fn options(args: &[String]) -> Result<Options> {
@@ -79,6 +100,7 @@ fn options(args: &[String]) -> Result<Options> {
         rounds: 3,
         secs: 5,
         instr_requests: 1000,
+        only: None,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -90,6 +112,14 @@ fn options(args: &[String]) -> Result<Options> {
             "--rounds" => o.rounds = value.parse().map_err(bad)?,
             "--secs" => o.secs = value.parse().map_err(bad)?,
             "--instr-requests" => o.instr_requests = value.parse().map_err(bad)?,
+            "--only" => {
+                o.only = Some(match value.as_str() {
+                    "rest" => Group::Rest,
+                    "hop" => Group::Hop,
+                    "echo" => Group::Echo,
+                    _ => return Err(format!("--only `{value}`: expected rest, hop or echo")),
+                })
+            }
             _ => return Err(format!("unknown flag {flag}; {USAGE}")),
         }
     }
@@ -100,22 +130,39 @@ fn options(args: &[String]) -> Result<Options> {
 }
 
 const USAGE: &str = "usage: cargo xtask bench-side [--rounds N (3)] [--secs S (5)] \
-                     [--instr-requests N (1000; 0 skips callgrind)]";
+                     [--instr-requests N (1000; 0 skips callgrind)] [--only rest|hop|echo]";
 
 /// One round of one configuration.
-struct Row {
-    config: &'static str,
-    sample: Sample,
-    spans_per_req: f64,
-    otlp_bytes_per_req: f64,
+pub(crate) struct Row {
+    pub(crate) config: &'static str,
+    pub(crate) sample: Sample,
+    pub(crate) spans_per_req: f64,
+    pub(crate) otlp_bytes_per_req: f64,
+}
+
+/// What one load run measured: requests answered, and their rate and latency.
+pub(crate) struct Driven {
+    pub(crate) requests: u64,
+    pub(crate) rps: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
 }
 
 pub(crate) fn run(args: &[String]) -> Result {
     let o = options(args)?;
-    if Command::new("wrk").arg("--version").output().is_err() {
+    if (o.runs(Group::Rest) || o.runs(Group::Hop))
+        && Command::new("wrk").arg("--version").output().is_err()
+    {
         apt_install(&["wrk"])?;
     }
-    cargo(&["build", "--release", "-p", "rest-load", "-p", "otlp-sink"])?;
+    let mut build = vec!["build", "--release", "-p", "otlp-sink"];
+    if o.runs(Group::Rest) {
+        build.extend(["-p", "rest-load"]);
+    }
+    if o.runs(Group::Hop) || o.runs(Group::Echo) {
+        build.extend(["-p", "hop-load"]);
+    }
+    cargo(&build)?;
     let target = crate::release_dir();
     let mut sink = Command::new(target.join("otlp-sink"))
         .args([SINK_GRPC, SINK_COUNTS])
@@ -124,21 +171,75 @@ pub(crate) fn run(args: &[String]) -> Result {
         .map_err(|e| format!("cannot start otlp-sink: {e}"))?;
     let outcome = (|| -> Result {
         wait_for(14418, "otlp-sink")?;
-        let mut rows = Vec::new();
-        for round in 1..=o.rounds {
-            for c in &CONFIGS {
-                eprintln!("round {round}/{}: {}", o.rounds, c.name);
-                rows.push(measure(&target, c, o.secs)?);
-            }
+        if o.runs(Group::Rest) {
+            rest(&target, &o)?;
         }
-        report(&rows, &o);
+        if o.runs(Group::Hop) {
+            side_grpc::hop(&target, o.rounds, o.secs)?;
+        }
+        if o.runs(Group::Echo) {
+            side_grpc::echo(&target, o.rounds, o.secs)?;
+        }
         if o.instr_requests > 0 {
-            side_instr::run(&target, SINK_GRPC, o.instr_requests)?;
+            if o.runs(Group::Rest) {
+                side_instr::run("JSON hello", &instr_subjects(&target), o.instr_requests)?;
+            }
+            if o.runs(Group::Hop) {
+                side_grpc::instr_hop(&target, o.instr_requests)?;
+            }
+            if o.runs(Group::Echo) {
+                side_grpc::instr_echo(&target, o.instr_requests)?;
+            }
         }
         Ok(())
     })();
     stop(&mut sink);
     outcome
+}
+
+fn rest(target: &Path, o: &Options) -> Result {
+    let mut rows = Vec::new();
+    for round in 1..=o.rounds {
+        for c in &CONFIGS {
+            eprintln!("rest round {round}/{}: {}", o.rounds, c.name);
+            let server = server_command(&target.join("rest-load"), &[], c, SINK_GRPC);
+            let url = format!("http://127.0.0.1:{}/hello", c.port);
+            rows.push(measure(c.name, server, &[c.port], o.secs, &|secs| {
+                wrk_driven(&url, secs)
+            })?);
+        }
+    }
+    let names: Vec<&str> = CONFIGS.iter().map(|c| c.name).collect();
+    report(
+        &format!(
+            "JSON hello, wrk -t1 -c64, loopback, {} rounds x {} s interleaved, fresh server per round; \
+             server, wrk and sink share the machine's cores: compare ratios",
+            o.rounds, o.secs
+        ),
+        &names,
+        &rows,
+        &[("rzero-100%", "glue-100%")],
+    );
+    Ok(())
+}
+
+/// The REST configurations for [`side_instr`].
+fn instr_subjects(target: &Path) -> Vec<side_instr::Subject> {
+    CONFIGS
+        .iter()
+        .map(|c| side_instr::Subject {
+            name: c.name,
+            binary: target.join("rest-load"),
+            server: Box::new(move |program: &Path, before: &[String]| {
+                server_command(program, before, c, SINK_GRPC)
+            }),
+            ports: vec![c.port],
+            load: side_instr::Load::Http {
+                port: c.port,
+                path: "/hello",
+            },
+        })
+        .collect()
 }
 
 /// The server command of `c`, exporting to the sink: `program` is `rest-load`, or a
@@ -154,33 +255,57 @@ pub(crate) fn server_command(program: &Path, before: &[String], c: &Config, sink
     cmd
 }
 
-fn measure(target: &Path, c: &Config, secs: u64) -> Result<Row> {
+/// One round: `server` started (it exports to the sink), `ports` listening, a 1 s warm-up
+/// and a `secs` run of `drive`, the server's CPU time over the run, then SIGINT (the server
+/// flushes its spans before it exits) and the sink's counts of both runs per request.
+pub(crate) fn measure(
+    name: &'static str,
+    mut server: Command,
+    ports: &[u16],
+    secs: u64,
+    drive: &dyn Fn(u64) -> Result<Driven>,
+) -> Result<Row> {
     let before = sink_counts()?;
-    let mut server = server_command(&target.join("rest-load"), &[], c, SINK_GRPC)
+    let mut server = server
         .spawn()
-        .map_err(|e| format!("cannot start rest-load {}: {e}", c.mode))?;
+        .map_err(|e| format!("cannot start the server of {name}: {e}"))?;
     let result = (|| -> Result<(Sample, u64)> {
-        wait_for(c.port, "rest-load")?;
-        let url = format!("http://127.0.0.1:{}/hello", c.port);
-        let warm = requests(&wrk_with(&url, 1, None)?);
+        for &port in ports {
+            wait_for(port, name)?;
+        }
+        let warm = drive(1)?;
         let t0 = cpu_ticks(&server)?;
-        let out = wrk_with(&url, secs, None)?;
+        let run = drive(secs)?;
         let t1 = cpu_ticks(&server)?;
-        Ok((
-            parse(&out, t1.saturating_sub(t0), secs)?,
-            warm + requests(&out),
-        ))
+        let sample = Sample {
+            rps: run.rps,
+            p50_ms: run.p50_ms,
+            p99_ms: run.p99_ms,
+            cpu_us_per_req: t1.saturating_sub(t0) as f64 * 10_000.0 / run.requests.max(1) as f64,
+        };
+        Ok((sample, warm.requests + run.requests))
     })();
-    // SIGINT: the server flushes its batch of spans to the sink before it exits.
     stop(&mut server);
     let (sample, total) = result?;
     let after = sink_counts()?;
     let per_req = |i: usize| (after[i].saturating_sub(before[i])) as f64 / total.max(1) as f64;
     Ok(Row {
-        config: c.name,
+        config: name,
         sample,
         spans_per_req: per_req(0),
         otlp_bytes_per_req: per_req(1) + per_req(3) + per_req(4),
+    })
+}
+
+/// `wrk` against `url` for `secs`, read as a [`Driven`].
+pub(crate) fn wrk_driven(url: &str, secs: u64) -> Result<Driven> {
+    let out = wrk_with(url, secs, None)?;
+    let s = parse(&out, 0, secs)?;
+    Ok(Driven {
+        requests: requests(&out),
+        rps: s.rps,
+        p50_ms: s.p50_ms,
+        p99_ms: s.p99_ms,
     })
 }
 
@@ -213,47 +338,48 @@ fn requests(wrk_out: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn report(rows: &[Row], o: &Options) {
+/// The table of one group: `names` in order, the first the baseline of the ratio
+/// columns, then a line per pair `(a, b)` of a's ratios to b's, and every round.
+pub(crate) fn report(title: &str, names: &[&str], rows: &[Row], pairs: &[(&str, &str)]) {
+    let base = names.first().copied().unwrap_or_default();
+    println!("\n{title}");
     println!(
-        "\nJSON hello, wrk -t1 -c64, loopback, {} rounds x {} s interleaved, fresh server per round; \
-         server, wrk and sink share the machine's cores: compare ratios",
-        o.rounds, o.secs
-    );
-    println!(
-        "\n| config | req/s | p50 ms | p99 ms | CPU µs/req | spans/req | OTLP B/req | req/s vs axum | CPU/req vs axum |"
+        "\n| config | req/s | p50 ms | p99 ms | CPU µs/req | spans/req | OTLP B/req | req/s vs {base} | CPU/req vs {base} |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mean = |name: &str, f: &dyn Fn(&Row) -> f64| {
         let v: Vec<f64> = rows.iter().filter(|r| r.config == name).map(f).collect();
         v.iter().sum::<f64>() / v.len().max(1) as f64
     };
-    let base_rps = mean("axum", &|r| r.sample.rps);
-    let base_cpu = mean("axum", &|r| r.sample.cpu_us_per_req);
-    for c in &CONFIGS {
-        let rps = mean(c.name, &|r| r.sample.rps);
-        let cpu = mean(c.name, &|r| r.sample.cpu_us_per_req);
+    let base_rps = mean(base, &|r| r.sample.rps);
+    let base_cpu = mean(base, &|r| r.sample.cpu_us_per_req);
+    for &name in names {
+        let rps = mean(name, &|r| r.sample.rps);
+        let cpu = mean(name, &|r| r.sample.cpu_us_per_req);
         println!(
-            "| {} | {rps:.0} | {:.3} | {:.3} | {cpu:.1} | {:.2} | {:.0} | {:.3} | {:.3} |",
-            c.name,
-            mean(c.name, &|r| r.sample.p50_ms),
-            mean(c.name, &|r| r.sample.p99_ms),
-            mean(c.name, &|r| r.spans_per_req),
-            mean(c.name, &|r| r.otlp_bytes_per_req),
+            "| {name} | {rps:.0} | {:.3} | {:.3} | {cpu:.1} | {:.2} | {:.0} | {:.3} | {:.3} |",
+            mean(name, &|r| r.sample.p50_ms),
+            mean(name, &|r| r.sample.p99_ms),
+            mean(name, &|r| r.spans_per_req),
+            mean(name, &|r| r.otlp_bytes_per_req),
             rps / base_rps,
             cpu / base_cpu,
         );
     }
-    let ratio = |f: &dyn Fn(&Row) -> f64| mean("rzero-100%", f) / mean("glue-100%", f);
-    println!(
-        "\nrzero-100% / glue-100%: req/s {:.3}x, p99 {:.3}x, CPU per request {:.3}x",
-        ratio(&|r| r.sample.rps),
-        ratio(&|r| r.sample.p99_ms),
-        ratio(&|r| r.sample.cpu_us_per_req),
-    );
+    println!();
+    for (a, b) in pairs {
+        let ratio = |f: &dyn Fn(&Row) -> f64| mean(a, f) / mean(b, f);
+        println!(
+            "{a} / {b}: req/s {:.3}x, p99 {:.3}x, CPU per request {:.3}x",
+            ratio(&|r| r.sample.rps),
+            ratio(&|r| r.sample.p99_ms),
+            ratio(&|r| r.sample.cpu_us_per_req),
+        );
+    }
     println!("\nper round (req/s, CPU µs/req):");
     for r in rows {
         println!(
-            "  {:<11} {:>8.0} {:>8.1}",
+            "  {:<12} {:>8.0} {:>8.1}",
             r.config, r.sample.rps, r.sample.cpu_us_per_req
         );
     }
@@ -279,6 +405,11 @@ mod tests {
             .collect();
         let o = options(&args).expect("valid flags");
         assert_eq!((o.rounds, o.secs, o.instr_requests), (1, 2, 1000));
+        assert_eq!(o.only, None);
+        let only: Vec<String> = vec!["--only".into(), "hop".into()];
+        assert_eq!(options(&only).ok().and_then(|o| o.only), Some(Group::Hop));
+        let wrong: Vec<String> = vec!["--only".into(), "grpc".into()];
+        assert!(options(&wrong).is_err());
         let bad: Vec<String> = vec!["--secs".into(), "x".into()];
         assert!(options(&bad).err().unwrap_or_default().contains("--secs"));
         assert!(options(&["--rounds".into()]).is_err());

@@ -1,27 +1,54 @@
 //! The instruction count of `cargo xtask bench-side`: each configuration's server runs
 //! under `valgrind --tool=callgrind` with instrumentation off, takes warm-up requests, then
-//! `callgrind_control -i on`, N sequential keep-alive requests from this process,
-//! `callgrind_control -i off`. Instructions / N is the cost of one request through the
-//! stack on every thread of the server (the batch exporter's thread and its exports
-//! included), and it does not move with the machine's noise.
+//! `callgrind_control -i on`, N sequential requests, `callgrind_control -i off`.
+//! Instructions / N is the cost of one request through the stack on every thread of the
+//! server (the batch exporter's thread and its exports included), and it does not move
+//! with the machine's noise.
+//!
+//! The HTTP rows (REST, hop) send N keep-alive requests from this process; the gRPC echo
+//! runs `hop-load client` with one call in flight and N calls (its connection's
+//! handshake falls inside the count, amortised over the N calls).
 //!
 //! Why callgrind: `perf stat -e instructions` needs a PMU, and this VM has none (`perf`
-//! answers `<not supported>`). Why a hand-written HTTP/1.1 client: the response of
-//! `/hello` is one small known shape, and `wrk` cannot send an exact number of requests.
+//! answers `<not supported>`). Why a hand-written HTTP/1.1 client: the responses are small
+//! JSON bodies with a content-length, and `wrk` cannot send an exact number of requests.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::load::stop;
-use crate::side::{CONFIGS, Config, server_command};
 use crate::{Result, apt_install};
 
 const WARM_UP: usize = 200;
 
-pub(crate) fn run(target: &Path, sink: &str, n: usize) -> Result {
+/// Builds a server command: `program` is valgrind, `before` its arguments and the binary.
+pub(crate) type ServerCommand = Box<dyn Fn(&Path, &[String]) -> Command>;
+
+/// One configuration to count: its server and the load that drives it.
+pub(crate) struct Subject {
+    pub(crate) name: &'static str,
+    /// The server's binary, the last of valgrind's arguments before the server's own.
+    pub(crate) binary: PathBuf,
+    pub(crate) server: ServerCommand,
+    /// The ports to wait for before the first request.
+    pub(crate) ports: Vec<u16>,
+    pub(crate) load: Load,
+}
+
+/// How a [`Subject`] is driven.
+pub(crate) enum Load {
+    /// Sequential keep-alive `GET path` on one connection from this process.
+    Http { port: u16, path: &'static str },
+    /// `hop-load client` (the binary at `client`) with one call in flight.
+    Grpc { client: PathBuf, port: u16 },
+}
+
+/// Counts every subject's instructions per request and prints a table, the first subject
+/// the baseline; `what` names the workload in the heading.
+pub(crate) fn run(what: &str, subjects: &[Subject], n: usize) -> Result {
     if Command::new("valgrind").arg("--version").output().is_err() {
         apt_install(&["valgrind"])?;
     }
@@ -29,14 +56,15 @@ pub(crate) fn run(target: &Path, sink: &str, n: usize) -> Result {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let result = (|| -> Result {
         let mut counts = Vec::new();
-        for c in &CONFIGS {
-            eprintln!("callgrind: {} ({n} requests)", c.name);
-            counts.push((c.name, instructions(target, &dir, c, sink, n)?));
+        for (i, s) in subjects.iter().enumerate() {
+            eprintln!("callgrind: {what}, {} ({n} requests)", s.name);
+            counts.push((s.name, instructions(&dir, i, s, n)?));
         }
         println!(
-            "\ninstructions per request (callgrind Ir, all server threads, {n} sequential keep-alive requests after {WARM_UP} warm-up)"
+            "\n{what}: instructions per request (callgrind Ir, all server threads, {n} sequential requests after {WARM_UP} warm-up)"
         );
-        println!("\n| config | instructions/req | vs axum |");
+        let base_name = subjects.first().map(|s| s.name).unwrap_or_default();
+        println!("\n| config | instructions/req | vs {base_name} |");
         println!("|---|---:|---:|");
         let base = counts.first().map(|(_, v)| *v).unwrap_or(1.0);
         for (name, v) in &counts {
@@ -48,34 +76,48 @@ pub(crate) fn run(target: &Path, sink: &str, n: usize) -> Result {
     result
 }
 
-fn instructions(target: &Path, dir: &Path, c: &Config, sink: &str, n: usize) -> Result<f64> {
-    let out = dir.join(format!("{}.callgrind", c.port));
+fn instructions(dir: &Path, i: usize, s: &Subject, n: usize) -> Result<f64> {
+    let out = dir.join(format!("{i}.callgrind"));
     let before = [
         "--tool=callgrind".to_owned(),
         "--instr-atstart=no".to_owned(),
         format!("--callgrind-out-file={}", out.display()),
-        target.join("rest-load").display().to_string(),
+        s.binary.display().to_string(),
     ];
-    let mut valgrind = server_command(Path::new("valgrind"), &before, c, sink);
+    let mut valgrind = (s.server)(Path::new("valgrind"), &before);
     valgrind.stderr(Stdio::null());
     let mut server = valgrind
         .spawn()
         .map_err(|e| format!("cannot start valgrind: {e}"))?;
     let pid = server.id().to_string();
-    let result = (|| -> Result {
-        crate::wait_for(c.port, "rest-load under callgrind")?;
-        let mut client = Client::connect(c.port)?;
-        client.requests(WARM_UP)?;
-        control("on", &pid)?;
-        client.requests(n)?;
-        control("off", &pid)
+    let result = (|| -> Result<u64> {
+        for &port in &s.ports {
+            crate::wait_for(port, &format!("{} under callgrind", s.name))?;
+        }
+        match &s.load {
+            Load::Http { port, path } => {
+                let mut client = Client::connect(*port, path)?;
+                client.requests(WARM_UP)?;
+                control("on", &pid)?;
+                client.requests(n)?;
+                control("off", &pid)?;
+                Ok(n as u64)
+            }
+            Load::Grpc { client, port } => {
+                crate::side_grpc::client_run(client, *port, 0, Some(WARM_UP))?;
+                control("on", &pid)?;
+                let done = crate::side_grpc::client_run(client, *port, 0, Some(n));
+                control("off", &pid)?;
+                Ok(done?.requests)
+            }
+        }
     })();
     stop_slowly(&mut server);
-    result?;
+    let requests = result?;
     let text = std::fs::read_to_string(&out).map_err(|e| {
         format!(
             "callgrind wrote no profile for {} ({e}): did the server exit on SIGINT?",
-            c.name
+            s.name
         )
     })?;
     // `totals:`, not `summary:`: with instrumentation toggled, callgrind writes 0 in the
@@ -85,7 +127,7 @@ fn instructions(target: &Path, dir: &Path, c: &Config, sink: &str, n: usize) -> 
         .find_map(|l| l.strip_prefix("totals:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .ok_or_else(|| format!("no totals line in {}", out.display()))?;
-    Ok(total / n as f64)
+    Ok(total / requests.max(1) as f64)
 }
 
 /// `callgrind_control -i on|off PID`, quietly: its "OK" lines would land in the table.
@@ -119,14 +161,14 @@ fn stop_slowly(child: &mut std::process::Child) {
     stop(child);
 }
 
-/// A keep-alive HTTP/1.1 connection that sends `GET /hello` and reads each answer whole.
+/// A keep-alive HTTP/1.1 connection that sends `GET <path>` and reads each answer whole.
 struct Client {
     reader: BufReader<TcpStream>,
     request: Vec<u8>,
 }
 
 impl Client {
-    fn connect(port: u16) -> Result<Self> {
+    fn connect(port: u16, path: &str) -> Result<Self> {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .map_err(|e| format!("cannot connect to 127.0.0.1:{port}: {e}"))?;
         let _ = stream.set_nodelay(true);
@@ -135,14 +177,13 @@ impl Client {
             .map_err(|e| e.to_string())?;
         Ok(Client {
             reader: BufReader::new(stream),
-            request: format!("GET /hello HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").into_bytes(),
+            request: format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").into_bytes(),
         })
     }
 
     fn requests(&mut self, n: usize) -> Result {
         for _ in 0..n {
-            self.one()
-                .map_err(|e| format!("request to /hello failed: {e}"))?;
+            self.one().map_err(|e| format!("request failed: {e}"))?;
         }
         Ok(())
     }
