@@ -68,6 +68,7 @@ pub(super) async fn serve(
         names: service_names,
         descriptors,
         tracer,
+        sampler_reads_attributes,
         meter,
         cpu,
         telemetry,
@@ -96,7 +97,9 @@ pub(super) async fn serve(
         None => AdaptiveShedder::new(ShedderConfig::default(), FixedCpu::new(0)),
     };
     let trace = match tracer {
-        Some(tracer) => TraceLayer::new(tracer).server_address(addr),
+        Some(tracer) => TraceLayer::new(tracer)
+            .server_address(addr)
+            .attributes_when_sampled(!sampler_reads_attributes),
         // No tracer: no spans, but a caller's trace passes through to outgoing calls.
         None => TraceLayer::propagate_only(),
     };

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use rzero_telemetry::propagation::HeaderExtractor;
@@ -25,7 +25,6 @@ pub use future::ResponseFuture;
 
 use crate::duration::AttributeCache;
 use crate::names;
-use crate::span::call_attributes;
 
 /// Adds [`Trace`] to services.
 #[derive(Clone, Debug)]
@@ -33,6 +32,8 @@ pub struct TraceLayer {
     tracer: Option<SdkTracer>,
     local: Option<(Value, i64)>,
     attributes: AttributeCache,
+    /// Attributes only on a sampled span (the sampler does not read them).
+    lazy_attributes: bool,
 }
 
 impl TraceLayer {
@@ -42,6 +43,7 @@ impl TraceLayer {
             tracer: Some(tracer),
             local: None,
             attributes: AttributeCache::default(),
+            lazy_attributes: false,
         }
     }
 
@@ -52,7 +54,16 @@ impl TraceLayer {
             tracer: None,
             local: None,
             attributes: AttributeCache::default(),
+            lazy_attributes: false,
         }
+    }
+
+    /// Builds a span's attributes only once it is sampled, right when the sampler does not
+    /// read them (`TelemetryGuard::sampler_reads_attributes`): an unsampled call then
+    /// pays for none. Off by default: a rule sampler decides on them.
+    pub fn attributes_when_sampled(mut self, on: bool) -> Self {
+        self.lazy_attributes = on;
+        self
     }
 
     /// Records `server.address` and `server.port` of the listening socket.
@@ -100,17 +111,28 @@ where
         );
         let cx = match &self.layer.tracer {
             Some(tracer) => {
-                let (name, mut attributes) =
-                    call_attributes(&self.layer.attributes, req.uri().path(), 2);
-                if let Some((address, port)) = &self.layer.local {
-                    attributes.push(KeyValue::new(names::SERVER_ADDRESS, address.clone()));
-                    attributes.push(KeyValue::new(names::SERVER_PORT, *port));
+                let method = self.layer.attributes.get(req.uri().path());
+                let attributes = |method: &crate::duration::MethodAttributes| {
+                    // Room for what the end adds (status code, error type).
+                    let mut all = Vec::with_capacity(method.base.len() + 4);
+                    all.extend(method.base.iter().cloned());
+                    if let Some((address, port)) = &self.layer.local {
+                        all.push(KeyValue::new(names::SERVER_ADDRESS, address.clone()));
+                        all.push(KeyValue::new(names::SERVER_PORT, *port));
+                    }
+                    all
+                };
+                let mut builder = tracer
+                    .span_builder(method.span_name.clone())
+                    .with_kind(SpanKind::Server);
+                let lazy = self.layer.lazy_attributes;
+                if !lazy {
+                    builder = builder.with_attributes(attributes(&method));
                 }
-                let builder = tracer
-                    .span_builder(name)
-                    .with_kind(SpanKind::Server)
-                    .with_attributes(attributes);
-                let span = tracer.build_with_context(builder, &parent);
+                let mut span = tracer.build_with_context(builder, &parent);
+                if lazy && span.is_recording() {
+                    span.set_attributes(attributes(&method));
+                }
                 parent.with_span(span)
             }
             // The caller's span is remote and not recording: ending it does nothing.
