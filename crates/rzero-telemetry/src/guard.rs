@@ -31,8 +31,8 @@ pub struct TelemetryGuard {
     pub(crate) tracer: SdkTracer,
     pub(crate) meter: Meter,
     pub(crate) service_name: String,
-    /// Whether the sampler reads span attributes (see [`Self::sampler_reads_attributes`]).
-    pub(crate) sampler_reads_attributes: bool,
+    /// See [`Self::defer_span_attributes`].
+    pub(crate) defer_span_attributes: bool,
     pub(crate) deadline: Duration,
     pub(crate) done: AtomicBool,
 }
@@ -53,12 +53,12 @@ impl TelemetryGuard {
         self.tracer.clone()
     }
 
-    /// Whether this service's sampler decides on a span's attributes (a `Rules` sampler):
-    /// then the attributes must be there when the span starts. When it does not, a layer
-    /// may build them only for a span that is sampled, which saves their cost on every
-    /// request that is not.
-    pub fn sampler_reads_attributes(&self) -> bool {
-        self.sampler_reads_attributes
+    /// Whether rzero's layers build a span's attributes only once the span is sampled:
+    /// when this service's sampler does not read them (a `Rules` sampler does) and drops
+    /// most spans (`SamplerSpec::defer_attributes`), which saves their cost on every
+    /// request that is not sampled.
+    pub fn defer_span_attributes(&self) -> bool {
+        self.defer_span_attributes
     }
 
     /// The meter of this service, on the same scope as [`tracer`](Self::tracer): what

@@ -233,7 +233,7 @@ impl Telemetry {
             meter_provider,
             logger_provider,
             prometheus,
-            sampler_reads_attributes: settings.sampler.reads_attributes(),
+            defer_span_attributes: settings.sampler.defer_attributes(),
             service_name: settings.service_name,
             deadline: guard::DEFAULT_SHUTDOWN_DEADLINE,
             done: AtomicBool::new(false),

@@ -83,7 +83,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
             (true, Some(tracer)) => {
                 let mut layer = TraceLayer::new(tracer.clone())
                     .trust(&conf.trust_incoming)
-                    .attributes_when_sampled(!self.sampler_reads_attributes);
+                    .attributes_when_sampled(self.defer_span_attributes);
                 for p in &conf.trace_ignore_paths {
                     layer = layer.ignore_path(p);
                 }

@@ -69,9 +69,9 @@ pub struct Server<S = ()> {
     conf: RestConf,
     state: S,
     tracer: Option<SdkTracer>,
-    /// Whether the tracer's sampler reads span attributes (unknown for a tracer given
-    /// alone: assumed so).
-    sampler_reads_attributes: bool,
+    /// Span attributes only for sampled spans (`TelemetryGuard::defer_span_attributes`;
+    /// never for a tracer given alone, whose sampler is unknown).
+    defer_span_attributes: bool,
     meter: Option<Meter>,
     prometheus: Option<PrometheusHandle>,
     guard: Option<TelemetryGuard>,
@@ -106,7 +106,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
             conf,
             state,
             tracer: None,
-            sampler_reads_attributes: true,
+            defer_span_attributes: false,
             meter: None,
             prometheus: None,
             guard: None,
@@ -123,7 +123,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
     /// server flushes it as the last step of a graceful stop.
     pub fn telemetry(mut self, guard: TelemetryGuard) -> Self {
         self.tracer = Some(guard.tracer());
-        self.sampler_reads_attributes = guard.sampler_reads_attributes();
+        self.defer_span_attributes = guard.defer_span_attributes();
         self.meter = Some(guard.meter());
         self.prometheus = Some(guard.prometheus());
         self.guard = Some(guard);
@@ -133,7 +133,7 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
     /// Server spans with `tracer`. Without one, the trace middleware is off.
     pub fn tracer(mut self, tracer: SdkTracer) -> Self {
         self.tracer = Some(tracer);
-        self.sampler_reads_attributes = true;
+        self.defer_span_attributes = false;
         self
     }
 

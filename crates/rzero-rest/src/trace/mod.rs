@@ -61,9 +61,9 @@ impl TraceLayer {
     }
 
     /// Builds a span's attributes only once it is sampled, after it starts, instead of
-    /// for every request: right when the sampler does not read attributes
-    /// (`TelemetryGuard::sampler_reads_attributes`), and what makes an unsampled request
-    /// cheap. Off by default: a rule sampler decides on them.
+    /// for every request: right when the sampler does not read attributes, and worth it
+    /// when it drops most spans (`TelemetryGuard::defer_span_attributes` says both).
+    /// Off by default: a rule sampler decides on them.
     pub fn attributes_when_sampled(mut self, on: bool) -> Self {
         self.lazy_attributes = on;
         self

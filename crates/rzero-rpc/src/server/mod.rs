@@ -48,9 +48,9 @@ pub struct RpcServer {
     names: Vec<&'static str>,
     descriptors: Vec<&'static [u8]>,
     tracer: Option<SdkTracer>,
-    /// Whether the tracer's sampler reads span attributes (unknown for a tracer given
-    /// alone: assumed so).
-    sampler_reads_attributes: bool,
+    /// Span attributes only for sampled spans (`TelemetryGuard::defer_span_attributes`;
+    /// never for a tracer given alone, whose sampler is unknown).
+    defer_span_attributes: bool,
     meter: Option<Meter>,
     cpu: Option<Arc<dyn CpuUsage>>,
     telemetry: Option<TelemetryGuard>,
@@ -86,7 +86,7 @@ impl RpcServer {
             names: Vec::new(),
             descriptors: Vec::new(),
             tracer: None,
-            sampler_reads_attributes: true,
+            defer_span_attributes: false,
             meter: None,
             cpu: None,
             telemetry: None,
@@ -120,7 +120,7 @@ impl RpcServer {
     /// calls get no spans, but a caller's trace still reaches the handler's own calls.
     pub fn tracer(mut self, tracer: SdkTracer) -> Self {
         self.tracer = Some(tracer);
-        self.sampler_reads_attributes = true;
+        self.defer_span_attributes = false;
         self
     }
 
@@ -135,7 +135,7 @@ impl RpcServer {
     /// flushes it as the last step of a graceful stop.
     pub fn telemetry(mut self, guard: TelemetryGuard) -> Self {
         self.tracer = Some(guard.tracer());
-        self.sampler_reads_attributes = guard.sampler_reads_attributes();
+        self.defer_span_attributes = guard.defer_span_attributes();
         self.meter = Some(guard.meter());
         self.telemetry = Some(guard);
         self

