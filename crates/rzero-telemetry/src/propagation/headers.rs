@@ -16,9 +16,28 @@ const UNREADABLE: &str = "\u{0}";
 #[derive(Debug)]
 pub struct HeaderExtractor<'a>(pub &'a HeaderMap);
 
+/// The W3C fields as header names made at compile time: looked up by `&str`, a header
+/// map parses and validates the name on every call, and these are read on every request.
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
+fn known(key: &str) -> Option<HeaderName> {
+    match key {
+        "traceparent" => Some(TRACEPARENT),
+        "tracestate" => Some(TRACESTATE),
+        "baggage" => Some(BAGGAGE),
+        _ => None,
+    }
+}
+
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(|v| v.to_str().unwrap_or(UNREADABLE))
+        let value = match known(key) {
+            Some(name) => self.0.get(name),
+            None => self.0.get(key),
+        };
+        value.map(|v| v.to_str().unwrap_or(UNREADABLE))
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -26,7 +45,11 @@ impl Extractor for HeaderExtractor<'_> {
     }
 
     fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-        let mut values = self.0.get_all(key).iter().peekable();
+        let all = match known(key) {
+            Some(name) => self.0.get_all(name),
+            None => self.0.get_all(key),
+        };
+        let mut values = all.iter().peekable();
         values.peek()?;
         Some(values.map(|v| v.to_str().unwrap_or(UNREADABLE)).collect())
     }
@@ -41,11 +64,9 @@ impl Injector for HeaderInjector<'_> {
         // Names are the propagators' own constants; a value is dropped only if a
         // propagator produced bytes no header may carry (it validates before). The W3C
         // names are static: parsing a name that is not a standard header copies it.
-        let name = match key {
-            "traceparent" => Ok(HeaderName::from_static("traceparent")),
-            "tracestate" => Ok(HeaderName::from_static("tracestate")),
-            "baggage" => Ok(HeaderName::from_static("baggage")),
-            _ => HeaderName::from_bytes(key.as_bytes()),
+        let name = match known(key) {
+            Some(name) => Ok(name),
+            None => HeaderName::from_bytes(key.as_bytes()),
         };
         // The value keeps the string's buffer instead of copying it.
         let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(value));
