@@ -32,12 +32,40 @@ pub(crate) struct Held {
     pub(crate) resource: Option<Arc<Resource>>,
     pub(crate) scope: Option<Arc<InstrumentationScope>>,
     pub(crate) span: Span,
+    /// What the span counts against the byte bound, computed once: an encoded length
+    /// walks every attribute.
+    bytes: usize,
 }
 
 impl Held {
-    fn bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.span.encoded_len() * 2
+    pub(crate) fn new(
+        resource: Option<Arc<Resource>>,
+        scope: Option<Arc<InstrumentationScope>>,
+        span: Span,
+    ) -> Self {
+        let bytes = std::mem::size_of::<Self>() + span.encoded_len() * 2;
+        Held {
+            resource,
+            scope,
+            span,
+            bytes,
+        }
     }
+
+    fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// A trace id as a map key without an allocation (OTLP's ids are 16 bytes; a malformed
+/// one is cut or padded, and only ever meets other malformed ones).
+type TraceKey = [u8; 16];
+
+fn trace_key(id: &[u8]) -> TraceKey {
+    let mut key = [0u8; 16];
+    let n = id.len().min(16);
+    key[..n].copy_from_slice(&id[..n]);
+    key
 }
 
 #[derive(Debug)]
@@ -69,12 +97,12 @@ pub struct TailStats {
 #[derive(Debug)]
 struct State {
     judge: policy::Judge,
-    pending: HashMap<Vec<u8>, Pending>,
+    pending: HashMap<TraceKey, Pending>,
     /// Trace ids in first-arrival order (ids already decided are skipped when met).
-    order: VecDeque<Vec<u8>>,
+    order: VecDeque<TraceKey>,
     bytes: usize,
-    decided: HashMap<Vec<u8>, bool>,
-    decided_order: VecDeque<Vec<u8>>,
+    decided: HashMap<TraceKey, bool>,
+    decided_order: VecDeque<TraceKey>,
     stats: TailStats,
 }
 
@@ -133,11 +161,7 @@ impl TailSampler {
                 for ss in rs.scope_spans {
                     let scope = ss.scope.map(Arc::new);
                     for span in ss.spans {
-                        let held = Held {
-                            resource: resource.clone(),
-                            scope: scope.clone(),
-                            span,
-                        };
+                        let held = Held::new(resource.clone(), scope.clone(), span);
                         s.hold(held, &mut late);
                     }
                 }
@@ -149,9 +173,9 @@ impl TailSampler {
             }
         }
         self.pass_on(late);
-        for spans in kept {
-            self.pass_on(spans);
-        }
+        // One request for every trace kept at once: a resource is copied once per
+        // request, not once per trace.
+        self.pass_on(kept.into_iter().flatten().collect());
     }
 
     /// Judges every trace whose wait is over (all of them when `all`).
@@ -177,9 +201,7 @@ impl TailSampler {
                 }
             }
         }
-        for spans in kept {
-            self.pass_on(spans);
-        }
+        self.pass_on(kept.into_iter().flatten().collect());
     }
 
     fn pass_on(&self, spans: Vec<Held>) {
@@ -210,7 +232,7 @@ impl TailSampler {
 
 impl State {
     fn hold(&mut self, held: Held, late: &mut Vec<Held>) {
-        let id = held.span.trace_id.clone();
+        let id = trace_key(&held.span.trace_id);
         if let Some(&keep) = self.decided.get(&id) {
             if keep {
                 self.stats.late_kept += 1;
@@ -223,7 +245,7 @@ impl State {
         let bytes = held.bytes();
         self.bytes += bytes;
         let entry = self.pending.entry(id).or_insert_with_key(|id| {
-            self.order.push_back(id.clone());
+            self.order.push_back(*id);
             Pending {
                 since: Instant::now(),
                 spans: Vec::new(),
@@ -258,7 +280,7 @@ impl State {
                 }
                 None => self.stats.dropped += 1,
             }
-            self.decided.insert(id.clone(), decision.is_some());
+            self.decided.insert(id, decision.is_some());
             self.decided_order.push_back(id);
             while self.decided_order.len() > config.decision_cache {
                 if let Some(old) = self.decided_order.pop_front() {
