@@ -171,6 +171,10 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                         (on.timeout && timeout > Duration::ZERO && sse.is_none())
                             .then(|| TimeoutLayer::new(timeout, refusals.clone())),
                     )
+                    // Each layer's future holds the one below it and moves it when made, so
+                    // the nested futures are copied over and over; one box halfway down
+                    // stops that (callgrind: memcpy -740, malloc +100 instructions a request).
+                    .map_future(|f| Box::pin(f) as futures_util::future::BoxFuture<'static, _>)
                     .option_layer(sse)
                     .option_layer(on.recover.then_some(RecoverLayer))
                     .option_layer(on.max_bytes.then(|| MaxBytesLayer::new(limit)))
