@@ -3,7 +3,6 @@
 //! kept under `target/artifacts/` for a person to look at; and the page loads nothing from
 //! another origin (no CDN, no build step).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -11,7 +10,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
-use rzero_collector::{Collector, CollectorConfig};
 
 mod chrome;
 mod otlp;
@@ -117,15 +115,7 @@ async fn viewer_lists_the_trace_and_draws_its_waterfall() {
     if !chrome::available() {
         return;
     }
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let collector = Collector::start(CollectorConfig {
-        otlp_grpc: None,
-        otlp_http: None,
-        ui: Some(any),
-        ..CollectorConfig::default()
-    })
-    .await
-    .expect("start");
+    let collector = chrome::ui_collector().await;
     collector.store().ingest_traces(&request());
     collector.store().ingest_logs(&logs());
     let base = format!("http://{}", collector.ui_addr().expect("ui"));
@@ -222,15 +212,7 @@ async fn viewer_lists_the_trace_and_draws_its_waterfall() {
 /// which name no other origin, under a policy that lets the browser load from none.
 #[tokio::test]
 async fn the_viewer_loads_nothing_from_elsewhere() {
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let collector = Collector::start(CollectorConfig {
-        otlp_grpc: None,
-        otlp_http: None,
-        ui: Some(any),
-        ..CollectorConfig::default()
-    })
-    .await
-    .expect("start");
+    let collector = chrome::ui_collector().await;
     let ui = collector.ui_addr().expect("ui");
     let page = otlp::get_raw(ui, "/").await;
     let mut loads: Vec<String> = attr_values(&page, "src");

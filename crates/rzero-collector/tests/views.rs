@@ -5,15 +5,12 @@
 //! `target/artifacts/`. Clicks and typed searches go through the DevTools protocol
 //! (`cdp`): a real click on a RED chart's point, a real submit of the search form.
 
-use std::net::SocketAddr;
-
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::metrics::v1::{
     Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics, metric,
 };
-use rzero_collector::{Collector, CollectorConfig};
 
 mod cdp;
 mod chrome;
@@ -70,15 +67,7 @@ async fn the_views_draw_what_the_spans_say() {
     if !chrome::available() {
         return;
     }
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let collector = Collector::start(CollectorConfig {
-        otlp_grpc: None,
-        otlp_http: None,
-        ui: Some(any),
-        ..CollectorConfig::default()
-    })
-    .await
-    .expect("start");
+    let collector = chrome::ui_collector().await;
     let now = otlp::now();
     for r in data(now) {
         collector.store().ingest_traces(&r);
@@ -318,15 +307,7 @@ async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
     if !chrome::available() {
         return;
     }
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let collector = Collector::start(CollectorConfig {
-        otlp_grpc: None,
-        otlp_http: None,
-        ui: Some(any),
-        ..CollectorConfig::default()
-    })
-    .await
-    .expect("start");
+    let collector = chrome::ui_collector().await;
     let minute = 60_000 * MS;
     let base = (otlp::now() / minute - 3) * minute;
     for r in otlp::shop(base).iter().chain(&across_minutes(base)) {
@@ -469,15 +450,7 @@ async fn windows_live_in_the_address_and_a_trace_copies_as_otlp() {
     if !chrome::available() {
         return;
     }
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let collector = Collector::start(CollectorConfig {
-        otlp_grpc: None,
-        otlp_http: None,
-        ui: Some(any),
-        ..CollectorConfig::default()
-    })
-    .await
-    .expect("start");
+    let collector = chrome::ui_collector().await;
     let minute = 60_000 * MS;
     let base = (otlp::now() / minute - 3) * minute;
     for r in otlp::shop(base) {
@@ -650,15 +623,7 @@ async fn red_charts_draw_the_services_own_metrics() {
     if !chrome::available() {
         return;
     }
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let collector = Collector::start(CollectorConfig {
-        otlp_grpc: None,
-        otlp_http: None,
-        ui: Some(any),
-        ..CollectorConfig::default()
-    })
-    .await
-    .expect("start");
+    let collector = chrome::ui_collector().await;
     let minute = 60_000 * MS;
     let base = (otlp::now() / minute - 3) * minute;
     // Checkout sends its metrics and one sampled span; the shop sends spans only.

@@ -87,3 +87,17 @@ pub(crate) fn attr_values(dom: &str, attr: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// A collector with its viewer on a free loopback port and no OTLP receivers: the
+/// browser tests ingest into its store directly.
+pub(crate) async fn ui_collector() -> rzero_collector::RunningCollector {
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    rzero_collector::Collector::start(rzero_collector::CollectorConfig {
+        otlp_grpc: None,
+        otlp_http: None,
+        ui: Some(any),
+        ..rzero_collector::CollectorConfig::default()
+    })
+    .await
+    .expect("start")
+}
