@@ -1,10 +1,11 @@
 //! `cargo xtask load orders [SECONDS]`: the order system under load. The three services
-//! (release builds, embedded defaults, log level warn) and an rzero-collector run on
-//! their own ports; `wrk` drives GET of an existing (cached) order and POST of new
-//! orders through order-api, with tracing at 0%, 10% and 100% sampling, in one run. The
-//! table gives req/s, p50, p99 and the CPU of the three services per request, and the
-//! ratios against 0%. The load generator and the collector share the machine's cores:
-//! compare ratios, not absolute numbers.
+//! (release builds, embedded defaults, log level warn) run on their own ports and export
+//! to a counting OTLP sink (`examples/otlp-sink`: it answers OK and keeps nothing, as a
+//! collector on another machine costs these cores nothing); `wrk` drives GET of an
+//! existing (cached) order and POST of new orders through order-api, with tracing at 0%,
+//! 10% and 100% sampling, in one run. The table gives req/s, p50, p99 and the CPU of the
+//! three services per request, and the ratios against 0%. The load generator shares the
+//! machine's cores: compare ratios, not absolute numbers.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +17,8 @@ pub(crate) const API_PORT: u16 = 18888;
 const RPC_PORT: u16 = 18080;
 const USER_PORT: u16 = 18081;
 const OTLP_PORT: u16 = 14317;
+/// Where the sink answers its counts (unread here; the sink needs the port).
+const SINK_COUNTS_PORT: u16 = 14319;
 
 /// wrk, and release builds of the three services and the collector: what every load
 /// run of the order system needs first.
@@ -34,6 +37,8 @@ pub(crate) fn prepare() -> Result {
         "order-api",
         "-p",
         "rzero-collector",
+        "-p",
+        "otlp-sink",
     ])?;
     Ok(())
 }
@@ -52,20 +57,16 @@ pub(crate) fn run(args: &[String]) -> Result {
          wrk.headers[\"Content-Type\"] = \"application/json\"\n",
     )
     .map_err(|e| e.to_string())?;
-    let mut collector = Command::new(target.join("release/rzero-collector"))
+    let mut sink = Command::new(target.join("release/otlp-sink"))
         .args([
-            "--grpc",
-            &format!("127.0.0.1:{OTLP_PORT}"),
-            "--http",
-            "off",
-            "--ui",
-            "off",
+            format!("127.0.0.1:{OTLP_PORT}"),
+            format!("127.0.0.1:{SINK_COUNTS_PORT}"),
         ])
         .stdout(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start rzero-collector: {e}"))?;
+        .map_err(|e| format!("cannot start otlp-sink: {e}"))?;
     let outcome = (|| {
-        wait_for(OTLP_PORT, "rzero-collector")?;
+        wait_for(OTLP_PORT, "otlp-sink")?;
         let mut rows = Vec::new();
         for ratio in ["0", "0.1", "1.0"] {
             let dir = work.join(format!("ratio-{ratio}"));
@@ -91,8 +92,8 @@ pub(crate) fn run(args: &[String]) -> Result {
         report(&rows);
         Ok(())
     })();
-    let _ = collector.kill();
-    let _ = collector.wait();
+    let _ = sink.kill();
+    let _ = sink.wait();
     outcome
 }
 
