@@ -6,11 +6,10 @@ mod common;
 use std::net::TcpListener;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{send, start, test_conf};
+use common::{send, send_from, start, test_conf};
 use rzero_rest::jwt::{Claims, JwtConf};
 use rzero_rest::ratelimit::{FailMode, LimitKind, MissingKey, RouteLimitConf};
 use rzero_rest::{Group, RestConf, Route, Server};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn rule(kind: LimitKind) -> RouteLimitConf {
     RouteLimitConf {
@@ -206,26 +205,9 @@ fn the_section_loads_from_yaml() {
     assert!(err.to_string().contains("Rutes"), "{err}");
 }
 
-/// `GET path` from the loopback address `from` (any of 127.0.0.0/8): a client of its own
-/// to a limit keyed by IP. The status.
+/// `GET path` from the loopback address `from`: its status.
 async fn get_from(from: &str, addr: std::net::SocketAddr, path: &str, headers: &str) -> u16 {
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket
-        .bind(format!("{from}:0").parse().expect("from"))
-        .expect("bind a loopback source");
-    let mut s = socket.connect(addr).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\n{headers}connection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out))
-        .await
-        .expect("an answer within 20 s")
-        .expect("read");
-    String::from_utf8_lossy(&out)
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+    send_from(from, addr, "GET", path, headers, "").await.status
 }
 
 #[tokio::test]

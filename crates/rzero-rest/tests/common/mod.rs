@@ -56,7 +56,37 @@ pub(crate) async fn send(
     headers: &str,
     body: &str,
 ) -> Answer {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let s = TcpStream::connect(addr).await.expect("connect");
+    exchange(s, addr, method, path, headers, body).await
+}
+
+/// [`send`] from the loopback address `from` (any of 127.0.0.0/8): a client of its own
+/// to a server that tells clients apart by address.
+#[allow(dead_code)]
+pub(crate) async fn send_from(
+    from: &str,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Answer {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{from}:0").parse().expect("a loopback address"))
+        .expect("bind a loopback source");
+    let s = socket.connect(addr).await.expect("connect");
+    exchange(s, addr, method, path, headers, body).await
+}
+
+async fn exchange(
+    mut s: TcpStream,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Answer {
     let req = format!(
         "{method} {path} HTTP/1.1\r\nhost: {addr}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
