@@ -116,10 +116,7 @@ fn services() -> PathBuf {
 
 fn build_rzeroctl() -> Result<PathBuf> {
     crate::cargo(&["build", "--quiet", "-p", "rzeroctl"])?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    Ok(target.join("debug/rzeroctl"))
+    Ok(crate::target_dir().join("debug/rzeroctl"))
 }
 
 fn run_all(rzeroctl: &Path, dir: &Path, commands: &[&[&str]]) -> Result {

@@ -69,6 +69,7 @@ fn strs(v: &[String]) -> Vec<&str> {
 
 /// Everything CI checks, in the order that fails fastest.
 fn test(extra: &[String]) -> Result {
+    check_disk();
     ensure_services()?;
     lint()?;
     codegen::check()?;
@@ -132,13 +133,57 @@ pub(crate) fn run(program: &str, args: &[&str]) -> Result {
     }
 }
 
-/// Where `cargo build --release` puts binaries: `$CARGO_TARGET_DIR/release` when set
-/// (e.g. a target dir shared by worktrees), else the workspace's `target/release`.
-pub(crate) fn release_dir() -> std::path::PathBuf {
+/// Cargo's target dir: `$CARGO_TARGET_DIR` when set (e.g. a target dir per worktree),
+/// else the workspace's `target`.
+pub(crate) fn target_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("release")
+}
+
+/// Where `cargo build --release` puts binaries.
+pub(crate) fn release_dir() -> std::path::PathBuf {
+    target_dir().join("release")
+}
+
+/// What a cold `cargo xtask test` writes under the target dir (measured 2026-12-03: the
+/// debug build of every test, bench and example, with incremental data), in GiB.
+const TEST_BUILD_GIB: u64 = 12;
+
+/// Warns before the build when the target dir's disk has less room than a cold test
+/// build writes: out of space, the linker dies halfway with a bus error or "No space left
+/// on device", which says nothing about the cause. A warning, not an error: a warm target
+/// dir needs far less.
+fn check_disk() {
+    let target = target_dir();
+    let probe = if target.exists() {
+        target
+    } else {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    };
+    let Some(free) = Command::new("df")
+        .args(["-Pk"])
+        .arg(&probe)
+        .output()
+        .ok()
+        .and_then(|o| free_kib(&String::from_utf8_lossy(&o.stdout)))
+    else {
+        return;
+    };
+    let free_gib = free / (1 << 20);
+    if free_gib < TEST_BUILD_GIB {
+        eprintln!(
+            "xtask test: warning: only {free_gib} GiB free on the disk of {}; a cold test \
+             build writes about {TEST_BUILD_GIB} GiB. Free some (e.g. `cargo clean` in other \
+             checkouts or worktrees) if the build fails with \"No space left on device\".",
+            probe.display()
+        );
+    }
+}
+
+/// The "Available" column (KiB) of `df -Pk`'s one data line.
+fn free_kib(df: &str) -> Option<u64> {
+    df.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()
 }
 
 pub(crate) fn listening(port: u16) -> bool {
@@ -211,4 +256,18 @@ pub(crate) fn wait_for(port: u16, what: &str) -> Result {
 pub(crate) fn apt_install(packages: &[&str]) -> Result {
     run("apt-get", &["update", "-qq"])?;
     run("apt-get", &[&["install", "-y", "-qq"], packages].concat())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::free_kib;
+
+    #[test]
+    fn reads_the_free_space_of_df() {
+        let df = "Filesystem     1024-blocks      Used Available Capacity Mounted on\n\
+                  /dev/vda         264091876  12582912  83886080      13% /\n";
+        assert_eq!(free_kib(df), Some(83_886_080));
+        assert_eq!(free_kib(""), None);
+        assert_eq!(free_kib("header only\n"), None);
+    }
 }

@@ -138,6 +138,9 @@ pub(crate) struct Row {
     pub(crate) sample: Sample,
     pub(crate) spans_per_req: f64,
     pub(crate) otlp_bytes_per_req: f64,
+    /// The sink's own CPU per request: what a collector elsewhere would spend, shown so
+    /// that its share of the shared cores is visible.
+    pub(crate) sink_cpu_us_per_req: f64,
 }
 
 /// What one load run measured: requests answered, and their rate and latency.
@@ -294,6 +297,7 @@ pub(crate) fn measure(
         sample,
         spans_per_req: per_req(0),
         otlp_bytes_per_req: per_req(1) + per_req(3) + per_req(4),
+        sink_cpu_us_per_req: per_req(5),
     })
 }
 
@@ -309,8 +313,9 @@ pub(crate) fn wrk_driven(url: &str, secs: u64) -> Result<Driven> {
     })
 }
 
-/// The sink's counts: spans, trace bytes, trace exports, metric bytes, log bytes.
-fn sink_counts() -> Result<[u64; 5]> {
+/// The sink's counts: spans, trace bytes, trace exports, metric bytes, log bytes, and its
+/// own CPU µs.
+fn sink_counts() -> Result<[u64; 6]> {
     let mut line = String::new();
     TcpStream::connect(SINK_COUNTS)
         .and_then(|mut s| {
@@ -326,7 +331,7 @@ fn sink_counts() -> Result<[u64; 5]> {
         .collect();
     numbers
         .try_into()
-        .map_err(|_| format!("otlp-sink's counts line is not five numbers: `{line}`"))
+        .map_err(|_| format!("otlp-sink's counts line is not six numbers: `{line}`"))
 }
 
 /// The total in wrk's `N requests in 5.00s, ...` line (0 when absent).
@@ -344,9 +349,9 @@ pub(crate) fn report(title: &str, names: &[&str], rows: &[Row], pairs: &[(&str, 
     let base = names.first().copied().unwrap_or_default();
     println!("\n{title}");
     println!(
-        "\n| config | req/s | p50 ms | p99 ms | CPU µs/req | spans/req | OTLP B/req | req/s vs {base} | CPU/req vs {base} |"
+        "\n| config | req/s | p50 ms | p99 ms | CPU µs/req | spans/req | OTLP B/req | sink CPU µs/req | req/s vs {base} | CPU/req vs {base} |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mean = |name: &str, f: &dyn Fn(&Row) -> f64| {
         let v: Vec<f64> = rows.iter().filter(|r| r.config == name).map(f).collect();
         v.iter().sum::<f64>() / v.len().max(1) as f64
@@ -357,11 +362,12 @@ pub(crate) fn report(title: &str, names: &[&str], rows: &[Row], pairs: &[(&str, 
         let rps = mean(name, &|r| r.sample.rps);
         let cpu = mean(name, &|r| r.sample.cpu_us_per_req);
         println!(
-            "| {name} | {rps:.0} | {:.3} | {:.3} | {cpu:.1} | {:.2} | {:.0} | {:.3} | {:.3} |",
+            "| {name} | {rps:.0} | {:.3} | {:.3} | {cpu:.1} | {:.2} | {:.0} | {:.2} | {:.3} | {:.3} |",
             mean(name, &|r| r.sample.p50_ms),
             mean(name, &|r| r.sample.p99_ms),
             mean(name, &|r| r.spans_per_req),
             mean(name, &|r| r.otlp_bytes_per_req),
+            mean(name, &|r| r.sink_cpu_us_per_req),
             rps / base_rps,
             cpu / base_cpu,
         );
