@@ -46,7 +46,7 @@ pub(crate) fn prepare() -> Result {
 pub(crate) fn run(args: &[String]) -> Result {
     let secs: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
     prepare()?;
-    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
+    let target = crate::target_dir();
     let work = target.join("orders-load");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
