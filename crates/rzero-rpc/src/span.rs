@@ -6,24 +6,19 @@ use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 
 use crate::body::OnEnd;
-use crate::duration::AttributeCache;
+use crate::duration::MethodAttributes;
 use crate::names;
 use crate::status::is_server_failure;
 
-/// The span name and start attributes of a call to `path`: `package.Service/Method`,
-/// `rpc.system`, `rpc.service`, `rpc.method` (built once per method, then cloned:
-/// the values are shared strings). Non-gRPC paths keep the path as name.
-pub(crate) fn call_attributes(
-    cache: &AttributeCache,
-    path: &str,
-    extra: usize,
-) -> (String, Vec<KeyValue>) {
-    let method = cache.get(path);
+/// The start attributes of a call to `method`: `rpc.system`, `rpc.service`,
+/// `rpc.method` (built once per method, then cloned: the values are shared strings),
+/// with room for `extra` more.
+pub(crate) fn call_attributes(method: &MethodAttributes, extra: usize) -> Vec<KeyValue> {
     // Room for what the end adds (status code, error type): growing the vector then
     // would reallocate and copy it on every call.
     let mut attributes = Vec::with_capacity(method.base.len() + extra + 2);
     attributes.extend(method.base.iter().cloned());
-    (method.span_name.clone(), attributes)
+    attributes
 }
 
 /// Ends the span of `cx` with the call's code. A server span fails on server failures

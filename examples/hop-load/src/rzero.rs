@@ -33,9 +33,10 @@ pub(crate) async fn hop(http: &str, grpc: SocketAddr) -> Result<(), BoxError> {
     };
     let guard = conf.service.init_telemetry("0.0.0")?;
 
+    // The guard's settings as a server of its own would take them (`.telemetry(guard)`),
+    // the attribute deferral at low sampling included; the REST server flushes it.
     let rpc = RpcServer::new(rpc_conf(grpc, ServiceConf::default()))
-        .tracer(guard.tracer())
-        .meter(guard.meter())
+        .telemetry_of(&guard)
         .add_service(EchoServer::new(Echo))
         .bind()
         .await?;

@@ -14,18 +14,20 @@ pub mod metrics;
 pub mod timeout;
 pub mod trace;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use http::{Request, Response};
 use opentelemetry::global;
 use opentelemetry::metrics::Meter;
 use opentelemetry_sdk::trace::SdkTracer;
+use pin_project_lite::pin_project;
 use rzero_resilience::breaker::{BreakerConfig, BreakerSet};
 use tonic::body::Body;
-use tower::util::BoxCloneSyncService;
-use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
+use tower::{BoxError, Service, ServiceBuilder};
 
 use crate::conf::RpcClientConf;
 use crate::discovery::{BadTarget, Discovery, Endpoints};
@@ -60,18 +62,31 @@ pub enum ClientError {
 
 /// A gRPC channel with rzero's client layers; clone it freely (clones share endpoints,
 /// breakers and statistics).
+///
+/// A generated client is cloned for every request (axum's `State`, a service context),
+/// so a clone must be cheap: the stack is held as its concrete type (no box to allocate
+/// per clone, no boxed future per call), each layer keeps its shared state behind a
+/// reference count, and what only the accessors read sits behind one `Arc`.
 #[derive(Clone)]
 pub struct RpcClient {
-    service: BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>,
+    service: Stack,
+    shared: Arc<Shared>,
+}
+
+/// The layers of every call, outermost first (see the module doc).
+type Stack = trace::Trace<metrics::Metrics<breaker::Breaker<timeout::Timeout<Balance>>>>;
+
+/// What the clones of one client share beyond the stack.
+struct Shared {
     balance: Balance,
     breakers: BreakerSet<String>,
-    _follow: Arc<AbortOnDrop>,
+    _follow: AbortOnDrop,
 }
 
 impl std::fmt::Debug for RpcClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RpcClient")
-            .field("balance", &self.balance)
+            .field("balance", &self.shared.balance)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +96,9 @@ impl std::fmt::Debug for RpcClient {
 pub struct RpcClientBuilder {
     conf: RpcClientConf,
     tracer: Option<SdkTracer>,
+    /// Span attributes only for sampled spans (`TelemetryGuard::defer_span_attributes`;
+    /// never for a tracer given alone, whose sampler is unknown).
+    defer_span_attributes: bool,
     meter: Option<Meter>,
     breakers: Option<BreakerSet<String>>,
     endpoints: Option<Endpoints>,
@@ -109,6 +127,7 @@ impl RpcClient {
         RpcClientBuilder {
             conf,
             tracer: None,
+            defer_span_attributes: false,
             meter: None,
             breakers: None,
             endpoints: None,
@@ -117,33 +136,51 @@ impl RpcClient {
 
     /// The endpoints calls are balanced over now.
     pub fn endpoints(&self) -> Vec<String> {
-        self.balance.endpoints()
+        self.shared.balance.endpoints()
     }
 
     /// The balancer, for its statistics.
     pub fn balance(&self) -> &Balance {
-        &self.balance
+        &self.shared.balance
     }
 
     /// The breakers, one per method path, for their history.
     pub fn breakers(&self) -> &BreakerSet<String> {
-        &self.breakers
+        &self.shared.breakers
     }
 }
 
 impl Service<Request<Body>> for RpcClient {
     type Response = Response<Body>;
     type Error = BoxError;
-    type Future = <BoxCloneSyncService<Request<Body>, Response<Body>, BoxError> as Service<
-        Request<Body>,
-    >>::Future;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.service.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        self.service.call(req)
+        ResponseFuture {
+            inner: self.service.call(req),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of a call through an [`RpcClient`]: the layers' futures, unboxed, and
+    /// the response's body boxed as tonic's `Body` at the end.
+    pub struct ResponseFuture {
+        #[pin]
+        inner: <Stack as Service<Request<Body>>>::Future,
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<Body>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let response = ready!(self.project().inner.poll(cx))?;
+        Poll::Ready(Ok(response.map(Body::new)))
     }
 }
 
@@ -153,6 +190,7 @@ impl RpcClientBuilder {
     /// Traces calls with `tracer` (from `TelemetryGuard::tracer`).
     pub fn tracer(mut self, tracer: SdkTracer) -> Self {
         self.tracer = Some(tracer);
+        self.defer_span_attributes = false;
         self
     }
 
@@ -165,7 +203,9 @@ impl RpcClientBuilder {
     /// Traces and measures calls with the service's tracer and meter (what a service
     /// context builds its clients with).
     pub fn telemetry(self, guard: &rzero_telemetry::TelemetryGuard) -> Self {
-        self.tracer(guard.tracer()).meter(guard.meter())
+        let mut builder = self.tracer(guard.tracer()).meter(guard.meter());
+        builder.defer_span_attributes = guard.defer_span_attributes();
+        builder
     }
 
     /// Uses these breakers (tests drive their clock; default: go-zero's settings).
@@ -224,7 +264,8 @@ impl RpcClientBuilder {
         };
 
         let trace = match self.tracer {
-            Some(tracer) => trace::TraceLayer::new(tracer, &target),
+            Some(tracer) => trace::TraceLayer::new(tracer, &target)
+                .attributes_when_sampled(self.defer_span_attributes),
             None => trace::TraceLayer::propagate_only(),
         };
         let meter = self.meter.unwrap_or_else(|| global::meter(names::SCOPE));
@@ -236,13 +277,14 @@ impl RpcClientBuilder {
             .layer(metrics::layer(&meter))
             .layer(breaker::BreakerLayer::new(breakers.clone(), &meter))
             .layer(timeout::TimeoutLayer::new(conf.timeout))
-            .service(balance.clone())
-            .map_response(|r| r.map(Body::new));
+            .service(balance.clone());
         Ok(RpcClient {
-            service: BoxCloneSyncService::new(stack),
-            balance,
-            breakers,
-            _follow: Arc::new(AbortOnDrop(follow)),
+            service: stack,
+            shared: Arc::new(Shared {
+                balance,
+                breakers,
+                _follow: AbortOnDrop(follow),
+            }),
         })
     }
 }

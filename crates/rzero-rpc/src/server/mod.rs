@@ -130,6 +130,17 @@ impl RpcServer {
         self
     }
 
+    /// Traces and measures calls with the tracer and meter of a guard another server
+    /// holds (a gateway serving gRPC in the same process): as
+    /// [`telemetry`](Self::telemetry), span attributes only for sampled spans when the
+    /// guard's sampler allows it, but the guard is not flushed here.
+    pub fn telemetry_of(mut self, guard: &TelemetryGuard) -> Self {
+        self.tracer = Some(guard.tracer());
+        self.defer_span_attributes = guard.defer_span_attributes();
+        self.meter = Some(guard.meter());
+        self
+    }
+
     /// Takes the telemetry guard `main` started: its tracer and meter trace and measure
     /// every call, its Prometheus renderer serves the `Prometheus` section, and the server
     /// flushes it as the last step of a graceful stop.

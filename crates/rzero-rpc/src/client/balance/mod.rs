@@ -86,11 +86,14 @@ impl HashKey {
 }
 
 /// The balancing service: picks an endpoint per call.
+///
+/// Cloned with every clone of its client (once a request, in a handler's state): every
+/// field is a reference count, the TLS settings included.
 #[derive(Clone, Debug)]
 pub struct Balance {
     p2c: P2c<Endpoint>,
     hashing: Option<Arc<Hashing>>,
-    settings: ChannelSettings,
+    settings: Arc<ChannelSettings>,
     target: Arc<str>,
 }
 
@@ -129,7 +132,7 @@ impl Balance {
         Balance {
             p2c,
             hashing: None,
-            settings,
+            settings: Arc::new(settings),
             target: target.into(),
         }
     }

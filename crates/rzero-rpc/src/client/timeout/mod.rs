@@ -8,24 +8,26 @@
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use tower::{Layer, Service};
 
-use crate::status::{GRPC_TIMEOUT, timeout_in, timeout_value};
+use crate::status::{GRPC_TIMEOUT_NAME, timeout_in, timeout_value};
 
 pub use crate::server::timeout::ResponseFuture;
 
 /// Adds [`Timeout`] to a client.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct TimeoutLayer {
-    timeout: Option<Duration>,
+    timeout: Option<(Duration, HeaderValue)>,
 }
 
 impl TimeoutLayer {
     /// Calls may take `timeout` at most; zero sets no deadline of the client's own.
     pub fn new(timeout: Duration) -> Self {
         TimeoutLayer {
-            timeout: (!timeout.is_zero()).then_some(timeout),
+            // The client's own deadline is most calls' `grpc-timeout`: written once, a
+            // call then sends a shared copy instead of formatting a new value.
+            timeout: (!timeout.is_zero()).then(|| (timeout, timeout_value(timeout))),
         }
     }
 }
@@ -36,7 +38,7 @@ impl<S> Layer<S> for TimeoutLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Timeout {
             inner,
-            timeout: self.timeout,
+            timeout: self.timeout.clone(),
         }
     }
 }
@@ -45,7 +47,7 @@ impl<S> Layer<S> for TimeoutLayer {
 #[derive(Clone, Debug)]
 pub struct Timeout<S> {
     inner: S,
-    timeout: Option<Duration>,
+    timeout: Option<(Duration, HeaderValue)>,
 }
 
 impl<S, B, ResB> Service<Request<B>> for Timeout<S>
@@ -62,8 +64,9 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let own = self.timeout.as_ref().map(|(d, _)| *d);
         let deadline = [
-            self.timeout,
+            own,
             timeout_in(req.headers()),
             rzero_resilience::deadline::remaining(),
         ]
@@ -71,7 +74,11 @@ where
         .flatten()
         .min();
         if let Some(d) = deadline {
-            req.headers_mut().insert(GRPC_TIMEOUT, timeout_value(d));
+            let value = match &self.timeout {
+                Some((own, value)) if *own == d => value.clone(),
+                _ => timeout_value(d),
+            };
+            req.headers_mut().insert(GRPC_TIMEOUT_NAME.clone(), value);
         }
         ResponseFuture::new(self.inner.call(req), deadline, "the client's Timeout")
     }

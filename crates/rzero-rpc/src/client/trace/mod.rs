@@ -5,10 +5,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::{Request, Response};
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use pin_project_lite::pin_project;
@@ -26,6 +27,8 @@ pub struct TraceLayer {
     tracer: Option<SdkTracer>,
     server: Option<(Value, Option<i64>)>,
     attributes: AttributeCache,
+    /// Attributes only on a sampled span (the sampler does not read them).
+    lazy_attributes: bool,
 }
 
 impl TraceLayer {
@@ -46,6 +49,7 @@ impl TraceLayer {
             tracer: Some(tracer),
             server,
             attributes: AttributeCache::default(),
+            lazy_attributes: false,
         }
     }
 
@@ -56,13 +60,22 @@ impl TraceLayer {
             tracer: None,
             server: None,
             attributes: AttributeCache::default(),
+            lazy_attributes: false,
         }
+    }
+
+    /// Builds a span's attributes only once it is sampled, right when the sampler does not
+    /// read them (`TelemetryGuard::defer_span_attributes`): an unsampled call then
+    /// pays for none. Off by default: a rule sampler decides on them.
+    pub fn attributes_when_sampled(mut self, on: bool) -> Self {
+        self.lazy_attributes = on;
+        self
     }
 }
 
 /// A string value shared by every span (a clone is a reference count).
 fn shared(s: &str) -> Value {
-    Value::from(std::sync::Arc::<str>::from(s))
+    Value::from(Arc::<str>::from(s))
 }
 
 impl<S> Layer<S> for TraceLayer {
@@ -71,7 +84,7 @@ impl<S> Layer<S> for TraceLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Trace {
             inner,
-            layer: self.clone(),
+            layer: Arc::new(self.clone()),
         }
     }
 }
@@ -80,7 +93,9 @@ impl<S> Layer<S> for TraceLayer {
 #[derive(Clone, Debug)]
 pub struct Trace<S> {
     inner: S,
-    layer: TraceLayer,
+    /// Shared: the client is cloned once a request, and one count beats the tracer's,
+    /// the server address's and the cache's.
+    layer: Arc<TraceLayer>,
 }
 
 impl<S, B, ResB> Service<Request<B>> for Trace<S>
@@ -100,19 +115,28 @@ where
         let parent = opentelemetry::Context::current();
         let cx = match &self.layer.tracer {
             Some(tracer) => {
-                let (name, mut attributes) =
-                    call_attributes(&self.layer.attributes, req.uri().path(), 2);
-                if let Some((address, port)) = &self.layer.server {
-                    attributes.push(KeyValue::new(names::SERVER_ADDRESS, address.clone()));
-                    if let Some(port) = port {
-                        attributes.push(KeyValue::new(names::SERVER_PORT, *port));
+                let method = self.layer.attributes.get(req.uri().path());
+                let attributes = || {
+                    let mut attributes = call_attributes(&method, 2);
+                    if let Some((address, port)) = &self.layer.server {
+                        attributes.push(KeyValue::new(names::SERVER_ADDRESS, address.clone()));
+                        if let Some(port) = port {
+                            attributes.push(KeyValue::new(names::SERVER_PORT, *port));
+                        }
                     }
+                    attributes
+                };
+                let mut builder = tracer
+                    .span_builder(method.span_name.clone())
+                    .with_kind(SpanKind::Client);
+                let lazy = self.layer.lazy_attributes;
+                if !lazy {
+                    builder = builder.with_attributes(attributes());
                 }
-                let builder = tracer
-                    .span_builder(name)
-                    .with_kind(SpanKind::Client)
-                    .with_attributes(attributes);
-                let span = tracer.build_with_context(builder, &parent);
+                let mut span = tracer.build_with_context(builder, &parent);
+                if lazy && span.is_recording() {
+                    span.set_attributes(attributes());
+                }
                 parent.with_span(span)
             }
             None => parent,

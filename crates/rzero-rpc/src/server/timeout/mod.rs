@@ -19,7 +19,7 @@ use futures_util::future::Either;
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use rzero_resilience::deadline;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
 use crate::status::timeout_in;
@@ -83,24 +83,32 @@ where
             (a, b) => a.or(b),
         };
         let call = self.inner.call(req);
-        let call = match deadline {
-            Some(d) => {
+        // One clock read for the handler's scope and the call's own deadline.
+        let now = deadline.map(|_| Instant::now());
+        let call = match (deadline, now) {
+            (Some(d), Some(now)) => {
                 // The handler's work ends a little before the call's deadline, so that a
                 // statement cut off by it still turns into the handler's own answer.
                 let work = d.saturating_sub((d / 10).min(HANDLER_MARGIN));
-                Either::Left(deadline::scope(tokio::time::Instant::now() + work, call))
+                Either::Left(deadline::scope(now + work, call))
             }
-            None => Either::Right(call),
+            _ => Either::Right(call),
         };
-        ResponseFuture::new(call, deadline, "the server's deadline")
+        let at = deadline.zip(now).map(|(d, now)| now + d);
+        ResponseFuture::until(call, at, "the server's deadline")
     }
 }
 
 pin_project! {
     /// The future of a call with a deadline (server and client alike).
+    ///
+    /// The timer is armed only when the call first returns pending: until then the
+    /// deadline is an instant read from the clock, so a call that answers at once (most
+    /// handlers) never makes, registers and cancels a timer.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
+        deadline: Option<Instant>,
         #[pin]
         sleep: Option<Sleep>,
         whose: &'static str,
@@ -108,10 +116,17 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
+    /// A call that may take `deadline` from now; `whose` names it in the error.
     pub(crate) fn new(inner: F, deadline: Option<Duration>, whose: &'static str) -> Self {
+        Self::until(inner, deadline.map(|d| Instant::now() + d), whose)
+    }
+
+    /// A call that must be done by `deadline`.
+    fn until(inner: F, deadline: Option<Instant>, whose: &'static str) -> Self {
         ResponseFuture {
             inner,
-            sleep: deadline.map(tokio::time::sleep),
+            deadline,
+            sleep: None,
             whose,
         }
     }
@@ -125,9 +140,12 @@ where
     type Output = Result<Response<ResB>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         if let Poll::Ready(result) = this.inner.poll(cx) {
             return Poll::Ready(result);
+        }
+        if let Some(deadline) = this.deadline.take() {
+            this.sleep.set(Some(tokio::time::sleep_until(deadline)));
         }
         let expired = match this.sleep.as_pin_mut() {
             Some(sleep) => sleep.poll(cx).is_ready(),
