@@ -218,3 +218,23 @@ fn an_empty_resource_and_reuse_across_batches() {
     );
     assert_eq!(ours, theirs);
 }
+
+#[test]
+fn a_smaller_batch_over_a_larger_one_is_written_exactly() {
+    // The buffer only grows and the sizes are kept in reused vectors: a batch after a
+    // larger one (with events, links and trace states) must not carry any of it over.
+    let scope = InstrumentationScope::builder("rzero").build();
+    // One resource for both encoders: its attributes' order is a hash map's.
+    let resource = resource();
+    let mut reused = Encoder::default();
+    reused.set_resource(&resource);
+    let mut big: Vec<_> = (0..30).map(|i| span(i, &scope)).collect();
+    big.push(rich(&scope));
+    let _ = reused.encode(&big);
+    let small = [span(4, &scope), rich(&scope)];
+    let mut fresh = Encoder::default();
+    fresh.set_resource(&resource);
+    assert_eq!(reused.encode(&small), fresh.encode(&small));
+    let (ours, theirs) = both(small.to_vec(), &resource);
+    assert_eq!(ours, theirs);
+}
