@@ -238,3 +238,21 @@ fn a_smaller_batch_over_a_larger_one_is_written_exactly() {
     let (ours, theirs) = both(small.to_vec(), &resource);
     assert_eq!(ours, theirs);
 }
+
+#[test]
+fn equal_scopes_in_different_strings_are_one_group() {
+    // The address check is only a shortcut: scopes equal by value, made from separate
+    // strings (and with attributes), still share one `ScopeSpans`.
+    let make = || {
+        InstrumentationScope::builder(String::from("rzero"))
+            .with_version(String::from("1"))
+            .with_attributes([KeyValue::new("k", "v")])
+            .build()
+    };
+    let (a, b) = (make(), make());
+    let plain = InstrumentationScope::builder("plain").build();
+    let spans = vec![span(0, &a), span(1, &b), span(2, &plain), span(3, &plain)];
+    let (ours, theirs) = both(spans, &resource());
+    assert_eq!(ours.resource_spans[0].scope_spans.len(), 2);
+    assert_eq!(ours, theirs);
+}
