@@ -103,6 +103,8 @@ impl<S> Layer<S> for TraceLayer {
             shared: Arc::new(Shared {
                 layer: self.clone(),
                 names: Slots::default(),
+                hosts: Slots::default(),
+                peers: Slots::default(),
             }),
         }
     }
@@ -121,6 +123,13 @@ struct Shared {
     /// Span name and `http.route` value by method and route, made once: the server puts
     /// one route and method behind each service, so this is one slot in practice.
     names: Slots<(http::Method, Box<str>), SpanName>,
+    /// `server.address` and `server.port` by `Host` header: a gateway is called by a few
+    /// names, so a request shares the first ones' values (a reference count) instead of
+    /// allocating its own. Once the slots are taken, other hosts allocate, as before.
+    hosts: Slots<Box<str>, (opentelemetry::StringValue, Option<u16>)>,
+    /// `client.address` by peer address, the same way: behind a load balancer a
+    /// gateway sees a few peers; with more, the peers after the first few allocate.
+    peers: Slots<std::net::IpAddr, opentelemetry::StringValue>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Trace<S> {
@@ -215,12 +224,16 @@ impl<S> Trace<S> {
         method: opentelemetry::StringValue,
         route: Option<opentelemetry::StringValue>,
     ) -> Vec<KeyValue> {
-        let mut attributes = Vec::with_capacity(10 + self.shared.layer.captured.len());
+        // Nine here, the status code and (on a 5xx) `error.type` at the end.
+        let mut attributes = Vec::with_capacity(11 + self.shared.layer.captured.len());
         attributes.push(KeyValue::new(semconv::HTTP_REQUEST_METHOD, method.clone()));
-        attributes.push(KeyValue::new(
-            semconv::URL_PATH,
-            req.uri().path().to_owned(),
-        ));
+        // A route without parameters is its own path: share the route's value.
+        let path = req.uri().path();
+        let path = match &route {
+            Some(r) if r.as_str() == path => r.clone(),
+            _ => path.to_owned().into(),
+        };
+        attributes.push(KeyValue::new(semconv::URL_PATH, path));
         attributes.push(KeyValue::new(
             semconv::URL_SCHEME,
             match req.uri().scheme_str() {
@@ -244,8 +257,8 @@ impl<S> Trace<S> {
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
         {
-            let (address, port) = split_host(host);
-            attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.to_owned()));
+            let (address, port) = self.host(host);
+            attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address));
             if let Some(port) = port {
                 attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
             }
@@ -264,10 +277,16 @@ impl<S> Trace<S> {
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         {
-            attributes.push(KeyValue::new(
-                semconv::CLIENT_ADDRESS,
-                ip_string(peer.0.ip()),
-            ));
+            let ip = peer.0.ip();
+            let address = match self
+                .shared
+                .peers
+                .get_or_make(|k| *k == ip, || (ip, ip_value(ip)))
+            {
+                Some((_, v)) => v.clone(),
+                None => ip_value(ip),
+            };
+            attributes.push(KeyValue::new(semconv::CLIENT_ADDRESS, address));
         }
         for (header, key) in self.shared.layer.captured.iter() {
             if let Some(v) = req.headers().get(header).and_then(|h| h.to_str().ok()) {
@@ -276,6 +295,26 @@ impl<S> Trace<S> {
         }
         attributes
     }
+
+    /// `server.address` and `server.port` of a `Host` header, made once per host.
+    fn host(&self, host: &str) -> (opentelemetry::StringValue, Option<u16>) {
+        let make = || {
+            let (address, port) = split_host(host);
+            (
+                opentelemetry::StringValue::from(Arc::<str>::from(address)),
+                port,
+            )
+        };
+        match self
+            .shared
+            .hosts
+            .get_or_make(|k| **k == *host, || (host.into(), make()))
+        {
+            Some((_, (address, port))) => (address.clone(), *port),
+            None => make(),
+        }
+    }
+
     /// The name and route value of `method` at `route`, made on the first request.
     fn span_name(
         &self,
@@ -348,26 +387,37 @@ fn method_name(m: &http::Method) -> opentelemetry::StringValue {
     }
 }
 
-/// The address as `Display` writes it; IPv4 (nearly every caller) without the
-/// formatting machinery, which costs more than the rest of the attribute.
-fn ip_string(ip: std::net::IpAddr) -> String {
+/// The address as `Display` writes it, as an attribute value shared by reference count
+/// (see `Shared::peers`). IPv4 (nearly every caller) is written into a stack array
+/// without the formatting machinery, which costs more than the rest of the attribute,
+/// and copied once into the value.
+fn ip_value(ip: std::net::IpAddr) -> opentelemetry::StringValue {
     let std::net::IpAddr::V4(v4) = ip else {
-        return ip.to_string();
+        return opentelemetry::StringValue::from(Arc::<str>::from(ip.to_string()));
     };
-    let mut out = String::with_capacity(15);
+    // "255.255.255.255" is the longest.
+    let mut buf = [0u8; 15];
+    let mut n = 0;
+    let mut put = |b: u8| {
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = b;
+        }
+        n += 1;
+    };
     for (i, octet) in v4.octets().into_iter().enumerate() {
         if i > 0 {
-            out.push('.');
+            put(b'.');
         }
         if octet >= 100 {
-            out.push(char::from(b'0' + octet / 100));
+            put(b'0' + octet / 100);
         }
         if octet >= 10 {
-            out.push(char::from(b'0' + octet / 10 % 10));
+            put(b'0' + octet / 10 % 10);
         }
-        out.push(char::from(b'0' + octet % 10));
+        put(b'0' + octet % 10);
     }
-    out
+    let text = std::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default();
+    opentelemetry::StringValue::from(Arc::<str>::from(text))
 }
 
 fn protocol_version(v: http::Version) -> &'static str {
@@ -410,7 +460,7 @@ mod tests {
             "fe80::1",
         ] {
             let parsed: std::net::IpAddr = ip.parse().expect("an address");
-            assert_eq!(ip_string(parsed), parsed.to_string());
+            assert_eq!(ip_value(parsed).as_str(), parsed.to_string());
         }
     }
 

@@ -55,8 +55,13 @@ struct RandomTraceId(TraceId);
 /// Extracts and injects W3C `traceparent` and `tracestate`, Level 2, strictly.
 #[derive(Clone, Debug)]
 pub struct TraceContextPropagator {
-    fields: [String; 2],
+    fields: &'static [String; 2],
 }
+
+/// The field names `fields()` lends out, made once: the gateway makes a propagator for
+/// every answer it stamps, and that must not cost two allocations.
+static FIELDS: std::sync::LazyLock<[String; 2]> =
+    std::sync::LazyLock::new(|| [TRACEPARENT.to_owned(), TRACESTATE.to_owned()]);
 
 impl Default for TraceContextPropagator {
     fn default() -> Self {
@@ -67,9 +72,7 @@ impl Default for TraceContextPropagator {
 impl TraceContextPropagator {
     /// The propagator.
     pub fn new() -> Self {
-        TraceContextPropagator {
-            fields: [TRACEPARENT.to_owned(), TRACESTATE.to_owned()],
-        }
+        TraceContextPropagator { fields: &FIELDS }
     }
 }
 
@@ -117,7 +120,7 @@ impl TextMapPropagator for TraceContextPropagator {
     }
 
     fn fields(&self) -> FieldIter<'_> {
-        FieldIter::new(&self.fields)
+        FieldIter::new(&self.fields[..])
     }
 }
 
@@ -162,21 +165,24 @@ fn hex(digits: &[u8]) -> Option<u128> {
 }
 
 /// `00-{trace-id}-{parent-id}-{flags}`, written without the formatting machinery.
+/// Written into a stack array and copied once: pushing the 55 characters one by one
+/// onto a `String` checks its capacity and encodes a `char` for each.
 fn format_traceparent(sc: &SpanContext, flags: u8) -> String {
-    let mut out = String::with_capacity(TRACEPARENT_LEN);
-    out.push_str("00-");
-    push_hex(&mut out, &sc.trace_id().to_bytes());
-    out.push('-');
-    push_hex(&mut out, &sc.span_id().to_bytes());
-    out.push('-');
-    push_hex(&mut out, &[flags]);
-    out
+    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    hex_into(&mut out[3..35], &sc.trace_id().to_bytes());
+    hex_into(&mut out[36..52], &sc.span_id().to_bytes());
+    hex_into(&mut out[53..55], &[flags]);
+    debug_assert_eq!(out.len(), TRACEPARENT_LEN);
+    // Only ASCII digits, letters and dashes: always valid UTF-8.
+    std::str::from_utf8(&out)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
-fn push_hex(out: &mut String, bytes: &[u8]) {
+fn hex_into(out: &mut [u8], bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
     }
 }

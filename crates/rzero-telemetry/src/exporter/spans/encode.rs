@@ -4,10 +4,14 @@
 //! into owned proto structs first (a `String` per attribute key and string value, a `Vec`
 //! per id, per attribute list, per event) and then encodes those, and its gRPC exporter
 //! also clones the whole batch to keep it for retries. Here the message is written in
-//! one pass into one reused buffer: the sizes that protobuf puts before every nested
-//! message are computed first (span sizes are kept, the small messages below a span are
-//! cheap to size again), so no byte is written twice and nothing is allocated per span
-//! (the one exception: a span with a non-empty `tracestate` has it rendered to a string).
+//! two passes into one reused buffer. The first walks the batch in the order it will be
+//! written and computes every size protobuf puts before a nested message (each span's,
+//! each attribute's, event's and link's), keeping them, with each span's timestamps, in
+//! flat `Vec`s reused between batches. The second writes each byte once, in place, into
+//! a buffer already as long as the request, reading the sizes back in the same order:
+//! nothing is sized twice, no write checks a capacity, nothing is allocated per span
+//! (the one exception: a span or link with a non-empty `tracestate` has it rendered to
+//! a string).
 //!
 //! The wire format is the one opentelemetry-proto 0.33 produces: the same fields, the same
 //! defaults left out, the same span flags; only the order of scopes in a batch may differ
@@ -16,10 +20,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry::trace::{SpanId, SpanKind, Status};
+use opentelemetry::trace::{Event, Link, SpanId, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
+
+use super::worker::LOG_TARGET;
 
 const VARINT: u32 = 0;
 const FIXED64: u32 = 1;
@@ -36,12 +42,30 @@ pub(crate) struct Encoder {
     /// The encoded `Resource` message (its content, without tag and length).
     resource: Vec<u8>,
     resource_schema: String,
-    /// The last request written.
+    /// The last request written, in `buf[..len]`; `buf` only grows, so a batch no larger
+    /// than an earlier one is written over the old bytes without clearing them first.
     buf: Vec<u8>,
-    /// The content size of each span of the batch being written.
+    len: usize,
+    /// Per span, in write order: its content size and timestamps.
+    spans: Vec<SpanSizes>,
+    /// The content size of every attribute, event and link, in write order.
     sizes: Vec<usize>,
+    /// The non-empty `tracestate` headers of spans and links, in write order.
+    states: Vec<String>,
+    /// Per scope group: the `ScopeSpans` content size and the `InstrumentationScope` one.
+    scopes: Vec<(usize, usize)>,
     /// Spans grouped by scope: the indices of the spans of each scope, first seen first.
     groups: Vec<Vec<usize>>,
+}
+
+/// What the sizing pass found out about one span, for the writing pass.
+#[derive(Debug, Clone, Copy)]
+struct SpanSizes {
+    len: usize,
+    start: u64,
+    end: u64,
+    /// Its `tracestate` is the next entry of `Encoder::states`.
+    state: bool,
 }
 
 // === impl Encoder ===
@@ -49,12 +73,18 @@ pub(crate) struct Encoder {
 impl Encoder {
     /// Sets the resource every later batch is reported under.
     pub(crate) fn set_resource(&mut self, resource: &Resource) {
+        let len: usize = resource
+            .iter()
+            .map(|(k, v)| len_field(1, kv_len(k.as_str(), v)))
+            .sum();
         self.resource.clear();
+        self.resource.resize(len, 0);
+        let mut out = Out::new(&mut self.resource);
         for (k, v) in resource.iter() {
-            let len = kv_len(k.as_str(), v);
-            put_len(&mut self.resource, 1, len);
-            put_kv(&mut self.resource, k.as_str(), v);
+            out.len(1, kv_len(k.as_str(), v));
+            out.kv(k.as_str(), v);
         }
+        debug_assert_eq!(out.pos, len);
         self.resource_schema = resource.schema_url().unwrap_or_default().to_owned();
     }
 
@@ -62,43 +92,71 @@ impl Encoder {
     /// the next call.
     pub(crate) fn encode(&mut self, spans: &[SpanData]) -> &[u8] {
         self.group(spans);
-        self.sizes.clear();
-        self.sizes.extend(spans.iter().map(span_len));
+        let resource_spans = self.size(spans);
+        let total = len_field(1, resource_spans);
+        if self.buf.len() < total {
+            self.buf.resize(total, 0);
+        }
+        let written = self.write(spans, resource_spans, total);
+        if written == total {
+            self.len = total;
+        } else {
+            // A sizing bug: the bytes are not a valid message, so send none (an empty
+            // request) rather than garbage, and say so; never panic the export thread.
+            tracing::error!(target: LOG_TARGET, "span encoder sized {total} bytes and wrote {written}: {} spans dropped", spans.len());
+            self.len = 0;
+        }
+        &self.buf[..self.len]
+    }
 
-        let mut scope_spans_len = Vec::with_capacity(self.groups.len());
+    /// The sizing pass: fills `spans`, `sizes`, `states` and `scopes` in write order;
+    /// the content size of the one `ResourceSpans`.
+    fn size(&mut self, spans: &[SpanData]) -> usize {
+        self.spans.clear();
+        self.sizes.clear();
+        self.states.clear();
+        self.scopes.clear();
         let mut resource_spans =
             len_field(1, self.resource.len()) + str_field(3, &self.resource_schema);
         for group in &self.groups {
             let scope = &spans[group[0]].instrumentation_scope;
-            let mut len = len_field(1, scope_len(scope))
-                + str_field(3, scope.schema_url().unwrap_or_default());
-            len += group
-                .iter()
-                .map(|&i| len_field(2, self.sizes[i]))
-                .sum::<usize>();
-            scope_spans_len.push(len);
+            let scope_len = scope_len(scope);
+            let mut len =
+                len_field(1, scope_len) + str_field(3, scope.schema_url().unwrap_or_default());
+            for &i in group {
+                let s = size_span(&spans[i], &mut self.sizes, &mut self.states);
+                len += len_field(2, s.len);
+                self.spans.push(s);
+            }
+            self.scopes.push((len, scope_len));
             resource_spans += len_field(2, len);
         }
+        resource_spans
+    }
 
-        let buf = &mut self.buf;
-        buf.clear();
-        buf.reserve(len_field(1, resource_spans));
-        put_len(buf, 1, resource_spans);
-        put_len(buf, 1, self.resource.len());
-        buf.extend_from_slice(&self.resource);
-        for (group, len) in self.groups.iter().zip(scope_spans_len) {
-            put_len(buf, 2, len);
+    /// The writing pass, into `buf[..total]`; the number of bytes it meant to write.
+    fn write(&mut self, spans: &[SpanData], resource_spans: usize, total: usize) -> usize {
+        let mut out = Out::new(&mut self.buf[..total]);
+        let mut rd = Sizes {
+            spans: self.spans.iter(),
+            sizes: self.sizes.iter(),
+            states: self.states.iter(),
+        };
+        out.len(1, resource_spans);
+        out.len(1, self.resource.len());
+        out.raw(&self.resource);
+        for (group, &(len, scope_len)) in self.groups.iter().zip(&self.scopes) {
+            out.len(2, len);
             let scope = &spans[group[0]].instrumentation_scope;
-            put_len(buf, 1, scope_len(scope));
-            put_scope(buf, scope);
+            out.len(1, scope_len);
+            out.scope(scope);
             for &i in group {
-                put_len(buf, 2, self.sizes[i]);
-                put_span(buf, &spans[i]);
+                out.span(&spans[i], &mut rd);
             }
-            put_str(buf, 3, scope.schema_url().unwrap_or_default());
+            out.str(3, scope.schema_url().unwrap_or_default());
         }
-        put_str(buf, 3, &self.resource_schema);
-        &self.buf
+        out.str(3, &self.resource_schema);
+        out.pos
     }
 
     /// Fills `groups` with the span indices of each scope. Services have one or a few
@@ -112,7 +170,7 @@ impl Encoder {
             let scope = &span.instrumentation_scope;
             let found = self.groups[..used]
                 .iter()
-                .position(|g| spans[g[0]].instrumentation_scope == *scope);
+                .position(|g| same_scope(&spans[g[0]].instrumentation_scope, scope));
             match found {
                 Some(g) => self.groups[g].push(i),
                 None => {
@@ -125,6 +183,50 @@ impl Encoder {
             }
         }
         self.groups.truncate(used);
+    }
+}
+
+/// Whether two spans' scopes are equal. The SDK gives every span a clone of its tracer's
+/// scope, whose strings are usually `&'static` and attributes none: then the same
+/// addresses answer at once, where `==` compares each string and the attributes
+/// (about 200 instructions a span).
+fn same_scope(a: &InstrumentationScope, b: &InstrumentationScope) -> bool {
+    fn same(x: &str, y: &str) -> bool {
+        std::ptr::eq(x, y)
+    }
+    let fast = same(a.name(), b.name())
+        && same(
+            a.version().unwrap_or_default(),
+            b.version().unwrap_or_default(),
+        )
+        && same(
+            a.schema_url().unwrap_or_default(),
+            b.schema_url().unwrap_or_default(),
+        )
+        && a.version().is_some() == b.version().is_some()
+        && a.schema_url().is_some() == b.schema_url().is_some()
+        && a.attributes().next().is_none()
+        && b.attributes().next().is_none();
+    fast || a == b
+}
+
+/// The sizing pass's results, read back by the writing pass in the same order.
+struct Sizes<'a> {
+    spans: std::slice::Iter<'a, SpanSizes>,
+    sizes: std::slice::Iter<'a, usize>,
+    states: std::slice::Iter<'a, String>,
+}
+
+impl Sizes<'_> {
+    fn size(&mut self) -> usize {
+        self.sizes.next().copied().unwrap_or_default()
+    }
+
+    fn state(&mut self, present: bool) -> &str {
+        match present {
+            true => self.states.next().map_or("", String::as_str),
+            false => "",
+        }
     }
 }
 
@@ -162,10 +264,6 @@ fn fixed64_field(field: u32, v: u64) -> usize {
     if v == 0 { 0 } else { tag_len(field) + 8 }
 }
 
-fn fixed32_field(field: u32, v: u32) -> usize {
-    if v == 0 { 0 } else { tag_len(field) + 4 }
-}
-
 /// The content of an `AnyValue` (a oneof: written even when it holds a default).
 fn any_len(v: &Value) -> usize {
     match v {
@@ -199,11 +297,15 @@ fn kv_len(key: &str, value: &Value) -> usize {
     str_field(1, key) + len_field(2, any_len(value))
 }
 
-fn attrs_len(field: u32, attrs: &[KeyValue]) -> usize {
-    attrs
-        .iter()
-        .map(|kv| len_field(field, kv_len(kv.key.as_str(), &kv.value)))
-        .sum()
+/// The attributes of a span, event or link in `field`; each one's size kept in `sizes`.
+fn size_attrs(field: u32, attrs: &[KeyValue], sizes: &mut Vec<usize>) -> usize {
+    let mut total = 0;
+    for kv in attrs {
+        let len = kv_len(kv.key.as_str(), &kv.value);
+        sizes.push(len);
+        total += len_field(field, len);
+    }
+    total
 }
 
 fn scope_len(scope: &InstrumentationScope) -> usize {
@@ -222,216 +324,285 @@ fn status_len(status: &Status) -> usize {
     }
 }
 
-fn event_len(e: &opentelemetry::trace::Event) -> usize {
-    fixed64_field(1, nanos(e.timestamp))
+/// An event's content size, pushed before its attributes' (the order they are written).
+fn size_event(e: &Event, sizes: &mut Vec<usize>) -> usize {
+    let at = sizes.len();
+    sizes.push(0);
+    let len = fixed64_field(1, nanos(e.timestamp))
         + str_field(2, &e.name)
-        + attrs_len(3, &e.attributes)
-        + u32_field(4, e.dropped_attributes_count)
+        + size_attrs(3, &e.attributes, sizes)
+        + u32_field(4, e.dropped_attributes_count);
+    sizes[at] = len;
+    len
 }
 
-fn link_len(l: &opentelemetry::trace::Link) -> usize {
-    let cx = &l.span_context;
-    len_field(1, 16)
+/// A link's content size, pushed before its attributes' with whether its `tracestate`
+/// (kept in `states`) is non-empty.
+fn size_link(l: &Link, sizes: &mut Vec<usize>, states: &mut Vec<String>) -> usize {
+    let at = sizes.len();
+    let state = l.span_context.trace_state().header();
+    sizes.extend([0, usize::from(!state.is_empty())]);
+    let len = len_field(1, 16)
         + len_field(2, 8)
-        + str_field(3, &cx.trace_state().header())
-        + attrs_len(4, &l.attributes)
+        + str_field(3, &state)
+        + size_attrs(4, &l.attributes, sizes)
         + u32_field(5, l.dropped_attributes_count)
-        + fixed32_field(6, flags(cx.is_remote(), cx.trace_flags().to_u8()))
+        + tag_len(6)
+        + 4;
+    if !state.is_empty() {
+        states.push(state);
+    }
+    sizes[at] = len;
+    len
 }
 
-fn span_len(s: &SpanData) -> usize {
-    let cx = &s.span_context;
+fn size_span(s: &SpanData, sizes: &mut Vec<usize>, states: &mut Vec<String>) -> SpanSizes {
+    let state = s.span_context.trace_state().header();
+    let start = nanos(s.start_time);
+    let end = nanos(s.end_time);
     let parent = if s.parent_span_id == SpanId::INVALID {
         0
     } else {
         len_field(4, 8)
     };
-    len_field(1, 16)
+    let mut len = len_field(1, 16)
         + len_field(2, 8)
-        + str_field(3, &cx.trace_state().header())
+        + str_field(3, &state)
         + parent
         + str_field(5, &s.name)
         + u32_field(6, kind(&s.span_kind))
-        + fixed64_field(7, nanos(s.start_time))
-        + fixed64_field(8, nanos(s.end_time))
-        + attrs_len(9, &s.attributes)
-        + u32_field(10, s.dropped_attributes_count)
-        + s.events
-            .iter()
-            .map(|e| len_field(11, event_len(e)))
-            .sum::<usize>()
-        + u32_field(12, s.events.dropped_count)
-        + s.links
-            .iter()
-            .map(|l| len_field(13, link_len(l)))
-            .sum::<usize>()
-        + u32_field(14, s.links.dropped_count)
+        + fixed64_field(7, start)
+        + fixed64_field(8, end)
+        + size_attrs(9, &s.attributes, sizes)
+        + u32_field(10, s.dropped_attributes_count);
+    let has_state = !state.is_empty();
+    if has_state {
+        states.push(state);
+    }
+    for e in s.events.iter() {
+        len += len_field(11, size_event(e, sizes));
+    }
+    len += u32_field(12, s.events.dropped_count);
+    for l in s.links.iter() {
+        len += len_field(13, size_link(l, sizes, states));
+    }
+    len += u32_field(14, s.links.dropped_count)
         + len_field(15, status_len(&s.status))
-        + fixed32_field(16, flags(s.parent_span_is_remote, cx.trace_flags().to_u8()))
-}
-
-// === writers ===
-
-fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        buf.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
-}
-
-fn put_tag(buf: &mut Vec<u8>, field: u32, wire: u32) {
-    put_varint(buf, u64::from((field << 3) | wire));
-}
-
-fn put_len(buf: &mut Vec<u8>, field: u32, len: usize) {
-    put_tag(buf, field, LEN);
-    put_varint(buf, len as u64);
-}
-
-fn put_bytes(buf: &mut Vec<u8>, field: u32, bytes: &[u8]) {
-    put_len(buf, field, bytes.len());
-    buf.extend_from_slice(bytes);
-}
-
-fn put_str(buf: &mut Vec<u8>, field: u32, s: &str) {
-    if !s.is_empty() {
-        put_bytes(buf, field, s.as_bytes());
+        // The flags always carry HAS_IS_REMOTE, so they are never 0 and always written.
+        + tag_len(16)
+        + 4;
+    SpanSizes {
+        len,
+        start,
+        end,
+        state: has_state,
     }
 }
 
-fn put_u32(buf: &mut Vec<u8>, field: u32, v: u32) {
-    if v != 0 {
-        put_tag(buf, field, VARINT);
-        put_varint(buf, u64::from(v));
-    }
+// === impl Out ===
+
+/// Writes into a buffer sized by the sizing pass. A write past its end is dropped and
+/// only counted (`pos` still moves), so a sizing bug is caught by the caller comparing
+/// `pos` with the size, and cannot panic the export thread.
+struct Out<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
 }
 
-fn put_fixed64(buf: &mut Vec<u8>, field: u32, v: u64) {
-    if v != 0 {
-        put_tag(buf, field, FIXED64);
-        buf.extend_from_slice(&v.to_le_bytes());
+impl<'a> Out<'a> {
+    fn new(buf: &'a mut [u8]) -> Self {
+        Out { buf, pos: 0 }
     }
-}
 
-fn put_fixed32(buf: &mut Vec<u8>, field: u32, v: u32) {
-    if v != 0 {
-        put_tag(buf, field, FIXED32);
-        buf.extend_from_slice(&v.to_le_bytes());
-    }
-}
-
-fn put_any(buf: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::Bool(b) => {
-            put_tag(buf, 2, VARINT);
-            buf.push(u8::from(*b));
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.pos) {
+            *slot = b;
         }
-        Value::I64(i) => {
-            put_tag(buf, 3, VARINT);
-            put_varint(buf, *i as u64);
-        }
-        Value::F64(f) => {
-            put_tag(buf, 4, FIXED64);
-            buf.extend_from_slice(&f.to_le_bytes());
-        }
-        Value::String(s) => put_bytes(buf, 1, s.as_str().as_bytes()),
-        Value::Array(a) => {
-            put_len(buf, 5, array_len(a));
-            put_array(buf, a);
-        }
-        _ => {}
+        self.pos += 1;
     }
-}
 
-fn put_array(buf: &mut Vec<u8>, a: &Array) {
-    let mut each = |v: &Value| {
-        put_len(buf, 1, any_len(v));
-        put_any(buf, v);
-    };
-    match a {
-        Array::Bool(v) => v.iter().for_each(|b| each(&Value::Bool(*b))),
-        Array::I64(v) => v.iter().for_each(|i| each(&Value::I64(*i))),
-        Array::F64(v) => v.iter().for_each(|f| each(&Value::F64(*f))),
-        Array::String(v) => {
-            for s in v {
-                put_len(buf, 1, len_field(1, s.as_str().len()));
-                put_bytes(buf, 1, s.as_str().as_bytes());
+    #[inline(always)]
+    fn raw(&mut self, bytes: &[u8]) {
+        let end = self.pos + bytes.len();
+        if let Some(dst) = self.buf.get_mut(self.pos..end) {
+            dst.copy_from_slice(bytes);
+        }
+        self.pos = end;
+    }
+
+    #[inline(always)]
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.byte((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.byte(v as u8);
+    }
+
+    /// Every tag here is a constant, so with this inlined the loop folds to one or two
+    /// byte stores.
+    #[inline(always)]
+    fn tag(&mut self, field: u32, wire: u32) {
+        self.varint(u64::from((field << 3) | wire));
+    }
+
+    #[inline(always)]
+    fn len(&mut self, field: u32, len: usize) {
+        self.tag(field, LEN);
+        self.varint(len as u64);
+    }
+
+    #[inline(always)]
+    fn bytes(&mut self, field: u32, bytes: &[u8]) {
+        self.len(field, bytes.len());
+        self.raw(bytes);
+    }
+
+    #[inline(always)]
+    fn str(&mut self, field: u32, s: &str) {
+        if !s.is_empty() {
+            self.bytes(field, s.as_bytes());
+        }
+    }
+
+    #[inline(always)]
+    fn u32(&mut self, field: u32, v: u32) {
+        if v != 0 {
+            self.tag(field, VARINT);
+            self.varint(u64::from(v));
+        }
+    }
+
+    #[inline(always)]
+    fn fixed64(&mut self, field: u32, v: u64) {
+        if v != 0 {
+            self.tag(field, FIXED64);
+            self.raw(&v.to_le_bytes());
+        }
+    }
+
+    /// Written even when 0 (only the span and link flags use it, and they never are).
+    #[inline(always)]
+    fn fixed32(&mut self, field: u32, v: u32) {
+        self.tag(field, FIXED32);
+        self.raw(&v.to_le_bytes());
+    }
+
+    fn any(&mut self, v: &Value) {
+        match v {
+            Value::String(s) => self.bytes(1, s.as_str().as_bytes()),
+            Value::Bool(b) => {
+                self.tag(2, VARINT);
+                self.byte(u8::from(*b));
+            }
+            Value::I64(i) => {
+                self.tag(3, VARINT);
+                self.varint(*i as u64);
+            }
+            Value::F64(f) => {
+                self.tag(4, FIXED64);
+                self.raw(&f.to_le_bytes());
+            }
+            Value::Array(a) => {
+                self.len(5, array_len(a));
+                self.array(a);
+            }
+            _ => {}
+        }
+    }
+
+    fn array(&mut self, a: &Array) {
+        let each = |out: &mut Self, v: &Value| {
+            out.len(1, any_len(v));
+            out.any(v);
+        };
+        match a {
+            Array::Bool(v) => v.iter().for_each(|b| each(self, &Value::Bool(*b))),
+            Array::I64(v) => v.iter().for_each(|i| each(self, &Value::I64(*i))),
+            Array::F64(v) => v.iter().for_each(|f| each(self, &Value::F64(*f))),
+            Array::String(v) => {
+                for s in v {
+                    self.len(1, len_field(1, s.as_str().len()));
+                    self.bytes(1, s.as_str().as_bytes());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[inline(always)]
+    fn kv(&mut self, key: &str, value: &Value) {
+        self.str(1, key);
+        self.len(2, any_len(value));
+        self.any(value);
+    }
+
+    fn attrs(&mut self, field: u32, attrs: &[KeyValue], rd: &mut Sizes<'_>) {
+        for kv in attrs {
+            self.len(field, rd.size());
+            self.kv(kv.key.as_str(), &kv.value);
+        }
+    }
+
+    fn scope(&mut self, scope: &InstrumentationScope) {
+        self.str(1, scope.name());
+        self.str(2, scope.version().unwrap_or_default());
+        for kv in scope.attributes() {
+            self.len(3, kv_len(kv.key.as_str(), &kv.value));
+            self.kv(kv.key.as_str(), &kv.value);
+        }
+    }
+
+    fn span(&mut self, s: &SpanData, rd: &mut Sizes<'_>) {
+        let Some(&sz) = rd.spans.next() else {
+            return;
+        };
+        let cx = &s.span_context;
+        self.len(2, sz.len);
+        self.bytes(1, &cx.trace_id().to_bytes());
+        self.bytes(2, &cx.span_id().to_bytes());
+        self.str(3, rd.state(sz.state));
+        if s.parent_span_id != SpanId::INVALID {
+            self.bytes(4, &s.parent_span_id.to_bytes());
+        }
+        self.str(5, &s.name);
+        self.u32(6, kind(&s.span_kind));
+        self.fixed64(7, sz.start);
+        self.fixed64(8, sz.end);
+        self.attrs(9, &s.attributes, rd);
+        self.u32(10, s.dropped_attributes_count);
+        for e in s.events.iter() {
+            self.len(11, rd.size());
+            self.fixed64(1, nanos(e.timestamp));
+            self.str(2, &e.name);
+            self.attrs(3, &e.attributes, rd);
+            self.u32(4, e.dropped_attributes_count);
+        }
+        self.u32(12, s.events.dropped_count);
+        for l in s.links.iter() {
+            let lcx = &l.span_context;
+            self.len(13, rd.size());
+            let has_state = rd.size() != 0;
+            self.bytes(1, &lcx.trace_id().to_bytes());
+            self.bytes(2, &lcx.span_id().to_bytes());
+            self.str(3, rd.state(has_state));
+            self.attrs(4, &l.attributes, rd);
+            self.u32(5, l.dropped_attributes_count);
+            self.fixed32(6, flags(lcx.is_remote(), lcx.trace_flags().to_u8()));
+        }
+        self.u32(14, s.links.dropped_count);
+        self.len(15, status_len(&s.status));
+        match &s.status {
+            Status::Unset => {}
+            Status::Ok => self.u32(3, 1),
+            Status::Error { description } => {
+                self.str(2, description);
+                self.u32(3, 2);
             }
         }
-        _ => {}
+        self.fixed32(16, flags(s.parent_span_is_remote, cx.trace_flags().to_u8()));
     }
-}
-
-fn put_kv(buf: &mut Vec<u8>, key: &str, value: &Value) {
-    put_str(buf, 1, key);
-    put_len(buf, 2, any_len(value));
-    put_any(buf, value);
-}
-
-fn put_attrs(buf: &mut Vec<u8>, field: u32, attrs: &[KeyValue]) {
-    for kv in attrs {
-        put_len(buf, field, kv_len(kv.key.as_str(), &kv.value));
-        put_kv(buf, kv.key.as_str(), &kv.value);
-    }
-}
-
-fn put_scope(buf: &mut Vec<u8>, scope: &InstrumentationScope) {
-    put_str(buf, 1, scope.name());
-    put_str(buf, 2, scope.version().unwrap_or_default());
-    for kv in scope.attributes() {
-        put_len(buf, 3, kv_len(kv.key.as_str(), &kv.value));
-        put_kv(buf, kv.key.as_str(), &kv.value);
-    }
-}
-
-fn put_span(buf: &mut Vec<u8>, s: &SpanData) {
-    let cx = &s.span_context;
-    put_bytes(buf, 1, &cx.trace_id().to_bytes());
-    put_bytes(buf, 2, &cx.span_id().to_bytes());
-    put_str(buf, 3, &cx.trace_state().header());
-    if s.parent_span_id != SpanId::INVALID {
-        put_bytes(buf, 4, &s.parent_span_id.to_bytes());
-    }
-    put_str(buf, 5, &s.name);
-    put_u32(buf, 6, kind(&s.span_kind));
-    put_fixed64(buf, 7, nanos(s.start_time));
-    put_fixed64(buf, 8, nanos(s.end_time));
-    put_attrs(buf, 9, &s.attributes);
-    put_u32(buf, 10, s.dropped_attributes_count);
-    for e in s.events.iter() {
-        put_len(buf, 11, event_len(e));
-        put_fixed64(buf, 1, nanos(e.timestamp));
-        put_str(buf, 2, &e.name);
-        put_attrs(buf, 3, &e.attributes);
-        put_u32(buf, 4, e.dropped_attributes_count);
-    }
-    put_u32(buf, 12, s.events.dropped_count);
-    for l in s.links.iter() {
-        let lcx = &l.span_context;
-        put_len(buf, 13, link_len(l));
-        put_bytes(buf, 1, &lcx.trace_id().to_bytes());
-        put_bytes(buf, 2, &lcx.span_id().to_bytes());
-        put_str(buf, 3, &lcx.trace_state().header());
-        put_attrs(buf, 4, &l.attributes);
-        put_u32(buf, 5, l.dropped_attributes_count);
-        put_fixed32(buf, 6, flags(lcx.is_remote(), lcx.trace_flags().to_u8()));
-    }
-    put_u32(buf, 14, s.links.dropped_count);
-    put_len(buf, 15, status_len(&s.status));
-    match &s.status {
-        Status::Unset => {}
-        Status::Ok => put_u32(buf, 3, 1),
-        Status::Error { description } => {
-            put_str(buf, 2, description);
-            put_u32(buf, 3, 2);
-        }
-    }
-    put_fixed32(
-        buf,
-        16,
-        flags(s.parent_span_is_remote, cx.trace_flags().to_u8()),
-    );
 }
 
 // === field values ===

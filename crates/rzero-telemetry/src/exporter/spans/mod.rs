@@ -251,7 +251,13 @@ impl Shared {
                 }
                 std::mem::swap(&mut *guard, spare);
             }
-            out.append(spare);
+            // The first non-empty shard is taken whole (its buffer swapped in, nothing
+            // moved); later ones are appended to it.
+            if out.is_empty() {
+                std::mem::swap(out, spare);
+            } else {
+                out.append(spare);
+            }
         }
         self.queued.fetch_sub(out.len() - start, Ordering::AcqRel);
         self.wake_sent.store(false, Ordering::Release);
