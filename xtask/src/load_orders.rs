@@ -7,7 +7,7 @@
 //! three services per request, and the ratios against 0%. The load generator shares the
 //! machine's cores: compare ratios, not absolute numbers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::load::{Sample, cpu_ticks, parse, wrk_with};
