@@ -218,3 +218,27 @@ pub async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+/// Starts a span from `builder` under `parent`, with the attributes `attributes` makes:
+/// given at the start, or, when `defer` (a guard's [`TelemetryGuard::defer_span_attributes`]:
+/// the sampler reads no attributes and drops most spans), set only once the span is
+/// sampled, so an unsampled request builds none. The one way rzero's rest and rpc layers
+/// start their spans.
+#[inline]
+pub fn start_span(
+    tracer: &SdkTracer,
+    builder: opentelemetry::trace::SpanBuilder,
+    parent: &opentelemetry::Context,
+    defer: bool,
+    attributes: impl FnOnce() -> Vec<opentelemetry::KeyValue>,
+) -> opentelemetry_sdk::trace::Span {
+    use opentelemetry::trace::{Span as _, Tracer as _};
+    if !defer {
+        return tracer.build_with_context(builder.with_attributes(attributes()), parent);
+    }
+    let mut span = tracer.build_with_context(builder, parent);
+    if span.is_recording() {
+        span.set_attributes(attributes());
+    }
+    span
+}

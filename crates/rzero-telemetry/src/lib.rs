@@ -64,7 +64,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 pub use config::{LogConf, LogEncoding, PrometheusConf, Protocol, SampleRule, TelemetryConf};
 pub use error::TelemetryError;
 pub use exporter::spans::BatchProcessor;
-pub use guard::{ShutdownError, TelemetryGuard, shutdown_signal};
+pub use guard::{ShutdownError, TelemetryGuard, shutdown_signal, start_span};
 pub use logs::current_trace_ids;
 pub use metrics::PrometheusHandle;
 pub use settings::Settings;

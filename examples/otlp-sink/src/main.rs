@@ -89,51 +89,10 @@ fn own_cpu_us() -> u64 {
 struct Count {
     /// Spans, metrics or log records.
     items: u64,
-    /// The decoded (uncompressed) request size.
+    /// The decoded (uncompressed) request size; set on the request, 0 on the levels below.
     bytes: u64,
-}
-
-/// One level of the request: `resource_*` when `ITEMS` is false (its field 2 is a scope),
-/// `scope_*` when true (its field 2 is an item).
-#[derive(Debug, Default)]
-struct Level<const ITEMS: bool> {
-    items: u64,
-}
-
-impl<const ITEMS: bool> Message for Level<ITEMS> {
-    fn encode_raw(&self, _buf: &mut impl prost::bytes::BufMut) {}
-
-    fn merge_field(
-        &mut self,
-        tag: u32,
-        wire_type: WireType,
-        buf: &mut impl Buf,
-        ctx: DecodeContext,
-    ) -> Result<(), DecodeError> {
-        match (tag, ITEMS) {
-            (2, true) => {
-                // An item is a message: any other wire type there is not OTLP.
-                check_wire_type(WireType::LengthDelimited, wire_type)?;
-                self.items += 1;
-                skip_field(wire_type, tag, buf, ctx)
-            }
-            (2, false) => {
-                let mut scope = Level::<true>::default();
-                prost::encoding::message::merge(wire_type, &mut scope, buf, ctx)?;
-                self.items += scope.items;
-                Ok(())
-            }
-            _ => skip_field(wire_type, tag, buf, ctx),
-        }
-    }
-
-    fn encoded_len(&self) -> usize {
-        0
-    }
-
-    fn clear(&mut self) {
-        self.items = 0;
-    }
+    /// Where this message is: 0 the request, 1 a `resource_*`, 2 a `scope_*`.
+    depth: u8,
 }
 
 impl Message for Count {
@@ -146,12 +105,24 @@ impl Message for Count {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        if tag != 1 {
+        // The request's field 1 holds the resources, theirs and the scopes' field 2 the
+        // level below; everything else is skipped.
+        let wanted = if self.depth == 0 { 1 } else { 2 };
+        if tag != wanted {
             return skip_field(wire_type, tag, buf, ctx);
         }
-        let mut resource = Level::<false>::default();
-        prost::encoding::message::merge(wire_type, &mut resource, buf, ctx)?;
-        self.items += resource.items;
+        if self.depth == 2 {
+            // An item is a message: any other wire type there is not OTLP.
+            check_wire_type(WireType::LengthDelimited, wire_type)?;
+            self.items += 1;
+            return skip_field(wire_type, tag, buf, ctx);
+        }
+        let mut below = Count {
+            depth: self.depth + 1,
+            ..Count::default()
+        };
+        prost::encoding::message::merge(wire_type, &mut below, buf, ctx)?;
+        self.items += below.items;
         Ok(())
     }
 
@@ -160,7 +131,8 @@ impl Message for Count {
     }
 
     fn clear(&mut self) {
-        *self = Self::default();
+        self.items = 0;
+        self.bytes = 0;
     }
 
     /// `merge` plus the request's size, which tonic's decoder hands over whole.

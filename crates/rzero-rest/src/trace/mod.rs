@@ -23,7 +23,7 @@ use axum::extract::MatchedPath;
 use http::{HeaderName, Request, Response};
 use opentelemetry::KeyValue;
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::trace::{Link, Span as _, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, Tracer};
 use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute as semconv;
 use rzero_telemetry::propagation::HeaderExtractor;
@@ -189,21 +189,17 @@ where
             };
         let tracer = &self.shared.layer.tracer;
         let mut builder = tracer.span_builder(name).with_kind(SpanKind::Server);
-        let mut deferred = None;
-        if self.shared.layer.lazy_attributes {
-            deferred = Some((method, route));
-        } else {
-            builder = builder.with_attributes(self.attributes(&req, method, route));
-        }
         if let Some(link) = link {
             builder = builder.with_links(vec![link]);
         }
-        let mut span = tracer.build_with_context(builder, &parent);
-        if let Some((method, route)) = deferred
-            && span.is_recording()
-        {
-            span.set_attributes(self.attributes(&req, method, route));
-        }
+        let this = &*self;
+        let span = rzero_telemetry::start_span(
+            tracer,
+            builder,
+            &parent,
+            this.shared.layer.lazy_attributes,
+            || this.attributes(&req, method, route),
+        );
         let cx = parent.with_span(span);
         let inner = {
             // Attached while the handler's future is created, and on every poll by the

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::{Request, Response};
-use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use pin_project_lite::pin_project;
@@ -126,17 +126,16 @@ where
                     }
                     attributes
                 };
-                let mut builder = tracer
+                let builder = tracer
                     .span_builder(method.span_name.clone())
                     .with_kind(SpanKind::Client);
-                let lazy = self.layer.lazy_attributes;
-                if !lazy {
-                    builder = builder.with_attributes(attributes());
-                }
-                let mut span = tracer.build_with_context(builder, &parent);
-                if lazy && span.is_recording() {
-                    span.set_attributes(attributes());
-                }
+                let span = rzero_telemetry::start_span(
+                    tracer,
+                    builder,
+                    &parent,
+                    self.layer.lazy_attributes,
+                    attributes,
+                );
                 parent.with_span(span)
             }
             None => parent,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use rzero_telemetry::propagation::HeaderExtractor;
@@ -25,6 +25,7 @@ pub use future::ResponseFuture;
 
 use crate::duration::AttributeCache;
 use crate::names;
+use crate::span::call_attributes;
 
 /// Adds [`Trace`] to services.
 #[derive(Clone, Debug)]
@@ -112,27 +113,24 @@ where
         let cx = match &self.layer.tracer {
             Some(tracer) => {
                 let method = self.layer.attributes.get(req.uri().path());
-                let attributes = |method: &crate::duration::MethodAttributes| {
-                    // Room for what the end adds (status code, error type).
-                    let mut all = Vec::with_capacity(method.base.len() + 4);
-                    all.extend(method.base.iter().cloned());
+                let attributes = || {
+                    let mut all = call_attributes(&method, 2);
                     if let Some((address, port)) = &self.layer.local {
                         all.push(KeyValue::new(names::SERVER_ADDRESS, address.clone()));
                         all.push(KeyValue::new(names::SERVER_PORT, *port));
                     }
                     all
                 };
-                let mut builder = tracer
+                let builder = tracer
                     .span_builder(method.span_name.clone())
                     .with_kind(SpanKind::Server);
-                let lazy = self.layer.lazy_attributes;
-                if !lazy {
-                    builder = builder.with_attributes(attributes(&method));
-                }
-                let mut span = tracer.build_with_context(builder, &parent);
-                if lazy && span.is_recording() {
-                    span.set_attributes(attributes(&method));
-                }
+                let span = rzero_telemetry::start_span(
+                    tracer,
+                    builder,
+                    &parent,
+                    self.layer.lazy_attributes,
+                    attributes,
+                );
                 parent.with_span(span)
             }
             // The caller's span is remote and not recording: ending it does nothing.
