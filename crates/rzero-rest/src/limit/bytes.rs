@@ -28,13 +28,14 @@ impl MaxBytesLayer {
 }
 
 impl<S> Layer<S> for MaxBytesLayer {
-    type Service = MaxBytes<<DefaultBodyLimit as Layer<S>>::Service>;
+    type Service = MaxBytes<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
         MaxBytes {
-            inner: DefaultBodyLimit::max(limit).layer(inner),
+            inner,
             limit: self.limit,
+            readers: DefaultBodyLimit::max(limit),
         }
     }
 }
@@ -44,11 +45,16 @@ impl<S> Layer<S> for MaxBytesLayer {
 pub struct MaxBytes<S> {
     inner: S,
     limit: u64,
+    /// The same limit for the body's readers, set only on a request that has a body: a
+    /// GET does not pay for the extension (its insert is a request's fourth, which grows
+    /// the extension map: ~550 instructions).
+    readers: DefaultBodyLimit,
 }
 
 impl<S, B> Service<Request<B>> for MaxBytes<S>
 where
     S: Service<Request<B>, Response = Response<Body>>,
+    B: http_body::Body,
 {
     type Response = Response<Body>;
     type Error = S::Error;
@@ -58,7 +64,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -68,7 +74,12 @@ where
             Some(len) if len > self.limit => {
                 Either::Left(ready(Ok(Error::too_large(self.limit).into_response())))
             }
-            _ => Either::Right(self.inner.call(req)),
+            _ => {
+                if !req.body().is_end_stream() {
+                    self.readers.apply(&mut req);
+                }
+                Either::Right(self.inner.call(req))
+            }
         }
     }
 }

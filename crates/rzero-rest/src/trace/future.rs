@@ -5,13 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{HeaderValue, Response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Response};
 use opentelemetry::KeyValue;
-use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry_semantic_conventions::attribute as semconv;
 use pin_project_lite::pin_project;
-use rzero_telemetry::propagation::{HeaderInjector, TraceContextPropagator};
+use rzero_telemetry::propagation::trace_context_fields;
 
 use super::TRACE_ID_HEADER;
 
@@ -60,18 +60,7 @@ where
                         status.canonical_reason().unwrap_or("server error"),
                     ));
                 }
-                let sc = span.span_context();
-                if sc.is_valid() {
-                    let hex = hex32(sc.trace_id().to_bytes());
-                    if let Ok(v) = HeaderValue::from_bytes(&hex) {
-                        response.headers_mut().insert(TRACE_ID_HEADER, v);
-                    }
-                    // W3C trace context only, whatever OTEL_PROPAGATORS says: the answer
-                    // tells the caller which trace it was, and baggage meant for the
-                    // services behind the gateway must not leak back out.
-                    TraceContextPropagator::new()
-                        .inject_context(this.cx, &mut HeaderInjector(response.headers_mut()));
-                }
+                stamp(this.cx, response.headers_mut());
                 // An SSE answer's body ends the span when the stream ends.
                 match response
                     .extensions_mut()
@@ -92,36 +81,73 @@ where
     }
 }
 
-/// A trace id in lowercase hex, as `TraceId`'s `Display` writes it, without the
-/// formatting machinery (this runs on every answer).
-fn hex32(bytes: [u8; 16]) -> [u8; 32] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 32];
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = DIGITS[usize::from(b >> 4)];
-        out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+/// Tells the caller which trace its request was: `x-trace-id` and the W3C trace context
+/// only, whatever `OTEL_PROPAGATORS` says (baggage meant for the services behind the
+/// gateway must not leak back out). The 55 bytes of `traceparent` are copied once, and
+/// `x-trace-id` is their trace-id part, sharing the copy.
+fn stamp(cx: &opentelemetry::Context, headers: &mut HeaderMap) {
+    const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+    const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+    let Some((traceparent, state)) = trace_context_fields(cx) else {
+        return;
+    };
+    let value = Bytes::copy_from_slice(&traceparent);
+    if let Ok(id) = HeaderValue::from_maybe_shared(value.slice(3..35)) {
+        headers.insert(TRACE_ID_HEADER, id);
     }
-    out
+    if let Ok(value) = HeaderValue::from_maybe_shared(value) {
+        headers.insert(TRACEPARENT, value);
+    }
+    if !state.is_empty()
+        && let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(state))
+    {
+        headers.insert(TRACESTATE, value);
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::TraceId;
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
 
     #[test]
-    fn trace_ids_in_hex_as_display_writes_them() {
-        for id in [
-            0x4bf92f3577b34da6a3ce929d0e0e4736u128,
-            1,
-            u128::MAX,
-            0x00f0_0000_0000_0000_0000_0000_0000_0a0bu128,
+    fn the_answer_names_its_trace_as_display_and_the_propagator_write_it() {
+        for (id, sampled) in [
+            (0x4bf92f3577b34da6a3ce929d0e0e4736u128, true),
+            (1, false),
+            (u128::MAX, true),
+            (0x00f0_0000_0000_0000_0000_0000_0000_0a0bu128, false),
         ] {
-            let id = TraceId::from(id);
-            let hex = super::hex32(id.to_bytes());
+            let trace_id = TraceId::from(id);
+            let flags = if sampled {
+                TraceFlags::SAMPLED
+            } else {
+                TraceFlags::default()
+            };
+            let state = TraceState::from_key_value([("rzero", "1")]).expect("state");
+            let sc = SpanContext::new(trace_id, SpanId::from(7), flags, false, state);
+            let cx = opentelemetry::Context::new().with_remote_span_context(sc);
+            let mut headers = http::HeaderMap::new();
+            super::stamp(&cx, &mut headers);
             assert_eq!(
-                std::str::from_utf8(&hex).ok(),
-                Some(id.to_string().as_str())
+                headers["x-trace-id"].to_str().ok(),
+                Some(trace_id.to_string().as_str())
             );
+            let mut injected = std::collections::HashMap::new();
+            opentelemetry::propagation::TextMapPropagator::inject_context(
+                &rzero_telemetry::propagation::TraceContextPropagator::new(),
+                &cx,
+                &mut injected,
+            );
+            assert_eq!(injected.len(), 2);
+            for (k, v) in injected {
+                assert_eq!(headers[k.as_str()].to_str().ok(), Some(v.as_str()), "{k}");
+            }
         }
+        // No valid span: nothing is stamped.
+        let mut headers = http::HeaderMap::new();
+        super::stamp(&opentelemetry::Context::new(), &mut headers);
+        assert!(headers.is_empty());
     }
 }

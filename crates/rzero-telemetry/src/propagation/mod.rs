@@ -38,7 +38,7 @@ pub use headers::{HeaderExtractor, HeaderInjector};
 pub use jaeger::JaegerPropagator;
 pub(crate) use names::resolve;
 pub use names::{DEFAULT_PROPAGATORS, PropagatorName, parse_propagators};
-pub use trace_context::TraceContextPropagator;
+pub use trace_context::{TRACEPARENT_LEN, TraceContextPropagator, fields as trace_context_fields};
 
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};

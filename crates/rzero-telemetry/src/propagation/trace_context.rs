@@ -41,7 +41,7 @@ use super::tracestate::{self, Received};
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
 /// `version "-" trace-id "-" parent-id "-" trace-flags`: 2 + 1 + 32 + 1 + 16 + 1 + 2.
-const TRACEPARENT_LEN: usize = 55;
+pub const TRACEPARENT_LEN: usize = 55;
 /// The flags Level 2 defines: sampled and random. Others are zeroed when forwarded.
 const KNOWN_FLAGS: u8 = 0x03;
 /// The random flag (Level 2): the trace id's right 7 bytes are random.
@@ -78,17 +78,12 @@ impl TraceContextPropagator {
 
 impl TextMapPropagator for TraceContextPropagator {
     fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
-        let span = cx.span();
-        let sc = span.span_context();
-        if !sc.is_valid() {
+        let Some((traceparent, state)) = fields(cx) else {
             return;
-        }
-        let mut flags = sc.trace_flags().to_u8() & KNOWN_FLAGS;
-        if cx.get::<RandomTraceId>() == Some(&RandomTraceId(sc.trace_id())) {
-            flags |= RANDOM.to_u8();
-        }
-        injector.set(TRACEPARENT, format_traceparent(sc, flags));
-        let state = tracestate::header(cx, sc);
+        };
+        // Only ASCII digits, letters and dashes: always valid UTF-8.
+        let traceparent = std::str::from_utf8(&traceparent).map(str::to_owned);
+        injector.set(TRACEPARENT, traceparent.unwrap_or_default());
         if !state.is_empty() {
             injector.set(TRACESTATE, state);
         }
@@ -164,19 +159,34 @@ fn hex(digits: &[u8]) -> Option<u128> {
     })
 }
 
-/// `00-{trace-id}-{parent-id}-{flags}`, written without the formatting machinery.
-/// Written into a stack array and copied once: pushing the 55 characters one by one
-/// onto a `String` checks its capacity and encodes a `char` for each.
-fn format_traceparent(sc: &SpanContext, flags: u8) -> String {
+/// What [`TraceContextPropagator`] injects for `cx`'s span: `traceparent` in a stack
+/// array and `tracestate` (empty when there is none), or `None` for an invalid span.
+///
+/// For a caller that writes an `http::HeaderMap` itself (the rest server stamps every
+/// answer): going through [`Injector`] costs a `String` per field and a second check of
+/// every byte.
+pub fn fields(cx: &Context) -> Option<([u8; TRACEPARENT_LEN], String)> {
+    let span = cx.span();
+    let sc = span.span_context();
+    if !sc.is_valid() {
+        return None;
+    }
+    let mut flags = sc.trace_flags().to_u8() & KNOWN_FLAGS;
+    if cx.get::<RandomTraceId>() == Some(&RandomTraceId(sc.trace_id())) {
+        flags |= RANDOM.to_u8();
+    }
+    Some((format_traceparent(sc, flags), tracestate::header(cx, sc)))
+}
+
+/// `00-{trace-id}-{parent-id}-{flags}`, written without the formatting machinery (pushing
+/// the 55 characters one by one onto a `String` checks its capacity and encodes a `char`
+/// for each).
+fn format_traceparent(sc: &SpanContext, flags: u8) -> [u8; TRACEPARENT_LEN] {
     let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
     hex_into(&mut out[3..35], &sc.trace_id().to_bytes());
     hex_into(&mut out[36..52], &sc.span_id().to_bytes());
     hex_into(&mut out[53..55], &[flags]);
-    debug_assert_eq!(out.len(), TRACEPARENT_LEN);
-    // Only ASCII digits, letters and dashes: always valid UTF-8.
-    std::str::from_utf8(&out)
-        .map(str::to_owned)
-        .unwrap_or_default()
+    out
 }
 
 fn hex_into(out: &mut [u8], bytes: &[u8]) {
