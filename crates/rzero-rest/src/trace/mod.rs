@@ -26,7 +26,6 @@ use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{Link, SpanKind, TraceContextExt, Tracer};
 use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute as semconv;
-use rzero_telemetry::propagation::HeaderExtractor;
 use tower::{Layer, Service};
 
 pub use config::TrustConf;
@@ -334,9 +333,9 @@ impl<S> Trace<S> {
     /// The caller's context as far as it is trusted, and the caller's span as a link when
     /// its trace is not continued.
     fn incoming(&self, headers: &http::HeaderMap) -> (opentelemetry::Context, Option<Link>) {
-        let extracted = rzero_telemetry::propagation::extract_with_context(
+        let extracted = rzero_telemetry::propagation::extract_from_headers(
             &opentelemetry::Context::new(),
-            &HeaderExtractor(headers),
+            headers,
         );
         let trust = &self.shared.layer.trust;
         if trust.trace_context {

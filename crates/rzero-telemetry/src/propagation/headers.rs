@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector};
 
 /// What a field that is not visible ASCII reads as: invalid in every format.
-const UNREADABLE: &str = "\u{0}";
+pub(crate) const UNREADABLE: &str = "\u{0}";
 
 /// Reads propagation fields from request headers; every repeated field is seen.
 #[derive(Debug)]
@@ -18,9 +18,9 @@ pub struct HeaderExtractor<'a>(pub &'a HeaderMap);
 
 /// The W3C fields as header names made at compile time: looked up by `&str`, a header
 /// map parses and validates the name on every call, and these are read on every request.
-const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+pub(crate) const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+pub(crate) const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 fn known(key: &str) -> Option<HeaderName> {
     match key {

@@ -576,3 +576,91 @@ fn the_layers_use_what_was_installed_and_the_default_pair_directly() {
     assert_eq!(cx.span().span_context().trace_id().to_string(), TRACE);
     install(&DEFAULT_PROPAGATORS);
 }
+
+// === extract_from_headers ===
+
+/// What a server layer sees of `cx`: the span context (ids, flags, remote, every
+/// tracestate member), the random flag as injected again, and the baggage.
+fn seen(cx: &Context) -> String {
+    let sc = cx.span().span_context().clone();
+    let mut out = inject(&TraceContextPropagator::new(), cx)
+        .into_iter()
+        .collect::<Vec<_>>();
+    out.sort();
+    let mut bag: Vec<String> = cx
+        .baggage()
+        .iter()
+        .map(|(k, (v, _))| format!("{k}={v}"))
+        .collect();
+    bag.sort();
+    format!("{sc:?} {out:?} {bag:?}")
+}
+
+#[test]
+fn headers_read_directly_give_what_the_extractor_gives() {
+    install(&DEFAULT_PROPAGATORS);
+    let t = TRACE;
+    let s = "1234567890123456";
+    let long = format!("{}=1", "k".repeat(300));
+    let cases: Vec<Vec<(&str, String)>> = vec![
+        vec![],
+        vec![("traceparent", PARENT.to_owned())],
+        vec![("traceparent", format!(" \t{PARENT}\t "))],
+        vec![("traceparent", format!("00-{t}-{s}-03"))],
+        vec![("traceparent", format!("01-{t}-{s}-01-future"))],
+        vec![("traceparent", format!("00-{t}-{s}-1"))],
+        vec![
+            ("traceparent", PARENT.to_owned()),
+            ("traceparent", PARENT.to_owned()),
+        ],
+        vec![("traceparent", format!("{PARENT},{PARENT}"))],
+        vec![
+            ("traceparent", PARENT.to_owned()),
+            ("tracestate", "a=1,b=2".to_owned()),
+        ],
+        vec![
+            ("traceparent", PARENT.to_owned()),
+            ("tracestate", "a=1".to_owned()),
+            ("tracestate", "foo@@bar=2,c=3".to_owned()),
+        ],
+        vec![
+            ("traceparent", PARENT.to_owned()),
+            ("tracestate", "bad key=1".to_owned()),
+        ],
+        vec![("traceparent", PARENT.to_owned()), ("tracestate", long)],
+        vec![("tracestate", "a=1".to_owned())],
+        vec![
+            ("traceparent", PARENT.to_owned()),
+            ("baggage", "user=1,tier=gold".to_owned()),
+        ],
+        vec![("baggage", "user=1".to_owned())],
+    ];
+    for case in &cases {
+        let pairs: Vec<(&str, &str)> = case.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let h = headers(&pairs);
+        let direct = extract_from_headers(&Context::new(), &h);
+        let through = extract_with_context(&Context::new(), &HeaderExtractor(&h));
+        assert_eq!(seen(&direct), seen(&through), "{case:?}");
+        // The direct read itself, whatever another test installed meanwhile.
+        let direct = trace_context::extract_headers(&Context::new(), &h);
+        let through = TraceContextPropagator::new().extract(&HeaderExtractor(&h));
+        assert_eq!(seen(&direct), seen(&through), "{case:?}");
+    }
+    // Bytes no `&str` can hold (obs-text) are refused the same way.
+    let mut h = HeaderMap::new();
+    let raw = format!("{PARENT}\u{e9}");
+    h.insert(
+        "traceparent",
+        HeaderValue::from_bytes(raw.as_bytes()).expect("obs-text"),
+    );
+    h.insert(
+        "tracestate",
+        HeaderValue::from_bytes("a=\u{e9}".as_bytes()).expect("obs-text"),
+    );
+    let direct = extract_from_headers(&Context::new(), &h);
+    assert!(!direct.span().span_context().is_valid());
+    assert_eq!(
+        seen(&direct),
+        seen(&extract_with_context(&Context::new(), &HeaderExtractor(&h)))
+    );
+}

@@ -98,20 +98,11 @@ impl TextMapPropagator for TraceContextPropagator {
         let [field] = fields.as_slice() else {
             return cx.clone();
         };
-        let Some((trace_id, span_id, flags)) = parse_traceparent(field) else {
+        let Some(parsed) = parse_traceparent(field.as_bytes()) else {
             return cx.clone();
         };
         let states = extractor.get_all(TRACESTATE).unwrap_or_default();
-        let Received { state, beside } = tracestate::parse(&states, trace_id);
-        let sc = SpanContext::new(trace_id, span_id, flags, true, state);
-        let mut cx = cx.with_remote_span_context(sc);
-        if flags & RANDOM == RANDOM {
-            cx = cx.with_value(RandomTraceId(trace_id));
-        }
-        match beside {
-            Some(beside) => cx.with_value(beside),
-            None => cx,
-        }
+        continued(cx, parsed, &states)
     }
 
     fn fields(&self) -> FieldIter<'_> {
@@ -119,9 +110,51 @@ impl TextMapPropagator for TraceContextPropagator {
     }
 }
 
+/// [`TraceContextPropagator::extract_with_context`] reading an `http::HeaderMap` itself:
+/// the same fields and the same rules, without the [`Extractor`]'s `Vec` for each field
+/// and its character check of each value (the parse checks every byte anyway). The rest
+/// and rpc servers read every request's headers with it.
+pub(crate) fn extract_headers(cx: &Context, headers: &http::HeaderMap) -> Context {
+    use super::headers::{TRACEPARENT as TRACEPARENT_NAME, TRACESTATE as TRACESTATE_NAME};
+    let mut fields = headers.get_all(TRACEPARENT_NAME).into_iter();
+    let (Some(field), None) = (fields.next(), fields.next()) else {
+        return cx.clone();
+    };
+    let Some(parsed) = parse_traceparent(field.as_bytes()) else {
+        return cx.clone();
+    };
+    let states: Vec<&str> = headers
+        .get_all(TRACESTATE_NAME)
+        .into_iter()
+        .map(|v| v.to_str().unwrap_or(super::headers::UNREADABLE))
+        .collect();
+    continued(cx, parsed, &states)
+}
+
+/// `cx` continuing the caller's trace: its `traceparent`, read, and `tracestate` fields.
+fn continued(cx: &Context, (trace_id, span_id, flags): Parsed, states: &[&str]) -> Context {
+    let Received { state, beside } = tracestate::parse(states, trace_id);
+    let sc = SpanContext::new(trace_id, span_id, flags, true, state);
+    let mut cx = cx.with_remote_span_context(sc);
+    if flags & RANDOM == RANDOM {
+        cx = cx.with_value(RandomTraceId(trace_id));
+    }
+    match beside {
+        Some(beside) => cx.with_value(beside),
+        None => cx,
+    }
+}
+
+type Parsed = (TraceId, SpanId, TraceFlags);
+
 /// `traceparent` with the OWS around it: `None` when it is not exactly Level 2's form.
-fn parse_traceparent(field: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
-    let b = field.trim_matches([' ', '\t']).as_bytes();
+/// Bytes, not `&str`: every byte is checked here, so a header's value needs no UTF-8 or
+/// visible-character check first.
+fn parse_traceparent(field: &[u8]) -> Option<Parsed> {
+    let ows = |c: &u8| *c == b' ' || *c == b'\t';
+    let start = field.iter().position(|c| !ows(c)).unwrap_or(field.len());
+    let end = field.iter().rposition(|c| !ows(c)).map_or(start, |i| i + 1);
+    let b = &field[start..end];
     if b.len() < TRACEPARENT_LEN || b[2] != b'-' || b[35] != b'-' || b[52] != b'-' {
         return None;
     }

@@ -18,7 +18,6 @@ use http::{Request, Response};
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
-use rzero_telemetry::propagation::HeaderExtractor;
 use tower::{Layer, Service};
 
 pub use future::ResponseFuture;
@@ -106,9 +105,9 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let parent = rzero_telemetry::propagation::extract_with_context(
+        let parent = rzero_telemetry::propagation::extract_from_headers(
             &opentelemetry::Context::current(),
-            &HeaderExtractor(req.headers()),
+            req.headers(),
         );
         let cx = match &self.layer.tracer {
             Some(tracer) => {
