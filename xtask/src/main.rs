@@ -253,6 +253,18 @@ pub(crate) fn wait_for(port: u16, what: &str) -> Result {
     ))
 }
 
+/// Fails when something already listens on `port`: a process left from an earlier run
+/// would answer in place of the one about to start, and be measured instead of it.
+pub(crate) fn ensure_free(port: u16, what: &str) -> Result {
+    if listening(port) {
+        return Err(format!(
+            "127.0.0.1:{port} is taken before {what} starts: stop the process left on it \
+             (an earlier run's?) and run again"
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn apt_install(packages: &[&str]) -> Result {
     run("apt-get", &["update", "-qq"])?;
     run("apt-get", &[&["install", "-y", "-qq"], packages].concat())

@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::load::{Sample, cpu_ticks, parse, stop, wrk_with};
-use crate::{Result, apt_install, cargo, side_grpc, side_instr, wait_for};
+use crate::{Result, apt_install, cargo, ensure_free, side_grpc, side_instr, wait_for};
 
 /// One way of serving the route: `rest-load`'s mode and rzero's sampling ratio.
 pub(crate) struct Config {
@@ -158,7 +158,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     {
         apt_install(&["wrk"])?;
     }
-    let mut build = vec!["build", "--release", "-p", "otlp-sink"];
+    let mut build = vec!["build", "--profile", "side", "-p", "otlp-sink"];
     if o.runs(Group::Rest) {
         build.extend(["-p", "rest-load"]);
     }
@@ -166,7 +166,10 @@ pub(crate) fn run(args: &[String]) -> Result {
         build.extend(["-p", "hop-load"]);
     }
     cargo(&build)?;
-    let target = crate::release_dir();
+    // The `side` profile (fat LTO, one codegen unit): see the workspace's Cargo.toml.
+    let target = crate::target_dir().join("side");
+    ensure_free(14417, "otlp-sink")?;
+    ensure_free(14418, "otlp-sink")?;
     let mut sink = Command::new(target.join("otlp-sink"))
         .args([SINK_GRPC, SINK_COUNTS])
         .stdout(Stdio::null())
@@ -269,6 +272,9 @@ pub(crate) fn measure(
     drive: &dyn Fn(u64) -> Result<Driven>,
 ) -> Result<Row> {
     let before = sink_counts()?;
+    for &port in ports {
+        ensure_free(port, name)?;
+    }
     let mut server = server
         .spawn()
         .map_err(|e| format!("cannot start the server of {name}: {e}"))?;

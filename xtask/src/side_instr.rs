@@ -84,6 +84,9 @@ fn instructions(dir: &Path, i: usize, s: &Subject, n: usize) -> Result<f64> {
         format!("--callgrind-out-file={}", out.display()),
         s.binary.display().to_string(),
     ];
+    for &port in &s.ports {
+        crate::ensure_free(port, &format!("{} under callgrind", s.name))?;
+    }
     let mut valgrind = (s.server)(Path::new("valgrind"), &before);
     valgrind.stderr(Stdio::null());
     let mut server = valgrind
