@@ -85,8 +85,9 @@ pub fn extract_with_context(cx: &Context, extractor: &dyn Extractor) -> Context 
 
 /// [`extract_with_context`] from request headers: with the default propagators installed,
 /// the trace context is read from the map directly and baggage only when the request has
-/// a `baggage` field (what every server layer needs on every request, ~40% cheaper than
-/// through [`HeaderExtractor`]); any other set reads through the extractor as before.
+/// a `baggage` field: every server layer does this on every request (measured on a request
+/// without trace headers, 503 -> 359 instructions against [`HeaderExtractor`]). Any other
+/// set of propagators reads through the extractor as before.
 pub fn extract_from_headers(cx: &Context, headers: &http::HeaderMap) -> Context {
     if !DEFAULT_INSTALLED.load(Ordering::Acquire) {
         return extract_with_context(cx, &HeaderExtractor(headers));
