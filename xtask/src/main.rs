@@ -6,7 +6,7 @@
 //! cargo xtask bench   # criterion benchmarks
 //! cargo xtask run     # the main job: the order system, the collector and its viewer
 //! cargo xtask load    # HTTP load harness: plain axum against rzero's layers, as ratios
-//! cargo xtask load orders  # the order system at 0%, 10% and 100% sampling, as ratios
+//! cargo xtask load orders [secs] [rounds]  # the order system at 0%, 10% and 100% sampling, interleaved rounds, as ratios
 //! cargo xtask load tail    # 100% export + tail sampling vs 10% head sampling: kept, cost
 //! cargo xtask bench-side    # axum/tonic, rzero and the usual tracing glue side by side: REST, HTTP->gRPC hop, gRPC echo (issue 19)
 //! cargo xtask codegen-check  # services/ is exactly rzeroctl's output (CI runs it)
