@@ -1,8 +1,9 @@
 //! What the server and client trace layers share: the span of a call named and tagged
 //! after its path, and ended with its gRPC status.
 
-use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::SdkTracer;
 use tonic::Code;
 
 use crate::body::OnEnd;
@@ -10,10 +11,33 @@ use crate::duration::MethodAttributes;
 use crate::names;
 use crate::status::is_server_failure;
 
+/// `parent` with the span of a call to `method` started under it: named after the path,
+/// of `kind`, with [`call_attributes`] plus what `extra` pushes (two at most, the room
+/// made for them), given at the start or once sampled as `defer` says (see
+/// [`rzero_telemetry::start_span`]). The client and server layers start theirs here.
+pub(crate) fn start(
+    tracer: &SdkTracer,
+    method: &MethodAttributes,
+    kind: SpanKind,
+    parent: Context,
+    defer: bool,
+    extra: impl FnOnce(&mut Vec<KeyValue>),
+) -> Context {
+    let builder = tracer
+        .span_builder(method.span_name.clone())
+        .with_kind(kind);
+    let span = rzero_telemetry::start_span(tracer, builder, &parent, defer, || {
+        let mut attributes = call_attributes(method, 2);
+        extra(&mut attributes);
+        attributes
+    });
+    parent.with_span(span)
+}
+
 /// The start attributes of a call to `method`: `rpc.system`, `rpc.service`,
 /// `rpc.method` (built once per method, then cloned: the values are shared strings),
 /// with room for `extra` more.
-pub(crate) fn call_attributes(method: &MethodAttributes, extra: usize) -> Vec<KeyValue> {
+fn call_attributes(method: &MethodAttributes, extra: usize) -> Vec<KeyValue> {
     // Room for what the end adds (status code, error type): growing the vector then
     // would reallocate and copy it on every call.
     let mut attributes = Vec::with_capacity(method.base.len() + extra + 2);

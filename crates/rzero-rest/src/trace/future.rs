@@ -6,12 +6,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Response};
+use http::{HeaderMap, HeaderValue, Response};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry_semantic_conventions::attribute as semconv;
 use pin_project_lite::pin_project;
-use rzero_telemetry::propagation::trace_context_fields;
+use rzero_telemetry::propagation::{TRACEPARENT, TRACESTATE, trace_context_fields};
 
 use super::TRACE_ID_HEADER;
 
@@ -86,8 +86,6 @@ where
 /// gateway must not leak back out). The 55 bytes of `traceparent` are copied once, and
 /// `x-trace-id` is their trace-id part, sharing the copy.
 fn stamp(cx: &opentelemetry::Context, headers: &mut HeaderMap) {
-    const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-    const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
     let Some((traceparent, state)) = trace_context_fields(cx) else {
         return;
     };

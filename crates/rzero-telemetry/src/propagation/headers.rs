@@ -16,10 +16,12 @@ pub(crate) const UNREADABLE: &str = "\u{0}";
 #[derive(Debug)]
 pub struct HeaderExtractor<'a>(pub &'a HeaderMap);
 
-/// The W3C fields as header names made at compile time: looked up by `&str`, a header
-/// map parses and validates the name on every call, and these are read on every request.
-pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-pub(crate) const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+/// The W3C `traceparent` field as a header name made at compile time: looked up by
+/// `&str`, a header map parses and validates the name on every call, and the W3C fields
+/// are read on every request.
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// The W3C `tracestate` field, made at compile time as [`TRACEPARENT`] is.
+pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 pub(crate) const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 fn known(key: &str) -> Option<HeaderName> {

@@ -34,7 +34,7 @@ mod tracestate;
 
 pub use b3::B3Propagator;
 pub use baggage::{BaggagePropagator, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS, MAX_MEMBER_BYTES};
-pub use headers::{HeaderExtractor, HeaderInjector};
+pub use headers::{HeaderExtractor, HeaderInjector, TRACEPARENT, TRACESTATE};
 pub use jaeger::JaegerPropagator;
 pub(crate) use names::resolve;
 pub use names::{DEFAULT_PROPAGATORS, PropagatorName, parse_propagators};

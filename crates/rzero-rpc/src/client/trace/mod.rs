@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::{Request, Response};
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use pin_project_lite::pin_project;
@@ -19,7 +19,7 @@ use tower::{Layer, Service};
 use crate::body::{ObservedBody, observe};
 use crate::duration::AttributeCache;
 use crate::names;
-use crate::span::{SpanEnd, call_attributes};
+use crate::span::SpanEnd;
 
 /// Adds [`Trace`] to a client.
 #[derive(Clone, Debug)]
@@ -116,27 +116,22 @@ where
         let cx = match &self.layer.tracer {
             Some(tracer) => {
                 let method = self.layer.attributes.get(req.uri().path());
-                let attributes = || {
-                    let mut attributes = call_attributes(&method, 2);
-                    if let Some((address, port)) = &self.layer.server {
-                        attributes.push(KeyValue::new(names::SERVER_ADDRESS, address.clone()));
-                        if let Some(port) = port {
-                            attributes.push(KeyValue::new(names::SERVER_PORT, *port));
-                        }
-                    }
-                    attributes
-                };
-                let builder = tracer
-                    .span_builder(method.span_name.clone())
-                    .with_kind(SpanKind::Client);
-                let span = rzero_telemetry::start_span(
+                let server = &self.layer.server;
+                crate::span::start(
                     tracer,
-                    builder,
-                    &parent,
+                    &method,
+                    SpanKind::Client,
+                    parent,
                     self.layer.lazy_attributes,
-                    attributes,
-                );
-                parent.with_span(span)
+                    |attributes| {
+                        if let Some((address, port)) = server {
+                            attributes.push(KeyValue::new(names::SERVER_ADDRESS, address.clone()));
+                            if let Some(port) = port {
+                                attributes.push(KeyValue::new(names::SERVER_PORT, *port));
+                            }
+                        }
+                    },
+                )
             }
             None => parent,
         };

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use tower::{Layer, Service};
@@ -24,7 +24,6 @@ pub use future::ResponseFuture;
 
 use crate::duration::AttributeCache;
 use crate::names;
-use crate::span::call_attributes;
 
 /// Adds [`Trace`] to services.
 #[derive(Clone, Debug)]
@@ -112,25 +111,20 @@ where
         let cx = match &self.layer.tracer {
             Some(tracer) => {
                 let method = self.layer.attributes.get(req.uri().path());
-                let attributes = || {
-                    let mut all = call_attributes(&method, 2);
-                    if let Some((address, port)) = &self.layer.local {
-                        all.push(KeyValue::new(names::SERVER_ADDRESS, address.clone()));
-                        all.push(KeyValue::new(names::SERVER_PORT, *port));
-                    }
-                    all
-                };
-                let builder = tracer
-                    .span_builder(method.span_name.clone())
-                    .with_kind(SpanKind::Server);
-                let span = rzero_telemetry::start_span(
+                let local = &self.layer.local;
+                crate::span::start(
                     tracer,
-                    builder,
-                    &parent,
+                    &method,
+                    SpanKind::Server,
+                    parent,
                     self.layer.lazy_attributes,
-                    attributes,
-                );
-                parent.with_span(span)
+                    |attributes| {
+                        if let Some((address, port)) = local {
+                            attributes.push(KeyValue::new(names::SERVER_ADDRESS, address.clone()));
+                            attributes.push(KeyValue::new(names::SERVER_PORT, *port));
+                        }
+                    },
+                )
             }
             // The caller's span is remote and not recording: ending it does nothing.
             None => parent,
