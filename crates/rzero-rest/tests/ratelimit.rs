@@ -353,3 +353,50 @@ async fn a_keyed_redis_limit_is_one_quota_per_key_across_two_servers_and_hashes_
     let _ = stop_a.send(());
     let _ = stop_b.send(());
 }
+
+/// The `rzero.http.server.refused` series with `reason` (Prometheus' rendering), if any.
+fn refused_count(text: &str, reason: &str) -> Option<u64> {
+    text.lines()
+        .find(|l| {
+            l.starts_with("rzero_http_server_refused")
+                && l.contains(&format!("reason=\"{reason}\""))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+}
+
+#[tokio::test]
+async fn refusals_are_counted_by_reason() {
+    let guard = rzero_telemetry::Telemetry::new("rest-ratelimit-metrics", "1.0.0")
+        .env([])
+        .without_subscriber()
+        .init()
+        .expect("telemetry");
+    let prometheus = guard.prometheus();
+
+    let mut conf = test_conf();
+    conf.rate_limit.routes = vec![rule(LimitKind::Local)];
+    let (addr, stop, _task) = start(server(conf).meter(guard.meter())).await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(send(addr, "GET", "/limited", "", "").await.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    let _ = stop.send(());
+
+    // Redis down with OnStoreError: closed is a refusal of its own reason.
+    let mut closed = conf_with(
+        vec![rule(LimitKind::Token)],
+        &format!("127.0.0.1:{}", closed_port()),
+        "p:",
+    );
+    closed.rate_limit.on_store_error = FailMode::Closed;
+    let (addr, stop, _task) = start(server(closed).meter(guard.meter())).await;
+    assert_eq!(send(addr, "GET", "/limited", "", "").await.status, 503);
+    let _ = stop.send(());
+
+    let text = prometheus.render();
+    assert_eq!(refused_count(&text, "rate_limit"), Some(2), "{text}");
+    assert_eq!(refused_count(&text, "rate_limit_store"), Some(1), "{text}");
+    guard.shutdown().await.expect("shutdown");
+}
