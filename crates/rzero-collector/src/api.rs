@@ -5,7 +5,10 @@
 //!   newest first; time in `[start_ms, end_ms)`. With `operation`, the error, duration
 //!   and time bounds are one span of that operation's (`&entry=true`: of its SERVER,
 //!   CONSUMER or root spans, a RED bucket's calls), without, the whole trace's
-//! - `GET /rzero/api/traces/{trace_id}`
+//! - `GET /rzero/api/traces/{trace_id}`: spans, resources once, and logs
+//! - `GET /rzero/api/traces/{trace_id}/logs`: the OTLP log records of the trace, which
+//!   Jaeger's model has no place for (the viewer reads the trace itself from
+//!   `/api/traces/{trace_id}`)
 //! - `GET /rzero/api/services`, `GET /rzero/api/services/{service}/operations`
 //! - `GET /rzero/api/stats`
 //! - `GET /rzero/api/service-map?lookback_ms=`: nodes (services, databases, caches,
@@ -65,6 +68,7 @@ pub(crate) fn router(
         .route("/rzero/api/traces", get(list))
         .route("/rzero/api/traces/{trace_id}", get(one))
         .route("/rzero/api/traces/{trace_id}/otlp", get(otlp))
+        .route("/rzero/api/traces/{trace_id}/logs", get(logs))
         .route("/rzero/api/services", get(services))
         .route("/rzero/api/services/{service}/operations", get(operations))
         .route("/rzero/api/stats", get(stats))
@@ -130,17 +134,25 @@ async fn list(
     Json(json!({ "data": store.traces(&query) })).into_response()
 }
 
-async fn one(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>) -> Response {
-    let valid = trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit());
-    if !valid {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "`{}` is not a trace id: expected 32 hex digits",
-                trace_id.chars().take(64).collect::<String>()
-            ),
-        );
+/// A trace id of the path, or the 400 that says what one looks like.
+fn full_trace_id(trace_id: &str) -> Result<String, Response> {
+    if trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(trace_id.to_ascii_lowercase());
     }
+    Err(error(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "`{}` is not a trace id: expected 32 hex digits",
+            trace_id.chars().take(64).collect::<String>()
+        ),
+    ))
+}
+
+async fn one(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>) -> Response {
+    let trace_id = match full_trace_id(&trace_id) {
+        Ok(id) => id,
+        Err(bad) => return bad,
+    };
     match store.trace(&trace_id) {
         Some(trace) => {
             let logs = store.logs_for_trace(&trace_id);
@@ -150,6 +162,15 @@ async fn one(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>)
             StatusCode::NOT_FOUND,
             format!("trace {trace_id} is not in the store (never received, or evicted)"),
         ),
+    }
+}
+
+/// The trace's log records in arrival order; none is an empty list, not a 404, since logs
+/// and spans arrive apart and either may be evicted first.
+async fn logs(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>) -> Response {
+    match full_trace_id(&trace_id) {
+        Ok(id) => Json(json!({ "data": store.logs_for_trace(&id) })).into_response(),
+        Err(bad) => bad,
     }
 }
 

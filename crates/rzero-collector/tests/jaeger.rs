@@ -354,15 +354,39 @@ async fn searches_filter_as_jaeger_does() {
     assert_eq!(trace_ids(&v), [hex(B)]);
     let (_, v) = get(&c, &search(&format!("traceID={}&traceID=b2b2", hex(A)))).await;
     assert_eq!(trace_ids(&v), [hex(A)], "unknown ids are left out");
+
+    // rzero's extensions, what its viewer sends: no service searches them all, and
+    // `entry=true` lets only SERVER, CONSUMER or root spans meet the conditions.
+    let (status, v) = get(&c, &search("minDuration=20ms")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(trace_ids(&v), [hex(A)], "every service's spans");
+    let create = "operation=order.Order%2FCreateOrder";
+    let (_, v) = get(&c, &search(&format!("service=order-api&{create}"))).await;
+    assert_eq!(trace_ids(&v), [hex(A)], "the gateway's client span");
+    let (_, v) = get(
+        &c,
+        &search(&format!("service=order-api&{create}&entry=true")),
+    )
+    .await;
+    assert_eq!(trace_ids(&v).len(), 0, "a client span is no entry");
+    let (_, v) = get(
+        &c,
+        &search(&format!("{create}&entry=true&minDuration=25ms")),
+    )
+    .await;
+    assert_eq!(trace_ids(&v), [hex(A)], "order-rpc's server span");
 }
 
 #[tokio::test]
 async fn errors_come_in_jaegers_envelope() {
     let (c, _) = start().await;
-    let (status, v) = get(&c, "/api/traces?operation=x").await;
+    let (status, v) = get(&c, "/api/traces?service=a&entry=maybe").await;
     assert_eq!(status, 400);
     assert_eq!(v["errors"][0]["code"], 400);
-    assert_eq!(v["errors"][0]["msg"], "parameter 'service' is required");
+    assert_eq!(
+        v["errors"][0]["msg"],
+        "unable to parse param 'entry': `maybe` is not true or false"
+    );
     assert!(v["data"].is_null());
     let (status, v) = get(&c, "/api/traces?service=a&minDuration=soon").await;
     assert_eq!(status, 400);

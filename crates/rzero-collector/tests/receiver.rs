@@ -336,6 +336,21 @@ async fn bad_payloads_get_protocol_errors_and_leave_the_store_alone() {
             .0,
         400
     );
+    // A trace's logs: a bad id says what an id is; a trace without logs has none.
+    let (status, body) = http(ui, "GET", "/rzero/api/traces/zz/logs", &[], b"").await;
+    assert_eq!(status, 400);
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert!(
+        v["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("32 hex digits")),
+        "{v}"
+    );
+    let path = format!("/rzero/api/traces/{}/logs", "ab".repeat(16));
+    let (status, body) = http(ui, "GET", &path, &[], b"").await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(v["data"], serde_json::json!([]));
     c.shutdown().await;
 }
 

@@ -89,7 +89,8 @@ async fn the_views_draw_what_the_spans_say() {
             "{base}/#/?service=gateway&operation=POST%20%2Forders&start_ms={first}&end_ms={}",
             first + 60_000
         ),
-        // Search by duration range: gateway roots of 30..=60 ms are i = 2..=5.
+        // Search by duration range, met by one span as in Jaeger: gateway's roots of
+        // 30..=60 ms (i = 2..=5) and its calls to orders, 6 * (i + 1) ms (i = 4..=9).
         format!("{base}/#/?service=gateway&min_duration_ms=30&max_duration_ms=60"),
     ];
     let dir = artifacts();
@@ -191,8 +192,8 @@ async fn the_views_draw_what_the_spans_say() {
     assert_eq!(in_bucket, first_minute, "the six traces of that minute");
     let mut ranged = attr_values(by_duration, "data-trace-id");
     ranged.sort();
-    let expected: Vec<String> = (3..=6).map(id).collect();
-    assert_eq!(ranged, expected, "roots of 30 to 60 ms");
+    let expected: Vec<String> = (3..=10).map(id).collect();
+    assert_eq!(ranged, expected, "a gateway span of 30 to 60 ms");
 
     let listed = attr_values(search, "data-trace-id");
     assert_eq!(
@@ -297,6 +298,15 @@ fn listed(b: &mut cdp::Browser) -> Vec<String> {
     ids
 }
 
+/// What the page fetched from its origin so far (path and query), oldest first.
+fn fetched(b: &mut cdp::Browser) -> Vec<String> {
+    let v = b.eval(
+        "performance.getEntriesByType('resource').filter((e) => e.initiatorType === 'fetch')\
+         .map((e) => { const u = new URL(e.name); return u.pathname + u.search; })",
+    );
+    serde_json::from_value(v).expect("fetches")
+}
+
 /// The parameters of the address the page is at now.
 fn hash_params(b: &mut cdp::Browser) -> serde_json::Value {
     b.eval("Object.fromEntries(new URLSearchParams(location.hash.slice(location.hash.indexOf('?') + 1)))")
@@ -323,7 +333,7 @@ async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
         v
     };
 
-    let (p50_first, rate_second, errors_first, form) = tokio::task::spawn_blocking(move || {
+    let got = tokio::task::spawn_blocking(move || {
         let mut b = cdp::Browser::launch(CHROMIUM);
         let red = format!("http://{ui}/#/red?service=orders");
         let card = "[data-operation=\"orders.Create\"]";
@@ -369,10 +379,11 @@ async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
         b.wait_for("location.hash.includes('min_duration_ms')", "the submitted search");
         let form = (listed(&mut b), hash_params(&mut b));
         b.screenshot(&dir.join("viewer-range-search.png"));
-        (p50_first, rate_second, errors_first, form)
+        (p50_first, rate_second, errors_first, form, fetched(&mut b))
     })
     .await
     .expect("join");
+    let (p50_first, rate_second, errors_first, form, fetches) = got;
 
     let bucket = |end: u64| (end - 60_000).to_string();
     assert_eq!(p50_first.1["service"], "orders", "{:?}", p50_first.1);
@@ -423,8 +434,21 @@ async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
         "From, in local time"
     );
     assert_eq!(form.1["end_ms"], (second + 60_000).to_string());
-    // Roots of 40..80 ms are i = 3..7; of those, i = 6 and 7 started in minute two.
-    assert_eq!(form.0, ids(&[7, 8]));
+    // Gateway spans of 40..80 ms: roots of i = 3..7 and orders calls of i = 6..9 (42 to
+    // 60 ms); of those, i = 6..9 started in minute two.
+    assert_eq!(form.0, ids(&[7, 8, 9, 10]));
+    // The lists came from Jaeger's search (the RED click's with rzero's `entry`), none
+    // from rzero's own list.
+    assert!(
+        fetches
+            .iter()
+            .any(|f| f.starts_with("/api/traces?") && f.contains("entry=true")),
+        "{fetches:?}"
+    );
+    assert!(
+        !fetches.iter().any(|f| f.starts_with("/rzero/api/traces")),
+        "{fetches:?}"
+    );
     for name in [
         "viewer-red-before-click.png",
         "viewer-red-click-p50.png",
@@ -536,11 +560,26 @@ async fn windows_live_in_the_address_and_a_trace_copies_as_otlp() {
         );
         let copied = b.eval("navigator.clipboard.readText()");
         b.screenshot(&dir.join("viewer-copy-otlp.png"));
-        (all, hour, restored, select, red_all, red_hour, red_select, status, copied)
+        let fetches = fetched(&mut b);
+        let got = (all, hour, restored, select, red_all, red_hour, red_select);
+        (got, status, copied, fetches)
     })
     .await
     .expect("join");
-    let (all, hour, restored, select, red_all, red_hour, red_select, status, copied) = got;
+    let ((all, hour, restored, select, red_all, red_hour, red_select), status, copied, fetches) =
+        got;
+    // The trace page read Jaeger's trace and rzero's extras for it: its logs, its OTLP.
+    for path in [
+        format!("/api/traces/{trace}"),
+        format!("/rzero/api/traces/{trace}/logs"),
+        format!("/rzero/api/traces/{trace}/otlp"),
+    ] {
+        assert!(fetches.contains(&path), "{path} in {fetches:?}");
+    }
+    assert!(
+        !fetches.contains(&format!("/rzero/api/traces/{trace}")),
+        "{fetches:?}"
+    );
 
     assert!(all.contains(&"batch".to_owned()), "{all:?}");
     assert!(!hour.contains(&"batch".to_owned()), "{hour:?}");

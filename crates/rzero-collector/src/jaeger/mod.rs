@@ -11,6 +11,11 @@
 //! `errors: [{code, msg}]` with the HTTP status in `code`. A trace matches a search as in
 //! Jaeger: one of its spans meets every condition (service, operation, tags, duration,
 //! start time) at once.
+//!
+//! rzero's own viewer reads its list and trace pages from here too, with two extensions
+//! Jaeger's clients never send: a search without `service` looks through every service
+//! (the viewer's front page; Jaeger answers 400), and `entry=true` lets only entry spans
+//! (SERVER, CONSUMER or roots, what the RED charts count) meet the conditions.
 
 mod model;
 mod params;
@@ -136,6 +141,8 @@ struct Search {
     end: Option<u64>,
     limit: usize,
     trace_ids: Vec<String>,
+    /// rzero's extension: only entry spans meet the conditions.
+    entry: bool,
 }
 
 /// A trace id as Jaeger accepts it: 1 to 32 hex digits, left-padded to 32.
@@ -191,14 +198,16 @@ fn parse_search(pairs: &[(String, String)]) -> Result<Search, String> {
                 }
             }
             "traceID" => s.trace_ids.push(trace_id(v)?),
+            "entry" => {
+                s.entry = v.parse().map_err(|_| {
+                    format!("unable to parse param 'entry': `{v}` is not true or false")
+                })?;
+            }
             // The UI's own (lookback, prettyPrint, spanKind, ...) change nothing here.
             _ => {}
         }
     }
     s.tags = params::tags(&tag, &tags)?;
-    if s.trace_ids.is_empty() && s.service.is_none() {
-        return Err("parameter 'service' is required".to_owned());
-    }
     if let (Some(min), Some(max)) = (s.min_duration, s.max_duration)
         && max < min
     {
@@ -225,7 +234,8 @@ fn has_tag(span: &StoredSpan, key: &str, value: &str) -> bool {
 impl Search {
     fn matches(&self, s: &StoredSpan) -> bool {
         let d = s.duration_nanos();
-        self.service.as_ref().is_none_or(|x| &s.service == x)
+        (!self.entry || s.is_entry())
+            && self.service.as_ref().is_none_or(|x| &s.service == x)
             && self.operation.as_ref().is_none_or(|x| &s.name == x)
             && self.min_duration.is_none_or(|m| d >= m)
             && self.max_duration.is_none_or(|m| d <= m)
@@ -377,8 +387,11 @@ mod tests {
         assert_eq!(s.limit, 20);
         assert_eq!(s.tags["http.response.status_code"], "500");
 
-        let e = parse_search(&pairs(&[("operation", "x")])).expect_err("no service");
-        assert_eq!(e, "parameter 'service' is required");
+        let s = parse_search(&pairs(&[("operation", "x"), ("entry", "true")]))
+            .expect("no service: every service's");
+        assert!(s.service.is_none() && s.entry);
+        let e = parse_search(&pairs(&[("entry", "yes")])).expect_err("entry");
+        assert!(e.contains("'entry'"), "{e}");
         let e = parse_search(&pairs(&[
             ("service", "a"),
             ("minDuration", "2s"),

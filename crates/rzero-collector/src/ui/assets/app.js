@@ -1,8 +1,10 @@
 // rzero trace viewer: a list of recent traces with filters, and a waterfall per trace.
 // Plain DOM, no build step, no CDN. All text goes through textContent: span names and
-// attributes come from whoever sends OTLP and are never interpreted as HTML. Services and
-// operations come from Jaeger's query API (`/api/*`, what Grafana reads too); traces from
-// rzero's (`/rzero/api/*`), whose model keeps resources, span kinds, logs and OTLP.
+// attributes come from whoever sends OTLP and are never interpreted as HTML. Services,
+// operations, searches and traces come from Jaeger's query API (`/api/*`, what Grafana
+// reads too), so what the viewer shows is what any Jaeger client gets; rzero's own API
+// (`/rzero/api/*`) adds only what Jaeger's model has no place for: a trace's OTLP log
+// records, its OTLP JSON, the store's counts, and the map and RED views (views.js).
 "use strict";
 
 const app = document.getElementById("app");
@@ -25,8 +27,91 @@ function el(tag, attrs, ...children) {
 async function api(path) {
   const res = await fetch(path);
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.msg || `${res.status} ${res.statusText}`);
+  // rzero's errors are `{code, msg}`, Jaeger's `{errors: [{code, msg}]}`.
+  const msg = body.msg || (Array.isArray(body.errors) && body.errors[0] && body.errors[0].msg);
+  if (!res.ok) throw new Error(msg || `${res.status} ${res.statusText}`);
   return body;
+}
+
+// === Jaeger's model, as the viewer draws it ===
+
+// A trace of `/api/traces` in the viewer's terms: each span with its service (from its
+// process), parent (its CHILD_OF reference), kind and status (from the tags Jaeger derives
+// from OTLP: `span.kind`, `otel.status_code`, `error`, `otel.status_description`),
+// attributes (all its tags, as Jaeger's UI shows them), events (its logs) and times in
+// nanoseconds (Jaeger's are microseconds); resources are the processes.
+function fromJaeger(t) {
+  const procs = Object.entries(t.processes || {});
+  const index = new Map(procs.map(([id], i) => [id, i]));
+  const resources = procs.map(([, p]) =>
+    Object.fromEntries([["service.name", p.serviceName], ...(p.tags || []).map((kv) => [kv.key, kv.value])]));
+  const kinds = { server: "Server", client: "Client", producer: "Producer", consumer: "Consumer", internal: "Internal" };
+  const spans = (t.spans || []).map((s) => {
+    const tags = Object.fromEntries((s.tags || []).map((kv) => [kv.key, kv.value]));
+    const parent = (s.references || []).find((r) => r.refType === "CHILD_OF" && r.traceID === t.traceID);
+    const code = tags["otel.status_code"];
+    const i = index.has(s.processID) ? index.get(s.processID) : -1;
+    return {
+      span_id: s.spanID,
+      parent_span_id: parent ? parent.spanID : null,
+      name: s.operationName,
+      service: i >= 0 ? procs[i][1].serviceName : "unknown_service",
+      resource_index: i,
+      kind: kinds[tags["span.kind"]] || "Unspecified",
+      status_code: code === "ERROR" || tags.error === true ? "Error" : code === "OK" ? "Ok" : "Unset",
+      status_message: tags["otel.status_description"] || "",
+      attributes: tags,
+      events: (s.logs || []).map((l) => {
+        const fields = Object.fromEntries((l.fields || []).map((kv) => [kv.key, kv.value]));
+        const name = fields.event === undefined ? "log" : String(fields.event);
+        delete fields.event;
+        return { name, time_unix_nanos: l.timestamp * 1000, attributes: fields };
+      }),
+      start_unix_nanos: s.startTime * 1000,
+      end_unix_nanos: (s.startTime + s.duration) * 1000,
+    };
+  });
+  return { trace_id: t.traceID, spans, resources };
+}
+
+// A list row: the root (the span without a parent in the trace, the earliest if several),
+// the trace's extent, its span count and whether any span failed.
+function summary(t) {
+  const v = fromJaeger(t);
+  const ids = new Set(v.spans.map((s) => s.span_id));
+  const roots = v.spans.filter((s) => !s.parent_span_id || !ids.has(s.parent_span_id));
+  const root = (roots.length ? roots : v.spans).reduce((a, b) => (b.start_unix_nanos < a.start_unix_nanos ? b : a));
+  const start = Math.min(...v.spans.map((s) => s.start_unix_nanos));
+  return {
+    trace_id: v.trace_id, root_service: root.service, root_operation: root.name, start_unix_nanos: start,
+    duration_nanos: Math.max(...v.spans.map((s) => s.end_unix_nanos)) - start,
+    span_count: v.spans.length, error: v.spans.some((s) => s.status_code === "Error"),
+  };
+}
+
+// The list's address (`#/?service=&operation=&errors=&min_duration_ms=&max_duration_ms=
+// &attr=&start_ms=&end_ms=&entry=`, the viewer's stable links) as Jaeger's search: errors
+// and the attribute become `tags`, milliseconds Go durations and microseconds, the end
+// of `[start_ms, end_ms)` Jaeger's inclusive `end`, one microsecond earlier.
+function jaegerSearch(q) {
+  const p = new URLSearchParams();
+  for (const k of ["service", "operation"]) if (q.get(k)) p.set(k, q.get(k));
+  const tags = {};
+  if (q.get("errors") === "true") tags.error = "true";
+  const attr = q.get("attr");
+  if (attr) {
+    const at = attr.indexOf("=");
+    if (at < 1) throw new Error("Attribute: expected key=value, e.g. http.route=/api/v1/orders");
+    tags[attr.slice(0, at)] = attr.slice(at + 1);
+  }
+  if (Object.keys(tags).length) p.set("tags", JSON.stringify(tags));
+  if (q.get("min_duration_ms")) p.set("minDuration", `${Number(q.get("min_duration_ms"))}ms`);
+  if (q.get("max_duration_ms")) p.set("maxDuration", `${Number(q.get("max_duration_ms"))}ms`);
+  if (q.get("start_ms")) p.set("start", String(Number(q.get("start_ms")) * 1000));
+  if (q.get("end_ms")) p.set("end", String(Number(q.get("end_ms")) * 1000 - 1));
+  if (q.get("entry") === "true") p.set("entry", "true");
+  p.set("limit", q.get("limit") || "100");
+  return p;
 }
 
 function fmtDuration(nanos) {
@@ -113,9 +198,11 @@ async function showList(params) {
   service.addEventListener("change", () => loadOperations(service.value, ""));
 
   const results = el("div", { id: "results" }, el("p", { class: "muted" }, "Loading…"));
-  const bounded = ["errors", "min_duration_ms", "max_duration_ms", "start_ms", "end_ms"].some((k) => q.get(k));
-  const scope = q.get("operation") && bounded
-    ? el("p", { class: "muted", id: "filter-scope" }, `Errors, duration and time filter the ${q.get("entry") === "true" ? "entry " : ""}spans of ${q.get("service") ? q.get("service") + ": " : ""}${q.get("operation")}; the list shows whole traces.`)
+  const bounded = ["errors", "min_duration_ms", "max_duration_ms", "start_ms", "end_ms", "attr"].some((k) => q.get(k));
+  // As in Jaeger: the conditions are met by one span, not by the trace as a whole.
+  const whose = `${q.get("entry") === "true" ? "entry " : ""}span of ${q.get("service") || "any service"}${q.get("operation") ? ": " + q.get("operation") : ""}`;
+  const scope = bounded
+    ? el("p", { class: "muted", id: "filter-scope" }, `A trace is listed when one ${whose} meets every condition, as Jaeger searches; the list shows whole traces.`)
     : null;
   app.replaceChildren(...[form, scope, results].filter(Boolean));
 
@@ -123,7 +210,7 @@ async function showList(params) {
     const services = await api("/api/services");
     for (const s of services.data) service.append(el("option", { value: s, selected: s === q.get("service") ? "" : null }, s));
     await loadOperations(q.get("service") || "", q.get("operation") || "");
-    const list = await api("/rzero/api/traces?" + q.toString());
+    const list = { data: (await api("/api/traces?" + jaegerSearch(q).toString())).data.filter((t) => t.spans.length).map(summary) };
     // Which search the results answer, so a reader (or a test) can tell a stale list
     // from the one of the address shown.
     results.dataset.query = q.toString();
@@ -176,11 +263,31 @@ function details(span, resources) {
   );
 }
 
+// One trace, from Jaeger's `/api/traces/{id}` (the viewer's model, see fromJaeger); its
+// log records from rzero's `/rzero/api/traces/{id}/logs`, since Jaeger has no logs.
+async function jaegerTrace(id) {
+  const full = id.toLowerCase().padStart(32, "0");
+  try {
+    return fromJaeger((await api(`/api/traces/${encodeURIComponent(full)}`)).data[0]);
+  } catch (e) {
+    throw new Error(`Trace ${full}: ${e.message} (never received, or evicted from the store)`);
+  }
+}
+
+async function fetchTrace(id) {
+  const full = id.toLowerCase().padStart(32, "0");
+  const [data, logs] = await Promise.all([
+    jaegerTrace(full),
+    api(`/rzero/api/traces/${encodeURIComponent(full)}/logs`).then((l) => l.data, (e) => e),
+  ]);
+  return { data, logs };
+}
+
 async function showTrace(id, selectedSpan) {
   app.replaceChildren(el("p", { class: "muted" }, "Loading…"));
   let body;
   try {
-    body = await api(`/rzero/api/traces/${encodeURIComponent(id)}`);
+    body = await fetchTrace(id);
   } catch (e) {
     app.replaceChildren(el("div", { class: "empty" }, e.message), el("p", {}, el("a", { href: "#/" }, "← all traces")));
     return;
@@ -225,9 +332,10 @@ async function showTrace(id, selectedSpan) {
     return row;
   });
 
-  const logs = body.logs || [];
+  const logs = Array.isArray(body.logs) ? body.logs : [];
   const spanName = new Map(spans.map((s) => [s.span_id, s.name]));
-  const logTable = logs.length === 0 ? el("p", { class: "muted" }, "No logs carry this trace id.") :
+  const logTable = body.logs instanceof Error ? el("p", { class: "empty" }, "Could not load the logs: " + body.logs.message) :
+    logs.length === 0 ? el("p", { class: "muted" }, "No logs carry this trace id.") :
     el("table", { id: "trace-logs" }, el("tr", {}, ["Time", "Service", "Level", "Span", "Message"].map((h) => el("th", {}, h))),
       logs.map((l) => el("tr", {}, el("td", {}, fmtTime(l.time_unix_nanos)), el("td", {}, l.service),
         el("td", { class: "sev-" + l.severity }, l.severity), el("td", {}, spanName.get(l.span_id) || l.span_id), el("td", {}, l.body))));

@@ -239,7 +239,7 @@ async function showCompare(a, b) {
   if (!a || !b) return;
   let ta, tb;
   try {
-    [ta, tb] = await Promise.all([api(`/rzero/api/traces/${encodeURIComponent(a)}`), api(`/rzero/api/traces/${encodeURIComponent(b)}`)]);
+    [ta, tb] = await Promise.all([jaegerTrace(a), jaegerTrace(b)]);
   } catch (e) {
     app.append(el("div", { class: "empty" }, e.message));
     return;
@@ -247,7 +247,7 @@ async function showCompare(a, b) {
   // Per service and operation: how many spans and how long in all, in each trace.
   const tally = (t) => {
     const m = new Map();
-    for (const s of t.data.spans) {
+    for (const s of t.spans) {
       const k = `${s.service}: ${s.name}`;
       const v = m.get(k) || { n: 0, ns: 0 };
       v.n += 1; v.ns += s.end_unix_nanos - s.start_unix_nanos;
@@ -255,7 +255,7 @@ async function showCompare(a, b) {
     }
     return m;
   };
-  const total = (t) => Math.max(...t.data.spans.map((s) => s.end_unix_nanos)) - Math.min(...t.data.spans.map((s) => s.start_unix_nanos));
+  const total = (t) => Math.max(...t.spans.map((s) => s.end_unix_nanos)) - Math.min(...t.spans.map((s) => s.start_unix_nanos));
   const [ma, mb] = [tally(ta), tally(tb)];
   const keys = [...new Set([...ma.keys(), ...mb.keys()])].sort();
   const rows = keys.map((k) => {
@@ -273,7 +273,7 @@ async function showCompare(a, b) {
   });
   const count = (c) => rows.filter((r) => r.dataset.change === c).length;
   app.append(
-    el("p", { class: "meta", id: "cmp-summary" }, `A: ${fmtDuration(total(ta))}, ${ta.data.spans.length} spans · B: ${fmtDuration(total(tb))}, ${tb.data.spans.length} spans · ` +
+    el("p", { class: "meta", id: "cmp-summary" }, `A: ${fmtDuration(total(ta))}, ${ta.spans.length} spans · B: ${fmtDuration(total(tb))}, ${tb.spans.length} spans · ` +
       `${count("grew")} grew, ${count("new")} new, ${count("missing")} missing`),
     el("table", { id: "compare" }, el("tr", {}, ["Service: operation", "Spans A", "Spans B", "Time A", "Time B", "B − A", "Change"].map((h) => el("th", {}, h))), rows),
     el("p", {}, el("a", { href: `#/trace/${a}` }, "open A"), " · ", el("a", { href: `#/trace/${b}` }, "open B")));
