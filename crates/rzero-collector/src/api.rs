@@ -135,23 +135,20 @@ async fn list(
 }
 
 /// A trace id of the path, or the 400 that says what one looks like.
-fn full_trace_id(trace_id: &str) -> Result<String, Response> {
+fn full_trace_id(trace_id: &str) -> Result<String, String> {
     if trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Ok(trace_id.to_ascii_lowercase());
     }
-    Err(error(
-        StatusCode::BAD_REQUEST,
-        format!(
-            "`{}` is not a trace id: expected 32 hex digits",
-            trace_id.chars().take(64).collect::<String>()
-        ),
+    Err(format!(
+        "`{}` is not a trace id: expected 32 hex digits",
+        trace_id.chars().take(64).collect::<String>()
     ))
 }
 
 async fn one(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>) -> Response {
     let trace_id = match full_trace_id(&trace_id) {
         Ok(id) => id,
-        Err(bad) => return bad,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     match store.trace(&trace_id) {
         Some(trace) => {
@@ -170,7 +167,7 @@ async fn one(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>)
 async fn logs(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>) -> Response {
     match full_trace_id(&trace_id) {
         Ok(id) => Json(json!({ "data": store.logs_for_trace(&id) })).into_response(),
-        Err(bad) => bad,
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
     }
 }
 
