@@ -5,7 +5,10 @@
 //!   To databases and caches: a CLIENT span with `db.system.name` (or the older
 //!   `db.system`), the node named by the system and `server.address`; redis and memcached
 //!   are caches. To other peers: a CLIENT span with `server.address` and no span of the
-//!   callee in the trace (an uninstrumented service).
+//!   callee in the trace (an uninstrumented service). A CLIENT span's `peer.service`
+//!   names its callee before all of these: the name the caller knows it by, which is
+//!   the callee's own service name when it is instrumented but its spans are not here
+//!   (sampled out, evicted), so those calls join its node instead of an address.
 //! - RED: per service and operation, the entry spans (SERVER or CONSUMER, or a root) in
 //!   fixed time buckets: rate, errors, p50/p95/p99, and example trace ids per bucket
 //!   (the slowest, and an error if there was one), so a chart point links to traces.
@@ -99,6 +102,7 @@ pub(crate) fn service_map(store: &Store, from: u64, to: u64) -> ServiceMap {
                     return None;
                 }
                 let address = attr(s, &["server.address", "net.peer.name"]);
+                let peer = attr(s, &["peer.service"]).filter(|p| !p.is_empty());
                 let target = match attr(s, &["db.system.name", "db.system"]) {
                     Some(system) => {
                         let kind = if matches!(system, "redis" | "memcached") {
@@ -106,13 +110,17 @@ pub(crate) fn service_map(store: &Store, from: u64, to: u64) -> ServiceMap {
                         } else {
                             "database"
                         };
-                        let id = match address {
-                            Some(a) => format!("{system} ({a})"),
-                            None => system.to_owned(),
+                        let id = match (peer, address) {
+                            (Some(p), _) => p.to_owned(),
+                            (None, Some(a)) => format!("{system} ({a})"),
+                            (None, None) => system.to_owned(),
                         };
                         (id, kind)
                     }
-                    None => (address?.to_owned(), "external"),
+                    None => match peer {
+                        Some(p) => (p.to_owned(), "service"),
+                        None => (address?.to_owned(), "external"),
+                    },
                 };
                 nodes.entry(target.0.clone()).or_insert(target.1);
                 Some((s.service.clone(), target.0))

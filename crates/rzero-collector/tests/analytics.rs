@@ -93,6 +93,75 @@ async fn the_service_map_counts_calls_errors_and_latency_per_edge() {
     assert_eq!(status, 400);
 }
 
+/// `peer.service` names a CLIENT span's callee: a call to an instrumented service whose
+/// spans are not in the store joins that service's node (not its address's), one to an
+/// uninstrumented service is a service node of that name, a database keeps its kind.
+#[tokio::test]
+async fn peer_service_names_the_callee() {
+    let (c, base) = start().await;
+    let at = base + 30_000 * MS;
+    let client = |t: u8, id: u8, attrs: &'static [(&'static str, &'static str)]| {
+        otlp::span((t, id, Some(1), "call", otlp::CLIENT, at, 4, false, attrs))
+    };
+    let root = |t: u8| otlp::span((t, 1, None, "POST /orders", otlp::SERVER, at, 9, false, &[]));
+    let spans = vec![
+        root(0x51),
+        // orders' spans of this trace were sampled out: the call is still gateway -> orders.
+        client(
+            0x51,
+            2,
+            &[("peer.service", "orders"), ("server.address", "10.0.0.7")],
+        ),
+        root(0x52),
+        client(
+            0x52,
+            2,
+            &[
+                ("peer.service", "ledger"),
+                ("server.address", "ledger.internal"),
+            ],
+        ),
+        client(
+            0x52,
+            3,
+            &[
+                ("peer.service", "orders-db"),
+                ("db.system.name", "mysql"),
+                ("server.address", "db9"),
+            ],
+        ),
+    ];
+    otlp::post_traces(
+        c.http_addr().expect("http"),
+        &otlp::export("gateway", spans),
+    )
+    .await;
+    let (_, map) = get(&c, "/rzero/api/service-map").await;
+    let nodes = map["data"]["nodes"].as_array().expect("nodes");
+    let kind = |id: &str| {
+        nodes
+            .iter()
+            .find(|n| n["id"] == id)
+            .map(|n| n["kind"].clone())
+    };
+    assert_eq!(kind("ledger"), Some(json!("service")), "{map}");
+    assert_eq!(kind("orders-db"), Some(json!("database")), "{map}");
+    for address in ["10.0.0.7", "ledger.internal", "mysql (db9)"] {
+        assert_eq!(
+            kind(address),
+            None,
+            "{address} is named by peer.service: {map}"
+        );
+    }
+    assert_eq!(
+        edge(&map, "gateway", "orders")["calls"],
+        11,
+        "the shop's ten and this one"
+    );
+    assert_eq!(edge(&map, "gateway", "ledger")["calls"], 1);
+    assert_eq!(edge(&map, "gateway", "orders-db")["calls"], 1);
+}
+
 #[tokio::test]
 async fn the_trace_list_finds_by_an_attribute_of_any_type() {
     let (c, base) = start().await;
