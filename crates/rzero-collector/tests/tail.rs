@@ -290,6 +290,38 @@ async fn an_agent_forwards_each_kept_span_once() {
     }
 }
 
+/// The decided ids are a bounded memory: with room for 50, a late span of one of the
+/// last 50 traces decided follows its decision, one of an older trace is held and judged
+/// afresh as a trace of its own (what a bounded cache costs), never kept by a stale entry.
+#[tokio::test]
+async fn the_decision_cache_remembers_only_its_bound() {
+    let mut config = TailConfig::from_yaml(POLICY).expect("policy");
+    config.decision_wait = Duration::from_millis(100);
+    config.decision_cache = 50;
+    let c = start(Some(config), None).await;
+    // Traces are judged in first-arrival order, 0 to 199: 150..199 are remembered.
+    send_mix(&c, 200).await;
+    assert!(
+        eventually(|| judged(&c) == 200).await,
+        "{:?}",
+        c.tail_stats()
+    );
+    let errors: Vec<u64> = (0..200).filter(|i| kind_of(*i) == Kind::Error).collect();
+    let late: Vec<Span> = errors.iter().map(|i| span(*i, 9, Kind::Fast)).collect();
+    client(&c).await.export(export(late)).await.expect("late");
+    let remembered = errors.iter().filter(|i| **i >= 150).count() as u64;
+    let forgotten = errors.len() as u64 - remembered;
+    assert!(
+        eventually(|| judged(&c) == 200 + forgotten).await,
+        "{:?}",
+        c.tail_stats()
+    );
+    let stats = c.tail_stats().expect("stats");
+    assert_eq!(stats.late_kept, remembered, "{stats:?}");
+    assert_eq!(stats.late_dropped, 0, "{stats:?}");
+    assert_eq!(stats.pending_traces, 0, "{stats:?}");
+}
+
 #[tokio::test]
 async fn a_flood_of_large_spans_is_held_within_the_byte_bound() {
     let mut config = TailConfig::from_yaml(POLICY).expect("policy");
