@@ -123,14 +123,17 @@ fn options(args: &[String]) -> Result<Options> {
             _ => return Err(format!("unknown flag {flag}; {USAGE}")),
         }
     }
-    if o.rounds == 0 || o.secs == 0 {
-        return Err(format!("--rounds and --secs must be at least 1; {USAGE}"));
+    if o.secs == 0 || (o.rounds == 0 && o.instr_requests == 0) {
+        return Err(format!(
+            "--secs must be at least 1, and --rounds 0 (callgrind only) needs --instr-requests; {USAGE}"
+        ));
     }
     Ok(o)
 }
 
-const USAGE: &str = "usage: cargo xtask bench-side [--rounds N (3)] [--secs S (5)] \
-                     [--instr-requests N (1000; 0 skips callgrind)] [--only rest|hop|echo]";
+const USAGE: &str = "usage: cargo xtask bench-side [--rounds N (3; 0 runs only callgrind)] \
+                     [--secs S (5)] [--instr-requests N (1000; 0 skips callgrind)] \
+                     [--only rest|hop|echo]";
 
 /// One round of one configuration.
 pub(crate) struct Row {
@@ -153,7 +156,8 @@ pub(crate) struct Driven {
 
 pub(crate) fn run(args: &[String]) -> Result {
     let o = options(args)?;
-    if (o.runs(Group::Rest) || o.runs(Group::Hop))
+    if o.rounds > 0
+        && (o.runs(Group::Rest) || o.runs(Group::Hop))
         && Command::new("wrk").arg("--version").output().is_err()
     {
         apt_install(&["wrk"])?;
@@ -177,13 +181,13 @@ pub(crate) fn run(args: &[String]) -> Result {
         .map_err(|e| format!("cannot start otlp-sink: {e}"))?;
     let outcome = (|| -> Result {
         wait_for(14418, "otlp-sink")?;
-        if o.runs(Group::Rest) {
+        if o.runs(Group::Rest) && o.rounds > 0 {
             rest(&target, &o)?;
         }
-        if o.runs(Group::Hop) {
+        if o.runs(Group::Hop) && o.rounds > 0 {
             side_grpc::hop(&target, o.rounds, o.secs)?;
         }
-        if o.runs(Group::Echo) {
+        if o.runs(Group::Echo) && o.rounds > 0 {
             side_grpc::echo(&target, o.rounds, o.secs)?;
         }
         if o.instr_requests > 0 {
@@ -425,5 +429,16 @@ mod tests {
         let bad: Vec<String> = vec!["--secs".into(), "x".into()];
         assert!(options(&bad).err().unwrap_or_default().contains("--secs"));
         assert!(options(&["--rounds".into()]).is_err());
+        let only_instr: Vec<String> = vec!["--rounds".into(), "0".into()];
+        assert_eq!(
+            options(&only_instr).map(|o| o.rounds),
+            Ok(0),
+            "callgrind only"
+        );
+        let nothing: Vec<String> = ["--rounds", "0", "--instr-requests", "0"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(options(&nothing).is_err(), "neither load nor callgrind");
     }
 }

@@ -52,7 +52,12 @@ pub(crate) fn run(what: &str, subjects: &[Subject], n: usize) -> Result {
     if Command::new("valgrind").arg("--version").output().is_err() {
         apt_install(&["valgrind"])?;
     }
-    let dir = std::env::temp_dir().join(format!("rzero-bench-side-{}", std::process::id()));
+    // `RZERO_CALLGRIND_DIR=DIR` keeps the profiles (`DIR/<config>.callgrind`) for
+    // `callgrind_annotate --inclusive=yes`: where a configuration's instructions go.
+    let keep = std::env::var_os("RZERO_CALLGRIND_DIR").map(std::path::PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("rzero-bench-side-{}", std::process::id()))
+    });
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let result = (|| -> Result {
         let mut counts = Vec::new();
@@ -72,12 +77,17 @@ pub(crate) fn run(what: &str, subjects: &[Subject], n: usize) -> Result {
         }
         Ok(())
     })();
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 
 fn instructions(dir: &Path, i: usize, s: &Subject, n: usize) -> Result<f64> {
-    let out = dir.join(format!("{i}.callgrind"));
+    let out = dir.join(format!(
+        "{i}-{}.callgrind",
+        s.name.replace(['%', '>', ' '], "")
+    ));
     let before = [
         "--tool=callgrind".to_owned(),
         "--instr-atstart=no".to_owned(),

@@ -9,9 +9,11 @@
 //! - [`store`]: the bounded in-memory store, its model and queries, its SQLite mirror
 //!   (`--data`) and its way back to OTLP;
 //! - `analytics`: the service map and RED series computed from the stored spans;
-//! - `api`: rzero's JSON API on the UI port (`/rzero/api/*`), what the viewer reads;
-//! - `jaeger`: Jaeger's HTTP query API on the same port (`/api/*`), for Grafana's Jaeger
-//!   data source and Jaeger tooling;
+//! - `jaeger`: Jaeger's HTTP query API on the UI port (`/api/*`), for Grafana's Jaeger
+//!   data source, Jaeger tooling and the viewer's trace list and trace pages alike;
+//! - `api`: rzero's JSON API beside it (`/rzero/api/*`), for what Jaeger's model has no
+//!   place for (a trace's OTLP logs and OTLP JSON, the map and RED views, the store's
+//!   counts) and for scripts;
 //! - `ui`: the trace viewer (list with filters, waterfall with critical path, span
 //!   details, logs, service map, RED charts, trace comparison);
 //! - `forward`: optional forwarding of everything received to an upstream OTLP/gRPC

@@ -45,7 +45,8 @@ function fromJaeger(t) {
   const index = new Map(procs.map(([id], i) => [id, i]));
   const resources = procs.map(([, p]) =>
     Object.fromEntries([["service.name", p.serviceName], ...(p.tags || []).map((kv) => [kv.key, kv.value])]));
-  const kinds = { server: "Server", client: "Client", producer: "Producer", consumer: "Consumer", internal: "Internal" };
+  // A Map, not an object: a tag value such as `constructor` must not find a prototype's.
+  const kinds = new Map([["server", "Server"], ["client", "Client"], ["producer", "Producer"], ["consumer", "Consumer"], ["internal", "Internal"]]);
   const spans = (t.spans || []).map((s) => {
     const tags = Object.fromEntries((s.tags || []).map((kv) => [kv.key, kv.value]));
     const parent = (s.references || []).find((r) => r.refType === "CHILD_OF" && r.traceID === t.traceID);
@@ -57,7 +58,7 @@ function fromJaeger(t) {
       name: s.operationName,
       service: i >= 0 ? procs[i][1].serviceName : "unknown_service",
       resource_index: i,
-      kind: kinds[tags["span.kind"]] || "Unspecified",
+      kind: kinds.get(tags["span.kind"]) || "Unspecified",
       status_code: code === "ERROR" || tags.error === true ? "Error" : code === "OK" ? "Ok" : "Unset",
       status_message: tags["otel.status_description"] || "",
       attributes: tags,
