@@ -377,6 +377,46 @@ async fn searches_filter_as_jaeger_does() {
     assert_eq!(trace_ids(&v), [hex(A)], "order-rpc's server span");
 }
 
+/// One answer holds at most 20,000 spans: three traces of 10,000 (the most a trace
+/// keeps) answer two, by search and by id alike, newest first.
+#[tokio::test]
+async fn an_answer_is_bounded_in_spans() {
+    let (c, base) = start().await;
+    for t in [0xd1u8, 0xd2, 0xd3] {
+        let spans = (0..10_000u32)
+            .map(|i| Span {
+                trace_id: vec![t; 16],
+                span_id: [[t; 4], (i + 1).to_be_bytes()].concat(),
+                name: "bulk".into(),
+                kind: 2,
+                start_time_unix_nano: base + u64::from(i),
+                end_time_unix_nano: base + u64::from(i) + MS,
+                ..Default::default()
+            })
+            .collect();
+        c.store().ingest_traces(&export("bulk", spans));
+    }
+    let (status, v) = get(&c, "/api/traces?service=bulk&limit=10").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        trace_ids(&v),
+        [hex(0xd3), hex(0xd2)],
+        "20,000 spans, not 30,000"
+    );
+    let ids = [0xd1u8, 0xd2, 0xd3]
+        .map(|t| format!("traceID={}", hex(t)))
+        .join("&");
+    let (_, v) = get(&c, &format!("/api/traces?{ids}")).await;
+    assert_eq!(trace_ids(&v), [hex(0xd1), hex(0xd2)], "in the order asked");
+    let spans: usize = v["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| t["spans"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(spans, 20_000);
+}
+
 #[tokio::test]
 async fn errors_come_in_jaegers_envelope() {
     let (c, _) = start().await;

@@ -39,6 +39,10 @@ use crate::store::{Store, StoredSpan};
 const DEFAULT_LIMIT: usize = 100;
 /// Most traces one search returns, whatever `limit` says.
 const MAX_LIMIT: usize = 1500;
+/// Most spans one search answers with: a search stops adding traces there, as a smaller
+/// `limit` would, so that the viewer's front page (every service's last 100 traces) or
+/// a script's `limit=1500` cannot turn a store of large traces into a huge answer.
+const MAX_ANSWER_SPANS: usize = 20_000;
 /// Jaeger's default `lookback` of `/api/dependencies`: a day.
 const DEFAULT_LOOKBACK_MS: i64 = 24 * 3600 * 1000;
 
@@ -259,17 +263,22 @@ async fn search(
     };
     let traces: Vec<model::JaegerTrace> = if search.trace_ids.is_empty() {
         store
-            .find_traces(search.limit, |s| search.matches(s))
+            .find_traces(search.limit, MAX_ANSWER_SPANS, |s| search.matches(s))
             .iter()
             .map(model::trace)
             .collect()
     } else {
-        search
-            .trace_ids
-            .iter()
-            .filter_map(|id| store.trace(id))
-            .map(|t| model::trace(&t))
-            .collect()
+        // The same bounds as a search: `MAX_LIMIT` traces, `MAX_ANSWER_SPANS` spans.
+        let mut budget = MAX_ANSWER_SPANS;
+        let mut out = Vec::new();
+        for t in search.trace_ids.iter().filter_map(|id| store.trace(id)) {
+            if out.len() == MAX_LIMIT || (!out.is_empty() && t.spans.len() > budget) {
+                break;
+            }
+            budget = budget.saturating_sub(t.spans.len());
+            out.push(model::trace(&t));
+        }
+        out
     };
     envelope(traces, 0)
 }

@@ -246,14 +246,27 @@ impl Store {
         self.lock().traces.visit(f);
     }
 
-    /// The traces with a span for which `matches` holds, newest first, at most `limit`.
-    pub fn find_traces(&self, limit: usize, matches: impl Fn(&StoredSpan) -> bool) -> Vec<Trace> {
+    /// The traces with a span for which `matches` holds, newest first, at most `limit`
+    /// of them and at most `max_spans` spans in all (the first trace found always comes):
+    /// the search stops at the first trace that would go over, so an answer's size is
+    /// bounded by the budget, not by how large the store's traces are.
+    pub fn find_traces(
+        &self,
+        limit: usize,
+        max_spans: usize,
+        matches: impl Fn(&StoredSpan) -> bool,
+    ) -> Vec<Trace> {
         let mut out = Vec::new();
         if limit == 0 {
             return out;
         }
+        let mut budget = max_spans;
         self.visit_traces(|spans, resources| {
             if spans.iter().any(&matches) {
+                if !out.is_empty() && spans.len() > budget {
+                    return false;
+                }
+                budget = budget.saturating_sub(spans.len());
                 let mut spans = spans.to_vec();
                 traces::order_spans(&mut spans);
                 out.push(Trace {

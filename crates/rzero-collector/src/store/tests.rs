@@ -97,6 +97,40 @@ fn spans_come_back_depth_first_with_orphans_and_cycles_last() {
 }
 
 #[test]
+fn a_search_stops_at_its_span_budget() {
+    let store = Store::new(StoreLimits::default());
+    // Traces 1..=4, two spans each; 4 is the newest.
+    for t in 1..=4u8 {
+        store.ingest_traces(&traces(
+            "api",
+            vec![
+                span(t, 1, None, "GET", 0, 5),
+                span(t, 2, Some(1), "SELECT", 1, 3),
+            ],
+        ));
+    }
+    let ids = |limit, budget| -> Vec<String> {
+        store
+            .find_traces(limit, budget, |_| true)
+            .into_iter()
+            .map(|t| t.trace_id)
+            .collect()
+    };
+    assert_eq!(
+        ids(10, 5),
+        [hex(4, 16), hex(3, 16)],
+        "a third would make six spans"
+    );
+    assert_eq!(ids(10, 1), [hex(4, 16)], "the first trace always comes");
+    assert_eq!(
+        ids(3, 100),
+        [hex(4, 16), hex(3, 16), hex(2, 16)],
+        "the limit still holds"
+    );
+    assert!(ids(0, 100).is_empty());
+}
+
+#[test]
 fn queries_filter_by_service_operation_errors_and_duration() {
     let store = Store::new(StoreLimits::default());
     let mut failed = span(2, 1, None, "POST /orders", 0, 50);
