@@ -15,7 +15,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use prost::Message;
 
-use super::Encoder;
+use super::{Encoded, Encoder};
 
 fn context(trace: u128, span: u64, state: &str, remote: bool) -> SpanContext {
     let state = if state.is_empty() {
@@ -255,4 +255,77 @@ fn equal_scopes_in_different_strings_are_one_group() {
     let (ours, theirs) = both(spans, &resource());
     assert_eq!(ours.resource_spans[0].scope_spans.len(), 2);
     assert_eq!(ours, theirs);
+}
+
+/// Scopes sorted by name and each scope's spans, for comparing groupings.
+fn groups(r: &ExportTraceServiceRequest) -> Vec<(String, Vec<Vec<u8>>)> {
+    let mut g: Vec<_> = r.resource_spans[0]
+        .scope_spans
+        .iter()
+        .map(|s| {
+            let ids = s.spans.iter().map(|sp| sp.span_id.clone()).collect();
+            (format!("{:?}", s.scope), ids)
+        })
+        .collect();
+    g.sort_by(|x, y| x.0.cmp(&y.0));
+    g
+}
+
+#[test]
+fn shards_appended_and_sent_in_chunks_write_what_the_sdk_would() {
+    // Two shards met the scopes in opposite orders; the export thread appends them and
+    // sends the batch in two requests of at most three spans.
+    let a = InstrumentationScope::builder("rzero")
+        .with_version("1")
+        .build();
+    let b = InstrumentationScope::builder("tracing").build();
+    let (mut one, mut two) = (Encoded::default(), Encoded::default());
+    let first = [span(0, &a), span(1, &b), rich(&a)];
+    let second = [span(3, &b), span(4, &a)];
+    for s in &first {
+        assert!(one.push(s));
+    }
+    for s in &second {
+        assert!(two.push(s));
+    }
+    let mut batch = Encoded::default();
+    batch.append(&mut one);
+    batch.append(&mut two);
+    assert!(one.is_empty() && two.is_empty());
+    assert_eq!(batch.len(), 5);
+    let resource = resource();
+    let mut encoder = Encoder::default();
+    encoder.set_resource(&resource);
+    let sdk = |spans: Vec<SpanData>| ExportTraceServiceRequest {
+        resource_spans: group_spans_by_resource_and_scope(
+            spans,
+            &ResourceAttributesWithSchema::from(&resource),
+        ),
+    };
+    let all: Vec<SpanData> = first.iter().chain(&second).cloned().collect();
+    for range in [0..5, 0..3, 3..5] {
+        let ours = ExportTraceServiceRequest::decode(encoder.encode_batch(&batch, range.clone()))
+            .expect("valid protobuf");
+        let theirs = sdk(all[range.clone()].to_vec());
+        assert_eq!(groups(&ours), groups(&theirs), "{range:?}");
+        let flat = |r: &ExportTraceServiceRequest| {
+            let mut spans: Vec<_> = r.resource_spans[0]
+                .scope_spans
+                .iter()
+                .flat_map(|s| s.spans.clone())
+                .collect();
+            spans.sort_by(|x, y| x.span_id.cmp(&y.span_id));
+            spans
+        };
+        assert_eq!(
+            flat(&ours),
+            flat(&theirs),
+            "{range:?}: every field of every span"
+        );
+    }
+    // Cleared, the buffers are reused: a later batch carries nothing of this one.
+    batch.clear();
+    assert!(batch.push(&span(9, &b)));
+    let ours = ExportTraceServiceRequest::decode(encoder.encode_batch(&batch, 0..1)).expect("one");
+    assert_eq!(groups(&ours), groups(&sdk(vec![span(9, &b)])));
 }

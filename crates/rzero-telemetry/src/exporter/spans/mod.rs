@@ -7,15 +7,17 @@
 //! malloc/free, and the OTLP exporter's conversion of each span into owned proto
 //! structs (plus a clone of the whole batch for retries). Here:
 //!
-//! - `on_end` pushes the span into one of a few mutex-guarded `Vec`s, picked by thread,
-//!   so two threads ending spans rarely touch the same lock, and nobody is woken: the
-//!   export thread is woken once per full batch (`max_export_batch_size`), or wakes by
-//!   itself after the schedule delay;
+//! - `on_end` writes the span as OTLP protobuf ([`encode`]) into one of a few
+//!   mutex-guarded buffers, picked by thread, so two threads ending spans rarely touch
+//!   the same lock, and drops the `SpanData` on the thread that allocated it; nobody is
+//!   woken: the export thread is woken once per full batch (`max_export_batch_size`), or
+//!   wakes by itself after the schedule delay;
 //! - the queue is bounded by one atomic count (`max_queue_size`); a span over it is
 //!   dropped and counted on `otel.sdk.processor.span.processed{error.type="queue_full"}`,
 //!   the SDK's own counter with the SDK's attributes, so dashboards keep working;
-//! - the export thread ([`worker`]) writes each batch with [`encode`] into a reused
-//!   buffer and sends it over the same OTLP/gRPC or OTLP/HTTP wire format ([`transport`]).
+//! - the export thread ([`worker`]) frames each batch's encoded spans into one request in
+//!   a reused buffer and sends it over the same OTLP/gRPC or OTLP/HTTP wire format
+//!   ([`transport`]).
 //!
 //! A collector that is down or black-holed holds the export thread (each export is
 //! bounded by the export timeout), never `on_end`: the buffers fill, and spans drop.
@@ -40,7 +42,7 @@ use crate::config::BatchConf;
 use crate::error::TelemetryError;
 use crate::settings::ExportTarget;
 
-pub(crate) use encode::Encoder;
+pub(crate) use encode::{Encoded, Encoder};
 pub(crate) use worker::LOG_TARGET;
 
 /// How long `force_flush` waits for the export thread (the SDK's processor waits as long).
@@ -76,7 +78,7 @@ struct Shared {
 /// One buffer, on a cache line of its own so neighbouring shards do not false-share.
 #[derive(Debug, Default)]
 #[repr(align(128))]
-struct Shard(Mutex<Vec<SpanData>>);
+struct Shard(Mutex<Encoded>);
 
 /// Requests to the export thread.
 #[derive(Debug, Default)]
@@ -175,7 +177,13 @@ impl SpanProcessor for BatchProcessor {
             self.queue_full.add(1);
             return;
         }
-        shared.shard().push(span);
+        let written = shared.shard().push(&span);
+        // Dropped here, outside the lock, on the thread that allocated its heap.
+        drop(span);
+        if !written {
+            shared.queued.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
         // One wake-up per full batch: the flag stays set until the export thread drains.
         if before + 1 >= self.max_batch
             && !shared.wake_sent.load(Ordering::Relaxed)
@@ -231,7 +239,7 @@ impl Shared {
     }
 
     /// This thread's shard: threads are numbered in the order they first end a span.
-    fn shard(&self) -> MutexGuard<'_, Vec<SpanData>> {
+    fn shard(&self) -> MutexGuard<'_, Encoded> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         thread_local! {
             static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -241,7 +249,7 @@ impl Shared {
     }
 
     /// Moves every buffered span into `out` (keeping the shards' capacity in `spare`).
-    fn drain(&self, out: &mut Vec<SpanData>, spare: &mut Vec<SpanData>) {
+    fn drain(&self, out: &mut Encoded, spare: &mut Encoded) {
         let start = out.len();
         for shard in self.shards.iter() {
             {
@@ -253,11 +261,7 @@ impl Shared {
             }
             // The first non-empty shard is taken whole (its buffer swapped in, nothing
             // moved); later ones are appended to it.
-            if out.is_empty() {
-                std::mem::swap(out, spare);
-            } else {
-                out.append(spare);
-            }
+            out.append(spare);
         }
         self.queued.fetch_sub(out.len() - start, Ordering::AcqRel);
         self.wake_sent.store(false, Ordering::Release);

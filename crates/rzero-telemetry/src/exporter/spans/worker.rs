@@ -14,10 +14,9 @@ use bytes::Bytes;
 use opentelemetry::Context;
 use opentelemetry::metrics::BoundCounter;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::SpanData;
 
 use super::transport::{Plan, Transport};
-use super::{Encoder, Shared};
+use super::{Encoded, Encoder, Shared};
 
 /// The target of the export thread's own log lines (kept out of the OTLP log export).
 pub(crate) const LOG_TARGET: &str = "rzero_telemetry::export";
@@ -59,8 +58,8 @@ pub(super) fn run(shared: Arc<Shared>, plan: Plan, s: Settings, success: BoundCo
         Transport::connect(plan)
     };
     let mut encoder = Encoder::default();
-    let mut batch: Vec<SpanData> = Vec::with_capacity(s.max_batch);
-    let mut spare: Vec<SpanData> = Vec::new();
+    let mut batch = Encoded::default();
+    let mut spare = Encoded::default();
     let mut failing = false;
     let mut next = Instant::now() + s.delay;
     loop {
@@ -131,22 +130,25 @@ fn export(
     runtime: &tokio::runtime::Runtime,
     transport: &mut Transport,
     encoder: &mut Encoder,
-    batch: &mut Vec<SpanData>,
+    batch: &mut Encoded,
     s: Settings,
     cap: Option<Instant>,
     success: &BoundCounter<u64>,
 ) -> Option<String> {
     let mut failure = None;
-    for chunk in batch.chunks(s.max_batch) {
-        let body = Bytes::copy_from_slice(encoder.encode(chunk));
+    let total = batch.len();
+    for from in (0..total).step_by(s.max_batch.max(1)) {
+        let chunk = from..(from + s.max_batch).min(total);
+        let n = chunk.len();
+        let body = Bytes::copy_from_slice(encoder.encode_batch(batch, chunk));
         let mut deadline = Instant::now() + s.timeout;
         if let Some(cap) = cap {
             deadline = deadline.min(cap);
         }
         // Counted when handed to the exporter, as the SDK's processor counts.
-        success.add(chunk.len() as u64);
+        success.add(n as u64);
         if let Err(reason) = runtime.block_on(transport.send(body, deadline)) {
-            failure = Some(format!("{} spans: {reason}", chunk.len()));
+            failure = Some(format!("{n} spans: {reason}"));
         }
     }
     batch.clear();
