@@ -15,9 +15,11 @@ use opentelemetry_proto::tonic::metrics::v1::{
 mod cdp;
 mod chrome;
 mod otlp;
+mod page;
 
 use chrome::{CHROMIUM, artifacts, attr_values, chromium};
 use otlp::{CLIENT, INTERNAL, MS, SERVER, span};
+use page::{fetched, hash_params, listed, map_nodes, rows};
 
 const CRIT: u8 = 0xcc;
 
@@ -48,18 +50,6 @@ fn data(now: u64) -> Vec<ExportTraceServiceRequest> {
     let mut out = otlp::shop(base).to_vec();
     out.push(otlp::export("slow-svc", crit));
     out
-}
-
-/// `(class, data-span-id)` of each waterfall row.
-fn rows(dom: &str) -> Vec<(String, String)> {
-    dom.split("<div class=\"span-row")
-        .skip(1)
-        .filter_map(|chunk| {
-            let class = chunk.split('"').next()?.to_owned();
-            let id = attr_values(chunk, "data-span-id").into_iter().next()?;
-            Some((class, id))
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,37 +271,6 @@ fn across_minutes(base: u64) -> Vec<ExportTraceServiceRequest> {
     ]
 }
 
-/// The list's trace ids once it has loaded after a navigation to `#/?...`, sorted.
-fn listed(b: &mut cdp::Browser) -> Vec<String> {
-    // The list of the address now shown: the hash changes before its `hashchange` redraws
-    // the page, so the previous list may still be there.
-    b.wait_for(
-        "location.hash.startsWith('#/?') && (document.querySelector('#results') || {}).dataset?.query === \
-         new URLSearchParams(location.hash.slice(location.hash.indexOf('?') + 1)).toString()",
-        "the trace list",
-    );
-    let ids = b.eval(
-        "[...document.querySelectorAll('#trace-list .trace-row')].map((r) => r.dataset.traceId)",
-    );
-    let mut ids: Vec<String> = serde_json::from_value(ids).expect("ids");
-    ids.sort();
-    ids
-}
-
-/// What the page fetched from its origin so far (path and query), oldest first.
-fn fetched(b: &mut cdp::Browser) -> Vec<String> {
-    let v = b.eval(
-        "performance.getEntriesByType('resource').filter((e) => e.initiatorType === 'fetch')\
-         .map((e) => { const u = new URL(e.name); return u.pathname + u.search; })",
-    );
-    serde_json::from_value(v).expect("fetches")
-}
-
-/// The parameters of the address the page is at now.
-fn hash_params(b: &mut cdp::Browser) -> serde_json::Value {
-    b.eval("Object.fromEntries(new URLSearchParams(location.hash.slice(location.hash.indexOf('?') + 1)))")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
     if !chrome::available() {
@@ -457,16 +416,6 @@ async fn a_click_on_a_red_chart_lists_the_calls_of_that_moment() {
     ] {
         assert!(artifacts().join(name).exists(), "{name} saved");
     }
-}
-
-/// The ids of the service map's nodes once it has drawn (or said it is empty).
-fn map_nodes(b: &mut cdp::Browser) -> Vec<String> {
-    b.wait_for(
-        "document.querySelector('#service-map') || document.querySelector('#map-empty')",
-        "the service map",
-    );
-    let v = b.eval("[...document.querySelectorAll('[data-node-id]')].map((n) => n.dataset.nodeId)");
-    serde_json::from_value(v).expect("node ids")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
