@@ -173,8 +173,9 @@ async fn logs(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>
 
 /// The trace as an OTLP/JSON export request, to download and send elsewhere.
 async fn otlp(State(Api { store, .. }): State<Api>, Path(trace_id): Path<String>) -> Response {
-    let valid = trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit());
-    let trace = valid.then(|| store.trace(&trace_id)).flatten();
+    let trace = full_trace_id(&trace_id)
+        .ok()
+        .and_then(|id| store.trace(&id));
     let Some(trace) = trace else {
         return error(
             StatusCode::NOT_FOUND,
