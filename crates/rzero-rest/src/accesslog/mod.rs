@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use axum::extract::MatchedPath;
 use http::{Method, Request, Response, header};
 use pin_project_lite::pin_project;
+use smallvec::SmallVec;
 use tower::{Layer, Service};
 
 use crate::error::ErrorMessage;
@@ -84,7 +85,7 @@ where
         let line = Line {
             method: req.method().clone(),
             route,
-            uri: req.uri().clone(),
+            path: SmallVec::from_slice(req.uri().path().as_bytes()),
             detail,
             start: Instant::now(),
         };
@@ -95,10 +96,16 @@ where
     }
 }
 
+/// A path this long or shorter is copied into the line itself; a longer one goes to the heap.
+const INLINE_PATH: usize = 48;
+
 struct Line {
     method: Method,
     route: Option<MatchedPath>,
-    uri: http::Uri,
+    /// The path's bytes, not a clone of the `Uri`: cloning hyper's parsed `Uri` turns its
+    /// buffer into a shared one, an allocation and a free on every request, for a line
+    /// that a `warn` level mostly never writes.
+    path: SmallVec<[u8; INLINE_PATH]>,
     detail: Option<String>,
     start: Instant,
 }
@@ -124,7 +131,8 @@ impl Line {
             return;
         }
         let status = resp.status().as_u16();
-        let path = self.uri.path();
+        // Copied from a `&str`: always UTF-8.
+        let path = std::str::from_utf8(&self.path).unwrap_or_default();
         let route = self.route.as_ref().map_or("", MatchedPath::as_str);
         let duration_ms = took.as_secs_f64() * 1e3;
         let detail = self.detail.map(|d| format!(": {d}")).unwrap_or_default();
@@ -161,5 +169,85 @@ where
             line.write(resp);
         }
         Poll::Ready(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use http::{Request, Response, StatusCode};
+    use tower::{Layer, ServiceExt, service_fn};
+
+    use super::{AccessLogLayer, INLINE_PATH};
+
+    /// Every line written while `f` runs, as `fmt` prints it.
+    async fn lines<F: std::future::Future<Output = ()>>(f: F) -> String {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let writer = {
+            let out = out.clone();
+            move || Writer(out.clone())
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        f.await;
+        let bytes = out.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    struct Writer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Writer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut b) = self.0.lock() {
+                b.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn call(path: &str, status: StatusCode) {
+        let svc =
+            AccessLogLayer::new(false).layer(service_fn(move |_req: Request<()>| async move {
+                Ok::<_, std::convert::Infallible>(
+                    Response::builder()
+                        .status(status)
+                        .body(())
+                        .unwrap_or_default(),
+                )
+            }));
+        let req = Request::get(path).body(()).unwrap_or_default();
+        let _ = svc.oneshot(req).await;
+    }
+
+    #[tokio::test]
+    async fn the_line_names_the_whole_path_short_or_long() {
+        let long = format!("/api/v1/{}", "x".repeat(INLINE_PATH * 3));
+        let out = lines(async {
+            call("/api/v1/orders/7?verbose=1", StatusCode::OK).await;
+            call(&long, StatusCode::OK).await;
+            call("/boom", StatusCode::INTERNAL_SERVER_ERROR).await;
+        })
+        .await;
+        let written: Vec<&str> = out.lines().collect();
+        assert_eq!(written.len(), 3, "{out}");
+        assert!(
+            written[0].contains("INFO") && written[0].contains("path=\"/api/v1/orders/7\""),
+            "{out}"
+        );
+        assert!(written[0].contains("status=200"), "{out}");
+        assert!(written[1].contains(&format!("path=\"{long}\"")), "{out}");
+        assert!(
+            written[2].contains("ERROR") && written[2].contains("path=\"/boom\""),
+            "{out}"
+        );
+        assert!(written[2].contains("status=500"), "{out}");
     }
 }

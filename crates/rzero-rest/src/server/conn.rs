@@ -208,6 +208,9 @@ impl Conn {
 
 /// One request: its body timed, the caller's address for the access log and span, and
 /// the connection busy until the answer's body is gone.
+///
+/// The answer goes to hyper as `Guarded` itself, not boxed again into a `Body`: hyper
+/// takes any body type, and the router's answer is already one box.
 async fn handle(
     router: Router,
     in_flight: InFlight,
@@ -215,18 +218,16 @@ async fn handle(
     read_timeout: Duration,
     https: bool,
     req: Request<Incoming>,
-) -> Result<Response<Body>, std::convert::Infallible> {
+) -> Result<Response<Guarded>, std::convert::Infallible> {
     let mut req = crate::limit::read::timed(req, read_timeout);
     req.extensions_mut().insert(ConnectInfo(remote));
     if https {
         req.extensions_mut().insert(Https);
     }
     let resp = router.oneshot(req).await?;
-    Ok(resp.map(|body| {
-        Body::new(Guarded {
-            body,
-            _in_flight: in_flight,
-        })
+    Ok(resp.map(|body| Guarded {
+        body,
+        _in_flight: in_flight,
     }))
 }
 

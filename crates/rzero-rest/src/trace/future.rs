@@ -89,7 +89,10 @@ fn stamp(cx: &opentelemetry::Context, headers: &mut HeaderMap) {
     let Some((traceparent, state)) = trace_context_fields(cx) else {
         return;
     };
-    let value = Bytes::copy_from_slice(&traceparent);
+    // One allocation for both headers: an owned `Bytes` shares its buffer with its
+    // slices; one copied from a slice would be made shared (a second allocation) by the
+    // first slice.
+    let value = Bytes::from_owner(traceparent);
     if let Ok(id) = HeaderValue::from_maybe_shared(value.slice(3..35)) {
         headers.insert(TRACE_ID_HEADER, id);
     }

@@ -33,6 +33,25 @@ fn known(key: &str) -> Option<HeaderName> {
     }
 }
 
+/// Fields whose value names this request's span, so no two requests share one.
+///
+/// Their values are marked sensitive, which HTTP/2 sends as HPACK "never indexed"
+/// literals: entered in the connection's dynamic table, such a value is never referenced
+/// again, costs an insert and a clone on both ends, and (the table evicts oldest first)
+/// pushes out the entries every call does reuse (`content-type`, `te`, `user-agent`).
+/// HTTP/1.1 ignores the mark; the bytes on the wire are the same.
+fn unique_per_request(key: &str) -> bool {
+    matches!(
+        key,
+        "traceparent"
+            | "uber-trace-id"
+            | "b3"
+            | "x-b3-traceid"
+            | "x-b3-spanid"
+            | "x-b3-parentspanid"
+    )
+}
+
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         let value = match known(key) {
@@ -72,12 +91,41 @@ impl Injector for HeaderInjector<'_> {
         };
         // The value keeps the string's buffer instead of copying it.
         let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(value));
-        if let (Ok(name), Ok(value)) = (name, value) {
+        if let (Ok(name), Ok(mut value)) = (name, value) {
+            if unique_per_request(key) {
+                value.set_sensitive(true);
+            }
             self.0.insert(name, value);
         }
     }
 
     fn reserve(&mut self, additional: usize) {
         self.0.reserve(additional);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::propagation::Injector;
+
+    use super::{HeaderInjector, TRACEPARENT, TRACESTATE};
+
+    #[test]
+    fn per_request_fields_are_never_indexed_and_the_rest_are() {
+        let mut headers = http::HeaderMap::new();
+        let mut injector = HeaderInjector(&mut headers);
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        injector.set("traceparent", traceparent.to_owned());
+        injector.set("tracestate", "rzero=1".to_owned());
+        injector.set(
+            "x-b3-traceid",
+            "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+        );
+        injector.set("baggage", "user=7".to_owned());
+        assert!(headers[TRACEPARENT].is_sensitive());
+        assert_eq!(headers[TRACEPARENT].to_str().ok(), Some(traceparent));
+        assert!(headers["x-b3-traceid"].is_sensitive());
+        assert!(!headers[TRACESTATE].is_sensitive());
+        assert!(!headers["baggage"].is_sensitive());
     }
 }

@@ -167,8 +167,8 @@ fn parse_traceparent(field: &[u8]) -> Option<Parsed> {
         _ if b.len() > TRACEPARENT_LEN && b[TRACEPARENT_LEN] != b'-' => return None,
         _ => {}
     }
-    let trace_id = hex(&b[3..35])?;
-    let span_id = hex(&b[36..52])? as u64;
+    let trace_id = u128::from(hex(&b[3..19])?) << 64 | u128::from(hex(&b[19..35])?);
+    let span_id = hex(&b[36..52])?;
     let flags = hex(&b[53..55])? as u8;
     if trace_id == 0 || span_id == 0 {
         return None;
@@ -180,17 +180,38 @@ fn parse_traceparent(field: &[u8]) -> Option<Parsed> {
     ))
 }
 
-/// Lowercase hex digits (`HEXDIGLC`) as a number; at most 32 of them.
-fn hex(digits: &[u8]) -> Option<u128> {
-    digits.iter().try_fold(0u128, |n, &d| {
-        let v = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            _ => return None,
-        };
-        Some(n << 4 | u128::from(v))
-    })
+/// Lowercase hex digits (`HEXDIGLC`) as a number; at most 16 of them.
+///
+/// A table lookup per digit, the check folded into one `or` (a valid digit's value has no
+/// high bits, an invalid one is `0xff`): every request's `traceparent` is 50 digits, and
+/// the match-per-digit version cost twice the instructions.
+fn hex(digits: &[u8]) -> Option<u64> {
+    debug_assert!(digits.len() <= 16);
+    let mut n = 0u64;
+    let mut bad = 0u8;
+    for &d in digits {
+        let v = HEX_VALUE[usize::from(d)];
+        bad |= v;
+        n = n << 4 | u64::from(v & 0x0f);
+    }
+    (bad & 0xf0 == 0).then_some(n)
 }
+
+/// Each byte's value as a lowercase hex digit, `0xff` for anything else.
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// What [`TraceContextPropagator`] injects for `cx`'s span: `traceparent` in a stack
 /// array and `tracestate` (empty when there is none), or `None` for an invalid span.
@@ -216,16 +237,75 @@ pub fn fields(cx: &Context) -> Option<([u8; TRACEPARENT_LEN], String)> {
 /// for each).
 fn format_traceparent(sc: &SpanContext, flags: u8) -> [u8; TRACEPARENT_LEN] {
     let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
-    hex_into(&mut out[3..35], &sc.trace_id().to_bytes());
-    hex_into(&mut out[36..52], &sc.span_id().to_bytes());
-    hex_into(&mut out[53..55], &[flags]);
+    let trace_id = u128::from_be_bytes(sc.trace_id().to_bytes());
+    out[3..19].copy_from_slice(&hex16((trace_id >> 64) as u64));
+    out[19..35].copy_from_slice(&hex16(trace_id as u64));
+    out[36..52].copy_from_slice(&hex16(u64::from_be_bytes(sc.span_id().to_bytes())));
+    out[53..55].copy_from_slice(&hex16(u64::from(flags))[14..]);
     out
 }
 
-fn hex_into(out: &mut [u8], bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 0x0f)];
+/// `v` as 16 lowercase hex digits, eight at a time in a `u64` (one nibble spread to each
+/// byte, then `'0'` or `'a' - 10` added to all eight at once) instead of a table lookup
+/// and two bounds checks per byte.
+fn hex16(v: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&hex8((v >> 32) as u32));
+    out[8..].copy_from_slice(&hex8(v as u32));
+    out
+}
+
+fn hex8(v: u32) -> [u8; 8] {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut x = u64::from(v);
+    x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+    x = (x | x << 8) & 0x00ff_00ff_00ff_00ff;
+    x = (x | x << 4) & 0x0f0f_0f0f_0f0f_0f0f;
+    // 1 in each byte whose nibble is 10 or more; `'a' - '0' - 10` is 39.
+    let letters = ((x + 6 * ONES) >> 4) & ONES;
+    (x + u64::from(b'0') * ONES + letters * 39).to_be_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hex, hex16};
+
+    #[test]
+    fn hex16_writes_what_format_writes() {
+        let mut v = 0x9e37_79b9_7f4a_7c15u64;
+        let edges = [
+            0,
+            1,
+            9,
+            10,
+            15,
+            16,
+            0xa0,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+            1 << 63,
+        ];
+        for x in edges.into_iter().chain((0..10_000).map(|_| {
+            // xorshift: many values, every nibble in every position.
+            v ^= v << 13;
+            v ^= v >> 7;
+            v ^= v << 17;
+            v
+        })) {
+            assert_eq!(hex16(x), *format!("{x:016x}").as_bytes(), "{x:#x}");
+        }
+    }
+
+    #[test]
+    fn hex_reads_lowercase_digits_only() {
+        assert_eq!(hex(b"0123456789abcdef"), Some(0x0123_4567_89ab_cdef));
+        assert_eq!(hex(b"ffffffffffffffff"), Some(u64::MAX));
+        assert_eq!(hex(b"00"), Some(0));
+        assert_eq!(hex(b""), Some(0));
+        for byte in 0..=255u8 {
+            let valid = byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte);
+            let digits = [b'0', byte, b'1'];
+            assert_eq!(hex(&digits).is_some(), valid, "{byte:#x}");
+        }
     }
 }
