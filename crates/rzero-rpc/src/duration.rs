@@ -108,10 +108,17 @@ impl MethodAttributes {
 }
 
 /// Attribute sets by method path, shared by a layer's services.
+///
+/// Hashed with foldhash, not the std SipHash: every call looks its path up (twice on a
+/// server: the trace and the metrics layer), and SipHash over a 20-byte path was about
+/// 200 instructions of it. foldhash is seeded per map at random, and the map holds at most
+/// [`MAX_METHODS`] paths, so a caller inventing colliding paths gains little.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct AttributeCache {
-    methods: Arc<RwLock<HashMap<Box<str>, Arc<MethodAttributes>>>>,
+    methods: Arc<RwLock<Methods>>,
 }
+
+type Methods = HashMap<Box<str>, Arc<MethodAttributes>, foldhash::fast::RandomState>;
 
 impl AttributeCache {
     pub(crate) fn get(&self, path: &str) -> Arc<MethodAttributes> {
