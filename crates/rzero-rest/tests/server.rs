@@ -535,3 +535,37 @@ async fn metrics_are_served_for_prometheus_on_their_own_port() {
     }
     assert!(scraped.contains("http_route=\"/hello\""), "{scraped}");
 }
+
+#[tokio::test]
+async fn a_group_layer_runs_inside_the_middleware_around_its_routes_only() {
+    // A group's own tower layer (`@server(middleware: ...)`): it sees its routes'
+    // requests and answers, with state and extractors intact, and no other route's.
+    let tag = tower::util::MapResponseLayer::new(|mut resp: axum::response::Response| {
+        resp.headers_mut()
+            .insert("x-group", http::HeaderValue::from_static("yes"));
+        resp
+    });
+    let server = Server::with_state(test_conf(), 5u32)
+        .group(Group::new().prefix("/g").layer(tag).route(Route::post(
+            "/n/:id",
+            |axum::extract::State(n): axum::extract::State<u32>,
+             axum::extract::Path(id): axum::extract::Path<u32>,
+             body: String| async move { format!("{}:{body}", n + id) },
+        )))
+        .route(Route::get("/plain", || async { "plain" }));
+    let (addr, _stop, _task) = start(server).await;
+
+    let inside = send(addr, "POST", "/g/n/2", "content-type: text/plain\r\n", "hi").await;
+    assert_eq!(
+        (inside.status, inside.body.as_str()),
+        (200, "7:hi"),
+        "{}",
+        inside.head
+    );
+    assert_eq!(inside.header("x-group").as_deref(), Some("yes"));
+    let wrong_method = send(addr, "GET", "/g/n/2", "", "").await;
+    assert_eq!(wrong_method.status, 405, "{}", wrong_method.head);
+    let outside = send(addr, "GET", "/plain", "", "").await;
+    assert_eq!((outside.status, outside.body.as_str()), (200, "plain"));
+    assert_eq!(outside.header("x-group"), None);
+}

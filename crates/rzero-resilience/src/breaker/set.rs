@@ -28,7 +28,9 @@ struct Shared<K> {
     clock: Arc<dyn Clock>,
     // Seeds for new breakers, so a seeded set gives repeatable runs.
     seeds: Mutex<fastrand::Rng>,
-    breakers: RwLock<HashMap<K, SreBreaker>>,
+    // foldhash, not SipHash: a client looks its method's breaker up on every call, and the
+    // keys are the caller's own (see above), never a request's.
+    breakers: RwLock<HashMap<K, SreBreaker, foldhash::fast::RandomState>>,
 }
 
 impl<K: std::fmt::Debug> std::fmt::Debug for BreakerSet<K> {
@@ -57,7 +59,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static> BreakerSet<K> {
                 config,
                 clock: Arc::new(clock),
                 seeds: Mutex::new(fastrand::Rng::with_seed(seed)),
-                breakers: RwLock::new(HashMap::new()),
+                breakers: RwLock::new(HashMap::default()),
             }),
         }
     }

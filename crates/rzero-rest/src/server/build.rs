@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse;
-use axum::routing::MethodRouter;
+use axum::routing::{MethodRouter, on_service};
 use rzero_resilience::breaker::{BreakerLayer, SreBreaker};
 use rzero_resilience::classify::{HttpServerErrors, HttpUnavailable};
 use rzero_resilience::shedder::{CpuSampler, LoadShedLayer};
 use tower::ServiceBuilder;
 
 use super::Server;
+use super::endpoint::Endpoint;
 use super::route::{Route, axum_path};
 use super::serve::ServeError;
 use crate::accesslog::AccessLogLayer;
@@ -109,12 +110,13 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                     method,
                     path,
                     handler,
+                    endpoint,
+                    filter,
                     timeout,
                     max_bytes,
                     sse: route_sse,
                     invalid,
                 } = route;
-                let mut handler: MethodRouter = handler.with_state(self.state.clone());
                 if let Some(why) = invalid {
                     return Err(ServeError::Route(why));
                 }
@@ -127,9 +129,6 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                         "{method} {full}: {full} is rzero's own probe route (liveness and \
                          readiness, outside every middleware); serve this route at another path"
                     )));
-                }
-                for wrap in group.wraps.iter().rev() {
-                    handler = wrap(handler);
                 }
                 let limit = max_bytes.or(group.max_bytes).unwrap_or(conf.max_bytes);
                 let timeout = timeout.or(group.timeout).unwrap_or(conf.timeout);
@@ -181,7 +180,18 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                     .option_layer(on.gunzip.then(GunzipLayer::new))
                     .option_layer(jwt.clone())
                     .option_layer(limit_by_claim);
-                handler = handler.layer(stack);
+                // Without group layers the stack wraps the handler itself; a group's own
+                // layers are typed on axum's `Route`, so they keep the `MethodRouter`.
+                let endpoint = if group.wraps.is_empty() {
+                    endpoint(self.state.clone())
+                } else {
+                    let mut handler: MethodRouter = handler.with_state(self.state.clone());
+                    for wrap in group.wraps.iter().rev() {
+                        handler = wrap(handler);
+                    }
+                    Endpoint::from_router(handler)
+                };
+                let handler: MethodRouter = on_service(filter, stack.service(endpoint));
                 match by_path.iter_mut().find(|(p, _, _)| *p == full) {
                     Some((_, merged, methods)) => {
                         if methods.contains(&method) {

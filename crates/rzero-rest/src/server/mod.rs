@@ -44,6 +44,7 @@
 
 mod build;
 mod conn;
+mod endpoint;
 mod route;
 mod serve;
 mod watch;

@@ -15,15 +15,23 @@ use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use http::Method;
 
+use super::endpoint::Endpoint;
 use crate::jwt::JwtConf;
 
 pub(crate) type Wrap = Arc<dyn Fn(MethodRouter) -> MethodRouter + Send + Sync>;
+
+/// The route's handler given the server's state, as its stack's innermost service.
+pub(crate) type MakeEndpoint<S> = Arc<dyn Fn(S) -> Endpoint + Send + Sync>;
 
 /// One route: method, path, handler and its own limits.
 pub struct Route<S = ()> {
     pub(crate) method: Method,
     pub(crate) path: String,
     pub(crate) handler: MethodRouter<S>,
+    /// The same handler for the stack to wrap directly, when no group layer needs it as
+    /// a `MethodRouter` (see [`super::endpoint`]).
+    pub(crate) endpoint: MakeEndpoint<S>,
+    pub(crate) filter: MethodFilter,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_bytes: Option<u64>,
     /// Served as server-sent events, with this keep-alive interval.
@@ -39,6 +47,8 @@ impl<S> Clone for Route<S> {
             method: self.method.clone(),
             path: self.path.clone(),
             handler: self.handler.clone(),
+            endpoint: self.endpoint.clone(),
+            filter: self.filter,
             timeout: self.timeout,
             max_bytes: self.max_bytes,
             sse: self.sse,
@@ -82,10 +92,16 @@ impl<S: Clone + Send + Sync + 'static> Route<S> {
                 )),
             ),
         };
+        let endpoint = {
+            let handler = handler.clone();
+            Arc::new(move |state: S| Endpoint::new(handler.clone(), state))
+        };
         Route {
             method,
             path: path.to_owned(),
             handler: on(filter, handler),
+            endpoint,
+            filter,
             timeout: None,
             max_bytes: None,
             sse: None,
