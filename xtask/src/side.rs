@@ -9,7 +9,9 @@
 //!
 //! Each table gives req/s, p50, p99, the server's CPU µs per request (utime+stime from
 //! `/proc/<pid>/stat`; for the hop one process serves both sides of the call), spans and
-//! OTLP bytes per request, and the ratios to the group's plain baseline. Then each
+//! OTLP bytes per request, and the ratios to the group's plain baseline, as ratios of the
+//! means and as the median of each round's own ratio (one slow round moves the first,
+//! seldom the second). Then each
 //! configuration of each group serves a fixed number of sequential requests under
 //! callgrind, whose instruction count does not move with the machine's noise (see
 //! [`crate::side_instr`]).
@@ -359,9 +361,9 @@ pub(crate) fn report(title: &str, names: &[&str], rows: &[Row], pairs: &[(&str, 
     let base = names.first().copied().unwrap_or_default();
     println!("\n{title}");
     println!(
-        "\n| config | req/s | p50 ms | p99 ms | CPU µs/req | spans/req | OTLP B/req | sink CPU µs/req | req/s vs {base} | CPU/req vs {base} |"
+        "\n| config | req/s | p50 ms | p99 ms | CPU µs/req | spans/req | OTLP B/req | sink CPU µs/req | req/s vs {base} | CPU/req vs {base} | req/s vs {base}, median round |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mean = |name: &str, f: &dyn Fn(&Row) -> f64| {
         let v: Vec<f64> = rows.iter().filter(|r| r.config == name).map(f).collect();
         v.iter().sum::<f64>() / v.len().max(1) as f64
@@ -372,7 +374,7 @@ pub(crate) fn report(title: &str, names: &[&str], rows: &[Row], pairs: &[(&str, 
         let rps = mean(name, &|r| r.sample.rps);
         let cpu = mean(name, &|r| r.sample.cpu_us_per_req);
         println!(
-            "| {name} | {rps:.0} | {:.3} | {:.3} | {cpu:.1} | {:.2} | {:.0} | {:.2} | {:.3} | {:.3} |",
+            "| {name} | {rps:.0} | {:.3} | {:.3} | {cpu:.1} | {:.2} | {:.0} | {:.2} | {:.3} | {:.3} | {:.3} |",
             mean(name, &|r| r.sample.p50_ms),
             mean(name, &|r| r.sample.p99_ms),
             mean(name, &|r| r.spans_per_req),
@@ -380,16 +382,19 @@ pub(crate) fn report(title: &str, names: &[&str], rows: &[Row], pairs: &[(&str, 
             mean(name, &|r| r.sink_cpu_us_per_req),
             rps / base_rps,
             cpu / base_cpu,
+            round_median(rows, name, base, &|r| r.sample.rps),
         );
     }
     println!();
     for (a, b) in pairs {
         let ratio = |f: &dyn Fn(&Row) -> f64| mean(a, f) / mean(b, f);
         println!(
-            "{a} / {b}: req/s {:.3}x, p99 {:.3}x, CPU per request {:.3}x",
+            "{a} / {b}: req/s {:.3}x, p99 {:.3}x, CPU per request {:.3}x; median round: req/s {:.3}x, CPU per request {:.3}x",
             ratio(&|r| r.sample.rps),
             ratio(&|r| r.sample.p99_ms),
             ratio(&|r| r.sample.cpu_us_per_req),
+            round_median(rows, a, b, &|r| r.sample.rps),
+            round_median(rows, a, b, &|r| r.sample.cpu_us_per_req),
         );
     }
     println!("\nper round (req/s, CPU µs/req):");
@@ -401,9 +406,60 @@ pub(crate) fn report(title: &str, names: &[&str], rows: &[Row], pairs: &[(&str, 
     }
 }
 
+/// The median over rounds of `a`'s value over `b`'s in the same round (the configurations
+/// take turns, so a round's two runs are minutes apart at most): one slow round, which
+/// moves a mean of means, moves this only when it is the middle one.
+fn round_median(rows: &[Row], a: &str, b: &str, f: &dyn Fn(&Row) -> f64) -> f64 {
+    let of = |name: &str| -> Vec<f64> { rows.iter().filter(|r| r.config == name).map(f).collect() };
+    let mut ratios: Vec<f64> = of(a)
+        .into_iter()
+        .zip(of(b))
+        .map(|(x, y)| x / y)
+        .filter(|r| r.is_finite())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    match ratios.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => ratios[n / 2],
+        n => (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(config: &'static str, rps: f64) -> Row {
+        Row {
+            config,
+            sample: Sample {
+                rps,
+                p50_ms: 0.0,
+                p99_ms: 0.0,
+                cpu_us_per_req: 0.0,
+            },
+            spans_per_req: 0.0,
+            otlp_bytes_per_req: 0.0,
+            sink_cpu_us_per_req: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_round_median_pairs_each_round_and_ignores_one_bad_round() {
+        // Round 2's `a` is an outlier: the mean of means would say 0.73x.
+        let rows = [
+            row("a", 90.0),
+            row("b", 100.0),
+            row("a", 20.0),
+            row("b", 100.0),
+            row("a", 95.0),
+            row("b", 100.0),
+        ];
+        let rps = |r: &Row| r.sample.rps;
+        assert!((round_median(&rows, "a", "b", &rps) - 0.90).abs() < 1e-9);
+        assert!((round_median(&rows[..4], "a", "b", &rps) - 0.55).abs() < 1e-9);
+        assert!(round_median(&rows, "a", "nobody", &rps).is_nan());
+    }
 
     #[test]
     fn reads_the_request_total_of_wrk() {
