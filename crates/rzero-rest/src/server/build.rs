@@ -109,7 +109,6 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                 let Route {
                     method,
                     path,
-                    handler,
                     endpoint,
                     filter,
                     timeout,
@@ -181,16 +180,15 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                     .option_layer(jwt.clone())
                     .option_layer(limit_by_claim);
                 // Without group layers the stack wraps the handler itself; a group's own
-                // layers are typed on axum's `Route`, so they keep the `MethodRouter`.
-                let endpoint = if group.wraps.is_empty() {
-                    endpoint(self.state.clone())
-                } else {
-                    let mut handler: MethodRouter = handler.with_state(self.state.clone());
+                // layers are typed on axum's `Route`, so they get one around it.
+                let mut endpoint = endpoint(self.state.clone());
+                if !group.wraps.is_empty() {
+                    let mut handler: MethodRouter = on_service(filter, endpoint);
                     for wrap in group.wraps.iter().rev() {
                         handler = wrap(handler);
                     }
-                    Endpoint::from_router(handler)
-                };
+                    endpoint = Endpoint::from_router(handler);
+                }
                 let handler: MethodRouter = on_service(filter, stack.service(endpoint));
                 match by_path.iter_mut().find(|(p, _, _)| *p == full) {
                     Some((_, merged, methods)) => {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::handler::Handler;
-use axum::routing::{MethodFilter, MethodRouter, on};
+use axum::routing::{MethodFilter, MethodRouter};
 use http::Method;
 
 use super::endpoint::Endpoint;
@@ -27,9 +27,8 @@ pub(crate) type MakeEndpoint<S> = Arc<dyn Fn(S) -> Endpoint + Send + Sync>;
 pub struct Route<S = ()> {
     pub(crate) method: Method,
     pub(crate) path: String,
-    pub(crate) handler: MethodRouter<S>,
-    /// The same handler for the stack to wrap directly, when no group layer needs it as
-    /// a `MethodRouter` (see [`super::endpoint`]).
+    /// The handler, made into the stack's innermost service once the state is known
+    /// (see [`super::endpoint`]).
     pub(crate) endpoint: MakeEndpoint<S>,
     pub(crate) filter: MethodFilter,
     pub(crate) timeout: Option<Duration>,
@@ -46,7 +45,6 @@ impl<S> Clone for Route<S> {
         Route {
             method: self.method.clone(),
             path: self.path.clone(),
-            handler: self.handler.clone(),
             endpoint: self.endpoint.clone(),
             filter: self.filter,
             timeout: self.timeout,
@@ -92,14 +90,10 @@ impl<S: Clone + Send + Sync + 'static> Route<S> {
                 )),
             ),
         };
-        let endpoint = {
-            let handler = handler.clone();
-            Arc::new(move |state: S| Endpoint::new(handler.clone(), state))
-        };
+        let endpoint = Arc::new(move |state: S| Endpoint::new(handler.clone(), state));
         Route {
             method,
             path: path.to_owned(),
-            handler: on(filter, handler),
             endpoint,
             filter,
             timeout: None,
