@@ -29,9 +29,23 @@ static GRPC_STATUS_NAME: HeaderName = HeaderName::from_static(GRPC_STATUS);
 
 /// The status code in `headers` (a trailers-only response) or trailers, if any.
 pub fn code_in(headers: &HeaderMap) -> Option<Code> {
-    headers
-        .get(&GRPC_STATUS_NAME)
-        .map(|v| Code::from_bytes(v.as_bytes()))
+    find(headers, &GRPC_STATUS_NAME).map(|v| Code::from_bytes(v.as_bytes()))
+}
+
+/// A map of at most this many values is searched by comparing names.
+const SCAN_MAX: usize = 8;
+
+/// The first value of `name` in `headers`, as `HeaderMap::get` answers. A call's headers
+/// and trailers hold a handful of entries, and every layer that watches a call's end
+/// (span, metrics, breaker, balancer, shedder) looks its status up: by hash that costs
+/// about 190 instructions (the name hashed byte by byte, then probed), by comparing names
+/// a few apiece, most of them differing in length or kind (standard or custom) at once.
+/// Callgrind, one HTTP -> gRPC hop: about 2,000 instructions less.
+fn find<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
+    if headers.len() > SCAN_MAX {
+        return headers.get(name);
+    }
+    headers.iter().find_map(|(n, v)| (n == name).then_some(v))
 }
 
 /// The gRPC code of an HTTP answer that carries none, as the gRPC spec maps them
@@ -82,7 +96,7 @@ pub fn split_path(path: &str) -> Option<(&str, &str)> {
 /// Reads `grpc-timeout` (`<up to 8 digits><H|M|S|m|u|n>`); malformed values are ignored,
 /// as the gRPC spec asks.
 pub fn timeout_in(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(&GRPC_TIMEOUT_NAME)?.to_str().ok()?;
+    let v = find(headers, &GRPC_TIMEOUT_NAME)?.to_str().ok()?;
     if v.len() < 2 || v.len() > 9 {
         return None;
     }
@@ -134,6 +148,32 @@ pub fn timeout_value(d: Duration) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scan_answers_as_a_hashed_lookup_does() {
+        // Small maps are scanned, larger ones hashed: both must give `get`'s answer,
+        // first value of a repeated name included, for standard and custom names.
+        for extra in [0, 3, SCAN_MAX, SCAN_MAX + 5] {
+            let mut h = HeaderMap::new();
+            h.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/grpc"),
+            );
+            for i in 0..extra {
+                let name = HeaderName::try_from(format!("x-extra-{i}")).expect("name");
+                h.append(name, HeaderValue::from_static("v"));
+            }
+            h.append(GRPC_STATUS, HeaderValue::from_static("14"));
+            h.append(GRPC_STATUS, HeaderValue::from_static("0"));
+            assert_eq!(code_in(&h), Some(Code::Unavailable), "{extra} extra");
+            for name in [GRPC_STATUS_NAME.clone(), http::header::CONTENT_TYPE] {
+                assert_eq!(find(&h, &name), h.get(&name), "{name} with {extra} extra");
+            }
+            assert_eq!(find(&h, &GRPC_TIMEOUT_NAME), None);
+            assert_eq!(timeout_in(&h), None);
+        }
+        assert_eq!(code_in(&HeaderMap::new()), None);
+    }
 
     #[test]
     fn grpc_timeouts_round_trip() {

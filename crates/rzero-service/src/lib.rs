@@ -9,6 +9,8 @@
 //!   Prometheus listener, the CPU sampler);
 //! - [`Readiness`]: the flag `/ready` and `grpc.health.v1` report;
 //! - [`shedding`]: the adaptive shedder from `CpuThreshold`, with its sampler;
+//! - [`per_thread`]: a server's middleware stack cloned once per thread rather than once
+//!   per request (axum's routes and hyper's connections clone what they serve per call);
 //! - [`devserver`]: go-zero's `DevServer` diagnostics port (health, metrics, CPU
 //!   profiles), which the lifecycle starts and stops.
 //!
@@ -39,6 +41,7 @@
 mod conf;
 pub mod devserver;
 mod lifecycle;
+pub mod per_thread;
 mod readiness;
 pub mod shedding;
 

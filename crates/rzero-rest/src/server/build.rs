@@ -9,6 +9,7 @@ use axum::routing::{MethodRouter, on_service};
 use rzero_resilience::breaker::{BreakerLayer, SreBreaker};
 use rzero_resilience::classify::{HttpServerErrors, HttpUnavailable};
 use rzero_resilience::shedder::{CpuSampler, LoadShedLayer};
+use rzero_service::per_thread::PerThread;
 use tower::ServiceBuilder;
 
 use super::Server;
@@ -189,7 +190,10 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
                     }
                     endpoint = Endpoint::from_router(handler);
                 }
-                let handler: MethodRouter = on_service(filter, stack.service(endpoint));
+                // axum clones a route's service for every request: `PerThread` makes
+                // that one count, not a clone of every layer.
+                let handler: MethodRouter =
+                    on_service(filter, PerThread::new(stack.service(endpoint)));
                 match by_path.iter_mut().find(|(p, _, _)| *p == full) {
                     Some((_, merged, methods)) => {
                         if methods.contains(&method) {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use futures_util::StreamExt;
 use opentelemetry::global;
 use rzero_resilience::shedder::{AdaptiveShedder, FixedCpu, ShedderConfig};
+use rzero_service::per_thread::PerThreadLayer;
 use rzero_service::{Lifecycle, StartError};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -105,6 +106,8 @@ pub(super) async fn serve(
     };
     let meter = meter.unwrap_or_else(|| global::meter(names::SCOPE));
     let layers = ServiceBuilder::new()
+        // hyper clones the connection's service for every call: one count, not five.
+        .layer(PerThreadLayer)
         .layer(trace)
         .layer(MetricsLayer::new(&meter))
         .layer(ShedLayer::new(shedder, &meter))

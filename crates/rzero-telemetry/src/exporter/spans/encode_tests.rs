@@ -37,6 +37,8 @@ fn every_value() -> Vec<KeyValue> {
         KeyValue::new("http.request.method", "GET"),
         KeyValue::new("empty", ""),
         KeyValue::new("owned", String::from("an owned string")),
+        // Lengths of two varint bytes: the attribute, its value and the span.
+        KeyValue::new("long", "l".repeat(300)),
         KeyValue::new("yes", true),
         KeyValue::new("no", false),
         KeyValue::new("zero", 0_i64),
