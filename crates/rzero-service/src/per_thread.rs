@@ -98,7 +98,8 @@ where
             // served as axum would serve it, by a fresh clone that waits.
             let mut cx = Context::from_waker(Waker::noop());
             if let Poll::Ready(Ok(())) = svc.poll_ready(&mut cx) {
-                return Either::Left(svc.call(req));
+                // One clock reading for every layer below that notes when the call began.
+                return Either::Left(rzero_resilience::clock::entering(|| svc.call(req)));
             }
         }
         Either::Right(shared.proto.clone().oneshot(req))

@@ -8,6 +8,7 @@
 //! and to OTLP like any other log, and `Log: {Level: warn}` keeps only the slow and the
 //! failed requests.
 
+use rzero_resilience::clock::call_time;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -87,7 +88,7 @@ where
             route,
             path: SmallVec::from_slice(req.uri().path().as_bytes()),
             detail,
-            start: Instant::now(),
+            start: call_time(),
         };
         ResponseFuture {
             inner: self.inner.call(req),

@@ -7,6 +7,7 @@
 //! binds its instruments to the attribute sets it meets, once each (see `crate::slots`): a
 //! request then records without building, sorting or hashing an attribute set.
 
+use rzero_resilience::clock::call_time;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -135,7 +136,7 @@ where
         ResponseFuture {
             inner: self.inner.call(req),
             shared: self.shared.clone(),
-            start: Instant::now(),
+            start: call_time(),
             key: Some(key),
         }
     }

@@ -2,10 +2,10 @@
 //! `rpc.grpc.status_code`, recorded when each call's status is known (after the last
 //! message of a stream). Exported wherever the meter provider sends metrics.
 
+use rzero_resilience::clock::call_time;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
 
 use http::{Request, Response};
 use opentelemetry::metrics::{Histogram, Meter};
@@ -77,7 +77,7 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let record = Record {
             histogram: self.duration.clone(),
-            start: Instant::now(),
+            start: call_time(),
             attributes: self.attributes.get(req.uri().path()),
         };
         ResponseFuture::new(self.inner.call(req), record)
