@@ -37,10 +37,9 @@ const SCAN_MAX: usize = 8;
 
 /// The first value of `name` in `headers`, as `HeaderMap::get` answers. A call's headers
 /// and trailers hold a handful of entries, and every layer that watches a call's end
-/// (span, metrics, breaker, balancer, shedder) looks its status up: by hash that costs
-/// about 190 instructions (the name hashed byte by byte, then probed), by comparing names
-/// a few apiece, most of them differing in length or kind (standard or custom) at once.
-/// Callgrind, one HTTP -> gRPC hop: about 2,000 instructions less.
+/// (span, metrics, breaker, balancer, shedder) looks its status up: by hash a lookup costs
+/// about 190 instructions (the name hashed byte by byte, then probed), a scan comparing
+/// names about 70. Callgrind, one HTTP -> gRPC hop: HeaderMap lookups -2,200, scans +900.
 fn find<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
     if headers.len() > SCAN_MAX {
         return headers.get(name);

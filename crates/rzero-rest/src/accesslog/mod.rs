@@ -8,7 +8,6 @@
 //! and to OTLP like any other log, and `Log: {Level: warn}` keeps only the slow and the
 //! failed requests.
 
-use rzero_resilience::clock::call_time;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -17,6 +16,7 @@ use std::time::{Duration, Instant};
 use axum::extract::MatchedPath;
 use http::{Method, Request, Response, header};
 use pin_project_lite::pin_project;
+use rzero_resilience::clock::call_time;
 use smallvec::SmallVec;
 use tower::{Layer, Service};
 

@@ -7,7 +7,6 @@
 //! binds its instruments to the attribute sets it meets, once each (see `crate::slots`): a
 //! request then records without building, sorting or hashing an attribute set.
 
-use rzero_resilience::clock::call_time;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,6 +20,7 @@ use opentelemetry::metrics::{BoundHistogram, BoundUpDownCounter, Histogram, Mete
 use opentelemetry_semantic_conventions::attribute as semconv;
 use opentelemetry_semantic_conventions::metric;
 use pin_project_lite::pin_project;
+use rzero_resilience::clock::call_time;
 use tower::{Layer, Service};
 
 use crate::slots::Slots;

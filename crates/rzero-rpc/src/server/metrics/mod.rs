@@ -2,7 +2,6 @@
 //! `rpc.grpc.status_code`, recorded when each call's status is known (after the last
 //! message of a stream). Exported wherever the meter provider sends metrics.
 
-use rzero_resilience::clock::call_time;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -10,6 +9,7 @@ use std::task::{Context, Poll, ready};
 use http::{Request, Response};
 use opentelemetry::metrics::{Histogram, Meter};
 use pin_project_lite::pin_project;
+use rzero_resilience::clock::call_time;
 use tower::{Layer, Service};
 
 use crate::body::{ObservedBody, observe};
