@@ -48,9 +48,10 @@ thread_local! {
 /// The time now; or, read from a layer's `call` under [`entering`], the time the call
 /// entered its server's stack.
 ///
-/// Why: a request passes half a dozen layers that each note when it started (access log,
-/// metrics, shedder, breaker, timeout), and each `Instant::now()` is a clock read (~25 ns
-/// here, a system call on a VM without a usable TSC). Their `call`s run one inside the
+/// Why: a request passes several layers that each note when it started (access log,
+/// metrics, shedder, breaker; the timeouts keep tokio's `Instant`, which tests pause), and
+/// each `Instant::now()` is a clock read (~25 ns here, a system call on a VM without a
+/// usable TSC). Their `call`s run one inside the
 /// other before the handler's future is first polled, so one reading serves them all and
 /// they measure from the same instant. A response future is polled outside `entering`,
 /// so the ends of calls (durations, the breaker's outcome) read the clock as before.
