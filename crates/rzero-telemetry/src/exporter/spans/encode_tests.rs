@@ -223,7 +223,7 @@ fn an_empty_resource_and_reuse_across_batches() {
 
 #[test]
 fn a_smaller_batch_over_a_larger_one_is_written_exactly() {
-    // The buffer only grows and the sizes are kept in reused vectors: a batch after a
+    // The buffers keep their capacity from batch to batch: a batch after a
     // larger one (with events, links and trace states) must not carry any of it over.
     let scope = InstrumentationScope::builder("rzero").build();
     // One resource for both encoders: its attributes' order is a hash map's.
@@ -285,10 +285,10 @@ fn shards_appended_and_sent_in_chunks_write_what_the_sdk_would() {
     let first = [span(0, &a), span(1, &b), rich(&a)];
     let second = [span(3, &b), span(4, &a)];
     for s in &first {
-        assert!(one.push(s));
+        one.push(s);
     }
     for s in &second {
-        assert!(two.push(s));
+        two.push(s);
     }
     let mut batch = Encoded::default();
     batch.append(&mut one);
@@ -327,7 +327,39 @@ fn shards_appended_and_sent_in_chunks_write_what_the_sdk_would() {
     }
     // Cleared, the buffers are reused: a later batch carries nothing of this one.
     batch.clear();
-    assert!(batch.push(&span(9, &b)));
+    batch.push(&span(9, &b));
     let ours = ExportTraceServiceRequest::decode(encoder.encode_batch(&batch, 0..1)).expect("one");
     assert_eq!(groups(&ours), groups(&sdk(vec![span(9, &b)])));
+}
+
+#[test]
+fn every_length_is_in_the_shortest_form_prost_writes() {
+    // Lengths patched after the message: one byte, and widened to two (the 300-byte
+    // attribute, the event holding it) and three (a 20,000-byte value) when longer.
+    let scope = InstrumentationScope::builder("rzero")
+        .with_version("1")
+        .build();
+    let mut huge = span(3, &scope);
+    huge.attributes
+        .push(KeyValue::new("huge", "h".repeat(20_000)));
+    huge.events.events = vec![Event::new(
+        "big",
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1),
+        vec![KeyValue::new("v", "e".repeat(200))],
+        0,
+    )];
+    let spans = vec![span(1, &scope), rich(&scope), huge, span(2, &scope)];
+    let resource = resource();
+    let mut encoder = Encoder::default();
+    encoder.set_resource(&resource);
+    let ours = encoder.encode(&spans).to_vec();
+    let theirs = ExportTraceServiceRequest {
+        resource_spans: group_spans_by_resource_and_scope(
+            spans,
+            &ResourceAttributesWithSchema::from(&resource),
+        ),
+    }
+    .encode_to_vec();
+    assert_eq!(ours.len(), theirs.len());
+    assert!(ours == theirs, "byte for byte what prost writes");
 }

@@ -8,7 +8,7 @@ use opentelemetry_sdk::Resource;
 #[cfg(test)]
 use opentelemetry_sdk::trace::SpanData;
 
-use super::{Encoded, Entry, LOG_TARGET, Out, kv_len, len_field, scope_len, str_field};
+use super::{Encoded, Entry, LOG_TARGET, Out, len_field, scope_len, str_field};
 
 /// Frames batches of [`Encoded`] spans for one resource; keeps its buffers between
 /// batches.
@@ -17,10 +17,8 @@ pub(crate) struct Encoder {
     /// The encoded `Resource` message (its content, without tag and length).
     resource: Vec<u8>,
     resource_schema: String,
-    /// The last request written, in `buf[..len]`; `buf` only grows, so a batch no larger
-    /// than an earlier one is written over the old bytes without clearing them first.
+    /// The last request written; its capacity kept from batch to batch.
     buf: Vec<u8>,
-    len: usize,
     /// Per scope of the batch, first seen first: the scope's index in the `Encoded`, the
     /// `ScopeSpans` content size, the `InstrumentationScope` one, and its entries.
     groups: Vec<Group>,
@@ -39,18 +37,11 @@ struct Group {
 impl Encoder {
     /// Sets the resource every later batch is reported under.
     pub(crate) fn set_resource(&mut self, resource: &Resource) {
-        let len: usize = resource
-            .iter()
-            .map(|(k, v)| len_field(1, kv_len(k.as_str(), v)))
-            .sum();
         self.resource.clear();
-        self.resource.resize(len, 0);
         let mut out = Out::new(&mut self.resource);
         for (k, v) in resource.iter() {
-            out.len(1, kv_len(k.as_str(), v));
-            out.kv(k.as_str(), v);
+            out.nested(1, |out| out.kv(k.as_str(), v));
         }
-        debug_assert_eq!(out.pos, len);
         self.resource_schema = resource.schema_url().unwrap_or_default().to_owned();
     }
 
@@ -85,10 +76,9 @@ impl Encoder {
             resource_spans += len_field(2, g.len);
         }
         let total = len_field(1, resource_spans);
-        if self.buf.len() < total {
-            self.buf.resize(total, 0);
-        }
-        let mut out = Out::new(&mut self.buf[..total]);
+        self.buf.clear();
+        self.buf.reserve(total);
+        let mut out = Out::new(&mut self.buf);
         out.len(1, resource_spans);
         out.len(1, self.resource.len());
         out.raw(&self.resource);
@@ -105,15 +95,13 @@ impl Encoder {
             out.str(3, scope.schema_url().unwrap_or_default());
         }
         out.str(3, &self.resource_schema);
-        if out.pos == total {
-            self.len = total;
-        } else {
+        if self.buf.len() != total {
             // A sizing bug: the bytes are not a valid message, so send none (an empty
             // request) rather than garbage, and say so; never panic the export thread.
-            tracing::error!(target: LOG_TARGET, "span encoder sized {total} bytes and wrote {}: {} spans dropped", out.pos, entries.len());
-            self.len = 0;
+            tracing::error!(target: LOG_TARGET, "span encoder sized {total} bytes and wrote {}: {} spans dropped", self.buf.len(), entries.len());
+            self.buf.clear();
         }
-        &self.buf[..self.len]
+        &self.buf
     }
 
     /// Fills `groups` with the positions in `entries` of each scope's spans, first seen

@@ -177,13 +177,9 @@ impl SpanProcessor for BatchProcessor {
             self.queue_full.add(1);
             return;
         }
-        let written = shared.shard().push(&span);
+        shared.shard().push(&span);
         // Dropped here, outside the lock, on the thread that allocated its heap.
         drop(span);
-        if !written {
-            shared.queued.fetch_sub(1, Ordering::AcqRel);
-            return;
-        }
         // One wake-up per full batch: the flag stays set until the export thread drains.
         if before + 1 >= self.max_batch
             && !shared.wake_sent.load(Ordering::Relaxed)
