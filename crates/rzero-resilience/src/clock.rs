@@ -1,5 +1,6 @@
 //! Time as a constructor argument, so tests drive it instead of sleeping; and one clock
-//! read for all the layers a call enters ([`call_time`]).
+//! read for all the layers a call enters ([`call_time`]), and one for all the layers it
+//! leaves once the handler has answered ([`end_time`]).
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -33,16 +34,35 @@ impl Default for SystemClock {
 }
 
 impl Clock for SystemClock {
-    /// [`call_time`] since the origin: inside a server stack's `call`, the time the call
-    /// entered the stack (so the shedder and the breaker share the other layers' reading).
+    /// The time since the origin: inside a server stack's `call`, [`call_time`] (the time
+    /// the call entered the stack); else [`end_time`], so the shedder and the breaker
+    /// share the other layers' readings at both ends of a request.
     fn now(&self) -> Duration {
-        call_time().saturating_duration_since(self.origin)
+        ENTERED
+            .with(Cell::get)
+            .unwrap_or_else(end_time)
+            .saturating_duration_since(self.origin)
     }
 }
 
 thread_local! {
     /// Set while a server stack's `call` runs on this thread: see [`entering`].
     static ENTERED: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Where this thread is in a poll of a server stack's response: see [`polling`].
+    static ENDING: Cell<Ending> = const { Cell::new(Ending::Outside) };
+}
+
+/// What [`end_time`] answers on this thread.
+#[derive(Clone, Copy, Debug)]
+enum Ending {
+    /// Not in a poll under [`polling`]: the clock.
+    Outside,
+    /// In one, before the handler answered: the clock.
+    Polling,
+    /// The handler answered in this poll ([`answered`]); the next reading is kept.
+    Answered,
+    /// The reading every later [`end_time`] of this poll answers.
+    Read(Instant),
 }
 
 /// The time now; or, read from a layer's `call` under [`entering`], the time the call
@@ -53,8 +73,8 @@ thread_local! {
 /// each `Instant::now()` is a clock read (~25 ns here, a system call on a VM without a
 /// usable TSC). Their `call`s run one inside the
 /// other before the handler's future is first polled, so one reading serves them all and
-/// they measure from the same instant. A response future is polled outside `entering`,
-/// so the ends of calls (durations, the breaker's outcome) read the clock as before.
+/// they measure from the same instant. A response future is polled outside `entering`:
+/// the ends of calls (durations, the breaker's outcome) read [`end_time`].
 pub fn call_time() -> Instant {
     ENTERED.with(Cell::get).unwrap_or_else(Instant::now)
 }
@@ -73,6 +93,53 @@ pub fn entering<R>(f: impl FnOnce() -> R) -> R {
     }
     let _restore = Restore(ENTERED.with(|c| c.replace(Some(Instant::now()))));
     f()
+}
+
+/// The time now; or, in a poll under [`polling`] after the handler [`answered`], one
+/// reading for the rest of that poll.
+///
+/// Why: the layers a request leaves after its handler answers (the breaker's outcome, the
+/// shedder's response time, the metrics' duration, the access log's) each read the clock
+/// for it, and their response futures finish one inside the other in the same poll, with
+/// only rzero's own layer code between them (the user's code, handler and group
+/// middleware, runs before the answer). Before the answer, and outside a server's poll,
+/// each call reads the clock: a reading kept while a handler works would be stale.
+pub fn end_time() -> Instant {
+    ENDING.with(|c| match c.get() {
+        Ending::Read(at) => at,
+        Ending::Answered => {
+            let now = Instant::now();
+            c.set(Ending::Read(now));
+            now
+        }
+        Ending::Outside | Ending::Polling => Instant::now(),
+    })
+}
+
+/// Runs `f`, one poll of a server stack's response future, so that once the handler has
+/// [`answered`] every layer's [`end_time`] is the same reading. What was set before is
+/// put back after, also when `f` panics.
+pub fn polling<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Ending);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ENDING.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(ENDING.with(|c| c.replace(Ending::Polling)));
+    f()
+}
+
+/// Tells [`end_time`] that the handler of the poll under way has answered: from here to
+/// the end of the poll, only the layers around it run. Called by the innermost service
+/// of a server stack (rzero-rest's endpoint) when its handler's future is ready; a
+/// no-op outside [`polling`], where nothing would end what it keeps.
+pub fn answered() {
+    ENDING.with(|c| {
+        if !matches!(c.get(), Ending::Outside) {
+            c.set(Ending::Answered);
+        }
+    });
 }
 
 /// A clock that moves only when told to; clones share the same time.
@@ -148,5 +215,70 @@ mod tests {
         let outside = clock.now();
         std::thread::sleep(Duration::from_millis(2));
         assert!(clock.now() > outside);
+    }
+
+    #[test]
+    fn one_end_reading_after_the_answer_and_fresh_ones_before_and_outside() {
+        let outside = end_time();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(end_time() > outside, "outside a poll: the clock");
+        let (before, after, later, nested) = polling(|| {
+            let a = end_time();
+            std::thread::sleep(Duration::from_millis(2));
+            let b = end_time();
+            assert!(
+                b > a,
+                "before the answer, the handler's own ends read the clock"
+            );
+            answered();
+            let after = end_time();
+            std::thread::sleep(Duration::from_millis(2));
+            let later = end_time();
+            let nested = polling(end_time);
+            assert_eq!(end_time(), after, "a nested poll leaves this one's reading");
+            (b, after, later, nested)
+        });
+        assert!(after > before);
+        assert_eq!(
+            later, after,
+            "every layer after the answer shares one reading"
+        );
+        assert!(nested > after, "a nested poll starts before its own answer");
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(
+            end_time() > after + Duration::from_millis(3),
+            "after the poll: the clock"
+        );
+    }
+
+    #[test]
+    fn an_answer_outside_a_poll_keeps_nothing_and_a_panicking_poll_restores() {
+        answered();
+        let a = end_time();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(end_time() > a, "an answer outside a poll changes nothing");
+        let caught = std::panic::catch_unwind(|| {
+            polling(|| {
+                answered();
+                let _ = end_time();
+                panic!("in poll")
+            })
+        });
+        assert!(caught.is_err());
+        let first = end_time();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(end_time() > first, "nothing kept after the panic");
+    }
+
+    #[test]
+    fn the_system_clock_shares_the_end_reading() {
+        let clock = SystemClock::default();
+        polling(|| {
+            answered();
+            let a = clock.now();
+            std::thread::sleep(Duration::from_millis(2));
+            assert_eq!(clock.now(), a);
+            assert_eq!(end_time().saturating_duration_since(clock.origin), a);
+        });
     }
 }

@@ -18,6 +18,8 @@
 //! sees the same shedder, breaker, permits and instruments.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -81,7 +83,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Either<S::Future, Oneshot<S, R>>;
+    type Future = Polled<Either<S::Future, Oneshot<S, R>>>;
 
     /// Readiness is asked of the clone that takes the call, in `call`.
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -99,10 +101,34 @@ where
             let mut cx = Context::from_waker(Waker::noop());
             if let Poll::Ready(Ok(())) = svc.poll_ready(&mut cx) {
                 // One clock reading for every layer below that notes when the call began.
-                return Either::Left(rzero_resilience::clock::entering(|| svc.call(req)));
+                let call = rzero_resilience::clock::entering(|| svc.call(req));
+                return Polled {
+                    inner: Either::Left(call),
+                };
             }
         }
-        Either::Right(shared.proto.clone().oneshot(req))
+        Polled {
+            inner: Either::Right(shared.proto.clone().oneshot(req)),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A stack's response future, each poll run under `rzero_resilience::clock::polling`:
+    /// the layers that finish in the poll where the handler answers share one clock
+    /// reading for their ends, as they share one for their starts.
+    pub struct Polled<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F: Future> Future for Polled<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let inner = self.project().inner;
+        rzero_resilience::clock::polling(|| inner.poll(cx))
     }
 }
 
@@ -208,6 +234,38 @@ mod tests {
         assert!(
             Probe::count(&clones) > 1,
             "the calls not ready at once took clones"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_ends_after_the_answer_share_one_reading_within_a_poll() {
+        use rzero_resilience::clock::{answered, end_time};
+        use std::time::Duration;
+        // A "handler" that answers, then two "layers" reading their ends in the same poll.
+        let stack = tower::service_fn(|_: ()| {
+            let mut polls = 0;
+            std::future::poll_fn(move |cx| {
+                polls += 1;
+                if polls == 1 {
+                    // Pending first: the reading is per poll, not per request.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                let before = end_time();
+                std::thread::sleep(Duration::from_millis(2));
+                assert!(end_time() > before, "before the answer: the clock");
+                answered();
+                let inner = end_time();
+                std::thread::sleep(Duration::from_millis(2));
+                Poll::Ready(Ok::<_, Infallible>((inner, end_time())))
+            })
+        });
+        let (inner, outer) = PerThread::new(stack).oneshot(()).await.expect("answers");
+        assert_eq!(inner, outer, "one reading for every end after the answer");
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(
+            end_time() > outer + Duration::from_millis(1),
+            "after the poll: the clock"
         );
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use axum::extract::MatchedPath;
 use http::{Method, Request, Response, header};
 use pin_project_lite::pin_project;
-use rzero_resilience::clock::call_time;
+use rzero_resilience::clock::{call_time, end_time};
 use smallvec::SmallVec;
 use tower::{Layer, Service};
 
@@ -114,7 +114,7 @@ struct Line {
 impl Line {
     fn write<B>(self, resp: &Response<B>) {
         use tracing::Level;
-        let took = self.start.elapsed();
+        let took = end_time().saturating_duration_since(self.start);
         let level = if resp.status().is_server_error() {
             Level::ERROR
         } else if took > SLOW_THRESHOLD {

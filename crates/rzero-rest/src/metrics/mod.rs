@@ -20,7 +20,7 @@ use opentelemetry::metrics::{BoundHistogram, BoundUpDownCounter, Histogram, Mete
 use opentelemetry_semantic_conventions::attribute as semconv;
 use opentelemetry_semantic_conventions::metric;
 use pin_project_lite::pin_project;
-use rzero_resilience::clock::call_time;
+use rzero_resilience::clock::{call_time, end_time};
 use tower::{Layer, Service};
 
 use crate::slots::Slots;
@@ -274,7 +274,9 @@ where
                 Ok(resp) => resp.status().as_u16(),
                 Err(_) => FAILED,
             };
-            let secs = this.start.elapsed().as_secs_f64();
+            let secs = end_time()
+                .saturating_duration_since(*this.start)
+                .as_secs_f64();
             this.shared.end(key, Some(status), secs);
         }
         Poll::Ready(result)

@@ -95,7 +95,11 @@ impl Future for EndpointFuture {
     type Output = Result<Response, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.as_mut().poll(cx).map(Ok)
+        let resp = std::task::ready!(self.0.as_mut().poll(cx));
+        // The user's code is done for this request: the layers around, which finish in
+        // this same poll, may share one clock reading for their ends.
+        rzero_resilience::clock::answered();
+        Poll::Ready(Ok(resp))
     }
 }
 
