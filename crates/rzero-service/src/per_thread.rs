@@ -116,7 +116,10 @@ where
 pin_project_lite::pin_project! {
     /// A stack's response future, each poll run under `rzero_resilience::clock::polling`:
     /// the layers that finish in the poll where the handler answers share one clock
-    /// reading for their ends, as they share one for their starts.
+    /// reading for their ends, as they share one for their starts. Two thread-local
+    /// writes a poll; on the gRPC server it saves nothing yet (its layers end on the
+    /// trailers, in body polls outside this future) and changes nothing (no endpoint
+    /// there says `answered`, so every read stays fresh).
     pub struct Polled<F> {
         #[pin]
         inner: F,
