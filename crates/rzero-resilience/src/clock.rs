@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::LocalKey;
 use std::time::{Duration, Instant};
 
 /// A monotonic clock: the time since some fixed origin.
@@ -84,14 +85,24 @@ pub fn call_time() -> Instant {
 /// build their futures in `call` and work when polled): a `call` that blocked would make
 /// every layer below see the time it was entered.
 pub fn entering<R>(f: impl FnOnce() -> R) -> R {
-    /// Puts back what was there before, also when `f` panics.
-    struct Restore(Option<Instant>);
-    impl Drop for Restore {
+    with_set(&ENTERED, Some(Instant::now()), f)
+}
+
+/// Runs `f` with the thread-local `key` set to `value`, and puts back what was there
+/// before, also when `f` panics.
+fn with_set<T: Copy + 'static, R>(
+    key: &'static LocalKey<Cell<T>>,
+    value: T,
+    f: impl FnOnce() -> R,
+) -> R {
+    struct Restore<T: Copy + 'static>(&'static LocalKey<Cell<T>>, T);
+    impl<T: Copy + 'static> Drop for Restore<T> {
         fn drop(&mut self) {
-            ENTERED.with(|c| c.set(self.0));
+            let before = self.1;
+            self.0.with(|c| c.set(before));
         }
     }
-    let _restore = Restore(ENTERED.with(|c| c.replace(Some(Instant::now()))));
+    let _restore = Restore(key, key.with(|c| c.replace(value)));
     f()
 }
 
@@ -120,14 +131,7 @@ pub fn end_time() -> Instant {
 /// [`answered`] every layer's [`end_time`] is the same reading. What was set before is
 /// put back after, also when `f` panics.
 pub fn polling<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(Ending);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            ENDING.with(|c| c.set(self.0));
-        }
-    }
-    let _restore = Restore(ENDING.with(|c| c.replace(Ending::Polling)));
-    f()
+    with_set(&ENDING, Ending::Polling, f)
 }
 
 /// Tells [`end_time`] that the handler of the poll under way has answered: from here to
